@@ -1,0 +1,1 @@
+"""The ``driftline`` command line. Subcommands live in their subsystems and load lazily."""

@@ -1,0 +1,84 @@
+"""Entry point of the ``driftline`` command.
+
+Each subcommand lives next to the code it drives and is imported only when it is run, so that
+``driftline --help`` starts well under a second (no Kafka, torch or Feast imports on that path).
+To add a command, add one line to ``COMMANDS``: ``name -> "module:click_object"``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+
+import click
+
+from driftline import __version__
+from driftline.errors import DriftlineError
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "broker": ("driftline.cli.broker", "Run the local Apache Kafka broker (start, stop, status)."),
+    "config": ("driftline.cli.config_cmd", "Validate driftline.yaml or print its JSON Schema."),
+    "schemas": ("driftline.cli.schemas", "Export the JSON Schemas of the event contracts."),
+    "topics": ("driftline.cli.topics", "Create the topics named in the config."),
+    "produce": ("driftline.cli.produce", "Send prediction or label events from a JSONL file."),
+    "alerts": ("driftline.cli.alerts", "Print drift alerts as they arrive."),
+    "monitor": ("streams.cli", "Run the streaming monitor (Faust worker)."),
+    "features": ("featurestore.cli", "Feast feature store: apply, push, materialize, stats."),
+    "models": ("models.cli", "Model registry: list, show, promote, rollback."),
+    "retrainer": ("retrainer.cli", "Run the retrainer worker."),
+    "retrain": ("retrainer.cli_trigger", "Request a retrain by hand."),
+    "bench": ("bench.cli", "Benchmarks with JSON results."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name, (module, _) in COMMANDS.items() if _module_exists(module))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS or not _module_exists(COMMANDS[cmd_name][0]):
+            return None
+        module = importlib.import_module(COMMANDS[cmd_name][0])
+        command = getattr(module, cmd_name.replace("-", "_"))
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        if not rows:
+            return
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _module_exists(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="driftline")
+def cli() -> None:
+    """driftline: monitor multi-task models in production and retrain them when they drift."""
+
+
+def main() -> None:
+    """Run the CLI; driftline errors print as one clear line and exit 1 (config errors exit 2)."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except DriftlineError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,51 @@
+"""One exception hierarchy for driftline.
+
+Every error driftline raises on purpose derives from :class:`DriftlineError`. Subsystems add their
+own subclasses here or in their own ``errors.py`` (rooted in ``DriftlineError``), so a caller can
+catch everything driftline-specific with one ``except``.
+
+Errors say what was wrong, where (file:line, topic/partition/offset) and what to do.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BrokerError",
+    "ConfigError",
+    "DeliveryError",
+    "DriftlineError",
+    "EventValidationError",
+    "ProducerBufferFullError",
+]
+
+
+class DriftlineError(Exception):
+    """Base class of every error driftline raises on purpose."""
+
+
+class ConfigError(DriftlineError):
+    """A configuration file is invalid; ``problems`` lists ``PATH:LINE: field: message`` lines."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class EventValidationError(DriftlineError):
+    """An event does not satisfy its contract; ``reason`` says why (it goes to dead-letters)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class BrokerError(DriftlineError):
+    """The local Kafka broker could not be started, stopped or reached."""
+
+
+class DeliveryError(DriftlineError):
+    """Kafka reported that one or more records were not delivered."""
+
+
+class ProducerBufferFullError(DriftlineError):
+    """The producer's local buffer is full and the client is configured to raise, not block."""
