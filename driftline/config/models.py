@@ -1,0 +1,370 @@
+"""The typed shape of ``driftline.yaml``.
+
+Every section is a frozen pydantic model that forbids unknown keys, so a typo is an error with a
+suggestion instead of a silently ignored setting. Secrets never live here: the config names the
+*environment variable* that holds a secret (``password_env``), and the value is read at connect time.
+
+Relative paths are resolved against the current working directory; embedded stores live under
+``state_dir`` (``.driftline/`` by default).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+__all__ = [
+    "AlertPolicy",
+    "DetectorConfig",
+    "DriftlineConfig",
+    "Duration",
+    "EmbeddedFeatureStore",
+    "FeatureSpec",
+    "FeatureStoreConfig",
+    "GateConfig",
+    "KafkaConfig",
+    "LocalBrokerConfig",
+    "MonitorConfig",
+    "PostgresFeatureStore",
+    "ProducerConfig",
+    "RegistryConfig",
+    "RetrainPolicy",
+    "RetrainerConfig",
+    "SecurityConfig",
+    "TaskConfig",
+    "TaskType",
+    "ThresholdRule",
+    "TopicsConfig",
+]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+
+
+def _parse_duration(value: Any) -> Any:
+    """Accept seconds as a number or a string like ``"90s"``, ``"15m"``, ``"2h"``, ``"7d"``."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string like '15m', '2h', '7d'")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(
+                f"{value!r} is not a duration; use seconds or '500ms', '15m', '2h', '7d'"
+            )
+        return float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+    return value
+
+
+def _non_negative(value: float) -> float:
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_parse_duration), AfterValidator(_non_negative)]
+"""Seconds; YAML may say ``300``, ``"5m"``, ``"2h"`` or ``"7d"``."""
+
+Name = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+TaskType = Literal["binary", "multiclass", "regression", "ranking"]
+Severity = Literal["info", "warning", "critical"]
+
+
+class Section(BaseModel):
+    """Base of every config section: frozen, unknown keys forbidden."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+# --------------------------------------------------------------------------------------- Kafka
+
+
+class SecurityConfig(Section):
+    """How clients authenticate to Kafka. Secrets come from environment variables only."""
+
+    protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    username_env: str = "DRIFTLINE_KAFKA_USERNAME"
+    password_env: str = "DRIFTLINE_KAFKA_PASSWORD"
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_key_password_env: str = "DRIFTLINE_KAFKA_SSL_KEY_PASSWORD"
+
+    @model_validator(mode="after")
+    def _sasl_needs_mechanism(self) -> SecurityConfig:
+        if self.protocol.startswith("SASL") and self.sasl_mechanism is None:
+            raise ValueError(f"protocol {self.protocol} needs sasl_mechanism (e.g. SCRAM-SHA-512)")
+        return self
+
+
+class LocalBrokerConfig(Section):
+    """The embedded single-node Apache Kafka that ``driftline broker start`` runs."""
+
+    port: int = Field(9092, ge=1, le=65535)
+    controller_port: int = Field(9093, ge=1, le=65535)
+    sasl_port: int | None = Field(None, ge=1, le=65535)
+    heap: str = "512m"
+    start_timeout: Duration = 60.0
+
+
+class KafkaConfig(Section):
+    """Kafka connection and topic layout."""
+
+    bootstrap_servers: str = "localhost:9092"
+    partitions: int = Field(4, ge=1, le=10_000)
+    replication_factor: int = Field(1, ge=1, le=16)
+    client_id: str = "driftline"
+    security: SecurityConfig = SecurityConfig()
+    local: LocalBrokerConfig = LocalBrokerConfig()
+
+
+class TopicsConfig(Section):
+    """Topic names (defaults shown) and retention of the output topics."""
+
+    predictions: Name = "predictions"
+    labels: Name = "labels"
+    outcomes: Name = "outcomes"
+    drift_alerts: Name = "drift-alerts"
+    retrain_requests: Name = "retrain-requests"
+    model_updates: Name = "model-updates"
+    task_metrics: Name = "task-metrics"
+    dead_letters: Name = "dead-letters"
+    input_retention: Duration = 7 * 86400.0
+    output_retention: Duration = 30 * 86400.0
+
+
+class ProducerConfig(Section):
+    """The producer SDK: envelope packing and back-pressure."""
+
+    envelope_events: int = Field(100, ge=1, le=100_000)
+    envelope_bytes: int = Field(512 * 1024, ge=1024, le=900 * 1024)
+    linger_ms: int = Field(50, ge=0, le=60_000)
+    on_buffer_full: Literal["block", "raise"] = "block"
+    block_timeout: Duration = 30.0
+    max_event_bytes: int = Field(256 * 1024, ge=256, le=900 * 1024)
+
+
+# --------------------------------------------------------------------------------------- tasks
+
+
+class FeatureSpec(Section):
+    """One input feature: its name and type."""
+
+    name: Name
+    dtype: Literal["float", "int", "string", "bool"] = "float"
+
+
+class DetectorConfig(Section):
+    """A River drift detector on one signal of a task.
+
+    ``signal: error`` watches the per-label error stream (needs labels); ``signal: score`` watches the
+    prediction's score/value stream (label-free). ``params`` go to the River constructor.
+    """
+
+    kind: Literal["adwin", "page_hinkley", "kswin", "ddm", "eddm", "hddm_a", "hddm_w"]
+    signal: Literal["error", "score"] = "error"
+    params: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    severity: Severity = "warning"
+
+
+class ThresholdRule(Section):
+    """Alert when a rolling metric crosses a bound, e.g. ``accuracy < 0.8``."""
+
+    metric: str
+    op: Literal["<", "<=", ">", ">="]
+    value: float
+    severity: Severity = "warning"
+
+
+class AlertPolicy(Section):
+    """Turns detector firings into alerts."""
+
+    min_samples: int = Field(500, ge=0)
+    warmup: int = Field(1000, ge=0, description="labels ignored after a model-version change")
+    confirmations: int = Field(1, ge=1, description="firings needed within `confirm_within` labels")
+    confirm_within: int = Field(500, ge=1)
+    cooldown: int = Field(2000, ge=0, description="labels of quiet after an alert (per detector)")
+
+
+class RetrainPolicy(Section):
+    """When an alert turns into a retrain request."""
+
+    on_severity: list[Severity] = Field(default_factory=lambda: list[Severity](["critical"]))
+    cooldown: Duration = 3600.0
+    min_labels: int = Field(1000, ge=1)
+
+
+class GateConfig(Section):
+    """Promotion gate for one task (used by the retrainer)."""
+
+    tolerance: float = Field(0.01, ge=0, le=1, description="allowed relative regression")
+    must_improve_when_drifted: bool = True
+    confidence: float = Field(0.95, gt=0, lt=1)
+
+
+_DEFAULT_METRICS: dict[str, list[str]] = {
+    "binary": ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"],
+    "multiclass": ["accuracy", "macro_f1"],
+    "regression": ["mae", "rmse", "r2"],
+    "ranking": ["ndcg", "mrr"],
+}
+_PRIMARY_METRIC = {
+    "binary": "roc_auc",
+    "multiclass": "accuracy",
+    "regression": "mae",
+    "ranking": "ndcg",
+}
+
+
+class TaskConfig(Section):
+    """One head of the multi-task model: how it is monitored, alerted on and retrained."""
+
+    type: TaskType
+    classes: list[str] | None = None
+    metrics: list[str] = Field(default_factory=list)
+    primary_metric: str | None = None
+    window: int = Field(2000, gt=0, description="rolling window, in labels")
+    label_delay: Duration = 86400.0
+    ranking_k: int = Field(10, ge=1)
+    thresholds: list[ThresholdRule] = Field(default_factory=list)
+    detectors: list[DetectorConfig] = Field(default_factory=list)
+    policy: AlertPolicy = AlertPolicy()
+    retrain: RetrainPolicy = RetrainPolicy()
+    gate: GateConfig = GateConfig()
+    slices: list[str] = Field(default_factory=list)
+    features: list[FeatureSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> TaskConfig:
+        if self.type == "multiclass" and (not self.classes or len(self.classes) < 2):
+            raise ValueError("a multiclass task needs `classes` with at least two entries")
+        allowed = _DEFAULT_METRICS[self.type]
+        for metric in self.metrics:
+            if metric not in allowed:
+                raise ValueError(
+                    f"metric {metric!r} is not available for {self.type}; use {allowed}"
+                )
+        if not self.metrics:
+            object.__setattr__(self, "metrics", list(allowed))
+        if self.primary_metric is None:
+            object.__setattr__(self, "primary_metric", _PRIMARY_METRIC[self.type])
+        elif self.primary_metric not in allowed:
+            raise ValueError(f"primary_metric {self.primary_metric!r} is not one of {allowed}")
+        for rule in self.thresholds:
+            if rule.metric not in allowed:
+                raise ValueError(f"threshold metric {rule.metric!r} is not one of {allowed}")
+        return self
+
+
+# --------------------------------------------------------------------------- subsystems
+
+
+class MonitorConfig(Section):
+    """The streaming monitor (Faust worker)."""
+
+    app_id: Name = "driftline-monitor"
+    store: Literal["rocksdb", "memory"] = "rocksdb"
+    checkpoint_envelopes: int = Field(50, ge=1)
+    checkpoint_interval: Duration = 1.0
+    snapshot_interval: Duration = 10.0
+    max_early_labels: int = Field(100_000, ge=0)
+    web_port: int = Field(6066, ge=1, le=65535)
+    session_timeout: Duration = 10.0
+    workers: int = Field(1, ge=1, le=64)
+
+
+class RetrainerConfig(Section):
+    """The retrainer worker: what it trains and how."""
+
+    group_id: Name = "driftline-retrainer"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    architecture: Literal["shared_bottom", "mmoe", "ple"] = "mmoe"
+    loss_balancing: Literal["equal", "uncertainty", "gradnorm", "pcgrad"] = "uncertainty"
+    epochs: int = Field(20, ge=1)
+    batch_size: int = Field(512, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    seed: int = 0
+    window: Duration = 7 * 86400.0
+    holdout_fraction: float = Field(0.2, gt=0, lt=1)
+    head_only_single_task: bool = True
+    auto_promote: bool = True
+    min_labels: int = Field(1000, ge=1)
+
+
+class EmbeddedFeatureStore(Section):
+    """Feast with a duckdb offline store, sqlite online store and sqlite SQL registry."""
+
+    type: Literal["embedded"] = "embedded"
+    path: Path = Path(".driftline/feast")
+
+
+class PostgresFeatureStore(Section):
+    """Feast with Postgres offline store and registry, Redis online store (production)."""
+
+    type: Literal["postgres"] = "postgres"
+    path: Path = Path(".driftline/feast")
+    postgres_host: str = "localhost"
+    postgres_port: int = 5432
+    postgres_database: str = "driftline"
+    postgres_user: str = "driftline"
+    postgres_password_env: str = "DRIFTLINE_POSTGRES_PASSWORD"
+    redis_host: str = "localhost"
+    redis_port: int = 6379
+    redis_password_env: str = "DRIFTLINE_REDIS_PASSWORD"
+
+
+FeatureStoreConfig = Annotated[
+    EmbeddedFeatureStore | PostgresFeatureStore, Field(discriminator="type")
+]
+
+
+class RegistryConfig(Section):
+    """Model registry (SQLAlchemy URL, password from the environment) and artifact directory."""
+
+    url: str = "sqlite:///.driftline/registry.db"
+    password_env: str = "DRIFTLINE_REGISTRY_PASSWORD"
+    artifacts_dir: Path = Path(".driftline/artifacts")
+
+    @model_validator(mode="after")
+    def _no_password_in_url(self) -> RegistryConfig:
+        if re.match(r"^[a-z0-9+]+://[^/@]*:[^/@]+@", self.url):
+            raise ValueError(f"url must not hold a password; put it in ${self.password_env}")
+        return self
+
+
+# --------------------------------------------------------------------------------------- root
+
+
+class DriftlineConfig(Section):
+    """The whole of ``driftline.yaml``."""
+
+    version: Literal[1] = 1
+    model: Name
+    state_dir: Path = Path(".driftline")
+    kafka: KafkaConfig = KafkaConfig()
+    topics: TopicsConfig = TopicsConfig()
+    producer: ProducerConfig = ProducerConfig()
+    features: list[FeatureSpec] = Field(default_factory=list)
+    entity: Name = "entity_id"
+    feature_ttl: Duration = 30 * 86400.0
+    tasks: dict[Name, TaskConfig] = Field(min_length=1)
+    monitor: MonitorConfig = MonitorConfig()
+    retrainer: RetrainerConfig = RetrainerConfig()
+    feature_store: FeatureStoreConfig = EmbeddedFeatureStore()
+    registry: RegistryConfig = RegistryConfig()
+
+    @model_validator(mode="after")
+    def _features_unique(self) -> DriftlineConfig:
+        seen: set[str] = set()
+        names = [f.name for f in self.features]
+        names += [f.name for task in self.tasks.values() for f in task.features]
+        for name in names:
+            if name in seen:
+                raise ValueError(f"feature {name!r} is declared twice")
+            seen.add(name)
+        return self
