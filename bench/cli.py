@@ -1,0 +1,41 @@
+"""``driftline bench NAME``: one benchmark per module in ``bench/``, each a click command ``main``."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import click
+
+BENCHMARKS: dict[str, tuple[str, str]] = {
+    "detection": ("bench.detection", "Detection quality: delay, misses, false alarms vs River."),
+    "monitor": ("bench.monitor", "Monitor throughput, alert latency and RSS on a real broker."),
+    "features": ("bench.features", "Feast training-set retrieval time/RSS and online p99."),
+    "train": ("bench.train", "Multi-task training: Yeast vs single-task baselines, MMoE test."),
+    "retrain": ("bench.retrain", "Request-to-update time of the retrainer, by phase."),
+}
+
+
+class BenchGroup(click.Group):
+    """Lists the benchmarks whose module exists; imports one only when it runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(n for n, (m, _) in BENCHMARKS.items() if importlib.util.find_spec(m))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.list_commands(ctx):
+            return None
+        command = importlib.import_module(BENCHMARKS[cmd_name][0]).main
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, BENCHMARKS[name][1]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Benchmarks"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=BenchGroup)
+def bench() -> None:
+    """Run a benchmark; each prints one JSON object (``--json``) and can write it (``--out``)."""
