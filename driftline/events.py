@@ -46,6 +46,7 @@ __all__ = [
     "decode",
     "decode_record",
     "encode",
+    "split_record",
     "stable_id",
 ]
 
@@ -266,15 +267,24 @@ def decode_record(raw: bytes, max_bytes: int = MAX_EVENT_BYTES * 64) -> list[dic
     events themselves are validated one by one with :func:`decode` so a bad one goes to
     dead-letters alone.
     """
+    return split_record(raw, max_bytes)[0]
+
+
+def split_record(
+    raw: bytes, max_bytes: int = MAX_EVENT_BYTES * 64
+) -> tuple[list[dict[str, Any]], bool]:
+    """Like :func:`decode_record`, also telling whether the record was an envelope."""
     if len(raw) > max_bytes:
         raise EventValidationError(f"record is {len(raw)} bytes, over the {max_bytes}-byte limit")
     data = _load(raw)
     if data.get("schema") != Batch.SCHEMA:
-        return [data]
+        return [data], False
     events = data.get("events")
     if not isinstance(events, list) or not events:
         raise EventValidationError("envelope needs a non-empty `events` list")
-    return events
+    if not all(isinstance(event, dict) for event in events):
+        raise EventValidationError("every event in an envelope must be a JSON object")
+    return events, True
 
 
 def encode(event: Contract) -> bytes:

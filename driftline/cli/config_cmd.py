@@ -1,0 +1,37 @@
+"""``driftline config validate|schema``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from driftline.config import DriftlineConfig, find_config, load_config
+from driftline.errors import ConfigError
+
+
+@click.group()
+def config() -> None:
+    """Validate driftline.yaml or print its JSON Schema."""
+
+
+@config.command()
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+def validate(path: str | None) -> None:
+    """Check PATH (default ./driftline.yaml): exit 0 when valid, 2 with PATH:LINE errors."""
+    try:
+        file = find_config(path)
+        cfg = load_config(file)
+    except ConfigError as exc:
+        for line in exc.problems or [str(exc)]:
+            click.echo(line, err=True)
+        sys.exit(2)
+    tasks = ", ".join(f"{name} ({task.type})" for name, task in cfg.tasks.items())
+    click.echo(f"{file}: OK — model {cfg.model!r}, {len(cfg.tasks)} task(s): {tasks}")
+
+
+@config.command()
+def schema() -> None:
+    """Print the JSON Schema of driftline.yaml (for editor completion)."""
+    click.echo(json.dumps(DriftlineConfig.model_json_schema(), indent=2))

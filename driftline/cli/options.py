@@ -1,0 +1,38 @@
+"""Options and config loading shared by the CLI commands."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from driftline.config import DriftlineConfig, load_config
+from driftline.errors import ConfigError
+
+__all__ = ["config_option", "load_or_exit"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(func: F) -> F:
+    """``-c/--config PATH`` (default ``$DRIFTLINE_CONFIG`` or ``./driftline.yaml``)."""
+    return click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="driftline.yaml to use (default: $DRIFTLINE_CONFIG or ./driftline.yaml).",
+    )(func)
+
+
+def load_or_exit(path: str | None) -> DriftlineConfig:
+    """Load the config; on errors print every ``PATH:LINE: field: message`` and exit 2."""
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for line in exc.problems or [str(exc)]:
+            click.echo(line, err=True)
+        sys.exit(2)

@@ -1,0 +1,88 @@
+"""The topics driftline uses, and how to provision them.
+
+``predictions``, ``labels`` and the internal ``outcomes`` topic share one partition count
+(co-partitioned: a prediction and its labels meet on the same partition number). Output topics
+keep ``topics.output_retention``; ``model-updates`` has one partition so every consumer sees
+updates in the order they were made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from driftline.config.models import DriftlineConfig
+from driftline.errors import DriftlineError
+
+__all__ = ["TopicSpec", "create_topics", "topic_specs"]
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic to provision."""
+
+    name: str
+    partitions: int
+    retention_ms: int
+    role: str
+
+
+def topic_specs(config: DriftlineConfig) -> list[TopicSpec]:
+    """Every topic the config names, with partitions and retention."""
+    t, n = config.topics, config.kafka.partitions
+    inputs = int(t.input_retention * 1000)
+    outputs = int(t.output_retention * 1000)
+    return [
+        TopicSpec(t.predictions, n, inputs, "input: predictions (key prediction_id)"),
+        TopicSpec(t.labels, n, inputs, "input: labels (key prediction_id)"),
+        TopicSpec(t.outcomes, n, inputs, "internal: joined outcomes (key model/task)"),
+        TopicSpec(t.drift_alerts, n, outputs, "output: drift alerts"),
+        TopicSpec(t.retrain_requests, n, outputs, "output: retrain requests"),
+        TopicSpec(t.model_updates, 1, outputs, "output: model updates (ordered)"),
+        TopicSpec(t.task_metrics, n, outputs, "output: per-task metric snapshots"),
+        TopicSpec(t.dead_letters, n, outputs, "output: dead letters"),
+    ]
+
+
+def create_topics(config: DriftlineConfig, timeout: float = 30.0) -> dict[str, str]:
+    """Create missing topics; return ``{name: "created" | "exists"}``.
+
+    Raises :class:`DriftlineError` when ``predictions`` and ``labels`` exist with different
+    partition counts (the join would silently miss labels).
+    """
+    from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+    from driftline.kafka_settings import librdkafka_settings
+
+    admin = AdminClient(librdkafka_settings(config.kafka))
+    existing = admin.list_topics(timeout=timeout).topics
+    specs = topic_specs(config)
+    result: dict[str, str] = {}
+    new = []
+    for spec in specs:
+        if spec.name in existing:
+            result[spec.name] = "exists"
+            continue
+        replicas = config.kafka.replication_factor
+        settings = {"retention.ms": str(spec.retention_ms)}
+        new.append(NewTopic(spec.name, spec.partitions, replicas, config=settings))
+    for name, future in admin.create_topics(new, request_timeout=timeout).items():
+        try:
+            future.result()
+            result[name] = "created"
+        except Exception as exc:  # TOPIC_ALREADY_EXISTS when another process raced us
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise DriftlineError(f"could not create topic {name!r}: {exc}") from exc
+            result[name] = "exists"
+    _check_copartitioned(admin, config, timeout)
+    return result
+
+
+def _check_copartitioned(admin: object, config: DriftlineConfig, timeout: float) -> None:
+    topics = admin.list_topics(timeout=timeout).topics  # type: ignore[attr-defined]
+    names = (config.topics.predictions, config.topics.labels)
+    counts = {name: len(topics[name].partitions) for name in names if name in topics}
+    if len(set(counts.values())) > 1:
+        raise DriftlineError(
+            f"topics {names[0]!r} and {names[1]!r} must have the same partition count, "
+            f"found {counts}; recreate one of them"
+        )
