@@ -1,0 +1,19 @@
+"""Exceptions of the streaming monitor, all rooted in :class:`driftline.errors.DriftlineError`."""
+
+from __future__ import annotations
+
+from driftline.errors import DriftlineError
+
+__all__ = ["CheckpointError", "StateTooLargeError", "StreamsError"]
+
+
+class StreamsError(DriftlineError):
+    """Base class of the monitor's errors."""
+
+
+class CheckpointError(StreamsError):
+    """A checkpoint rule was broken (e.g. a recorded offset went backwards): a bug, never data."""
+
+
+class StateTooLargeError(StreamsError):
+    """A state value would exceed Kafka's record limit; raise ``monitor.join_buckets``."""

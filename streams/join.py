@@ -1,0 +1,314 @@
+"""Stage 1 logic: join predictions with their per-task labels, in event time.
+
+One :class:`LabelJoin` holds the join state of one input partition (``predictions`` and ``labels``
+are co-partitioned by ``prediction_id``). It knows nothing of Faust: the app feeds it validated
+records with their origin and sends the outcomes it returns.
+
+Rules
+-----
+* A prediction emits one ``unlabelled`` outcome per head at once (label-free signals) and waits
+  for its labels. A task's label joins while the partition's event-time watermark (the largest
+  event time seen) has not passed ``prediction time + tasks.<t>.label_delay``; after that the task
+  is ``expired`` (counted: label coverage) and a label that still comes is ``late``.
+* A second label for a task already joined is a ``duplicate``: counted, never joined twice.
+* A label before its prediction waits (at most ``max_early_labels`` per partition, oldest out
+  first) until its prediction comes or the watermark passes ``label time + label_delay``; then it
+  is an ``orphan``.
+* State is kept in ``buckets`` (hash of ``prediction_id``), each with the input offsets it reflects;
+  a checkpoint writes only the dirty buckets, and a replayed event whose offset is not beyond its
+  bucket's recorded offset is skipped (the watermark still advances, so expiry replays the same).
+"""
+
+from __future__ import annotations
+
+import heapq
+import pickle
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from driftline.config.models import DriftlineConfig
+from streams.errors import CheckpointError
+from streams.outcome import Origin, Outcome
+from streams.records import LabelRecord, PredictionRecord
+
+__all__ = ["LabelJoin"]
+
+_NO_TIME = float("-inf")
+
+
+@dataclass(slots=True)
+class _Entry:
+    prediction: PredictionRecord | None = None
+    joined: set[str] = field(default_factory=set)
+    expired: set[str] = field(default_factory=set)
+    early: dict[str, tuple[Any, float]] = field(default_factory=dict)
+
+
+class LabelJoin:
+    """The join buffer of one input partition.
+
+    Parameters
+    ----------
+    config
+        The loaded ``driftline.yaml`` (model, tasks and their ``label_delay``).
+    max_early_labels
+        Labels waiting for their prediction in this partition, at most.
+    buckets
+        How many state values the buffer is split into (each value stays far below 1 MB).
+
+    Examples
+    --------
+    >>> from driftline.config import parse_config
+    >>> cfg = parse_config("model: m\\ntasks:\\n  churn: {type: binary, label_delay: 60}\\n")
+    >>> join = LabelJoin(cfg)
+    >>> p = PredictionRecord("p-1", "m", "1", "e-1", 0.0, {"churn": {"score": 0.9}})
+    >>> [o.kind for o in join.add(p, ("predictions", 0, 0, 0))]
+    ['unlabelled']
+    >>> [(o.kind, o.y_pred, o.y_true) for o in join.add(LabelRecord("p-1", "churn", 1, 5.0),
+    ...                                                 ("labels", 0, 0, 0))]
+    [('labelled', 0.9, 1)]
+    >>> join.pending
+    1
+    """
+
+    def __init__(
+        self, config: DriftlineConfig, max_early_labels: int = 100_000, buckets: int = 64
+    ) -> None:
+        if buckets < 1:
+            raise ValueError(f"buckets must be >= 1, got {buckets}")
+        self.config = config
+        self.max_early_labels = max_early_labels
+        self.buckets = buckets
+        self._reset()
+
+    def _reset(self) -> None:
+        self._delay = {name: task.label_delay for name, task in self.config.tasks.items()}
+        self._entries: list[dict[str, _Entry]] = [{} for _ in range(self.buckets)]
+        self._offsets: list[dict[str, int]] = [{} for _ in range(self.buckets)]
+        self._dirty: set[int] = set()
+        self._applied: dict[str, int] = {}
+        self._deadlines: list[tuple[float, str, str]] = []  # (time, prediction_id, task | "")
+        self._early: list[tuple[float, str, str]] = []  # (label time, prediction_id, task)
+        self._early_count = 0
+        self.watermark = _NO_TIME
+        self.skipped = 0
+
+    # ------------------------------------------------------------------------------ processing
+
+    @property
+    def pending(self) -> int:
+        """Prediction ids held (with or without their prediction)."""
+        return sum(len(bucket) for bucket in self._entries)
+
+    @property
+    def early_labels(self) -> int:
+        """Labels waiting for their prediction."""
+        return self._early_count
+
+    def bucket_of(self, prediction_id: str) -> int:
+        """The state bucket of a prediction id (stable across processes: CRC32)."""
+        return zlib.crc32(prediction_id.encode()) % self.buckets
+
+    def add(self, record: PredictionRecord | LabelRecord, where: tuple[str, int, int, int]) -> list[Outcome]:
+        """Apply one validated event read at ``where`` = (topic, partition, offset, index).
+
+        Returns the outcomes it produces, in a deterministic order; a replayed event (offset not
+        beyond its bucket's) produces only the expiries its event time causes.
+        """
+        topic, _, offset, _ = where
+        seq = [0]
+        out: list[Outcome] = []
+        b = self.bucket_of(record.prediction_id)
+        if offset > self._offsets[b].get(topic, -1):
+            if isinstance(record, PredictionRecord):
+                self._add_prediction(b, record, where, seq, out)
+            else:
+                self._add_label(b, record, where, seq, out)
+            self._dirty.add(b)
+        else:
+            self.skipped += 1
+        if record.t > self.watermark:
+            self.watermark = record.t
+            self._expire(where, seq, out)
+        return out
+
+    def mark_applied(self, topic: str, offset: int) -> None:
+        """Record that the partition's state reflects ``topic`` up to ``offset``.
+
+        Called once per Kafka record, after all events of an envelope were added; the offsets are
+        stamped on each bucket when a checkpoint writes it.
+        """
+        if offset > self._applied.get(topic, -1):
+            self._applied[topic] = offset
+
+    def _origin(self, where: tuple[str, int, int, int], seq: list[int]) -> Origin:
+        origin = (*where, seq[0])
+        seq[0] += 1
+        return origin
+
+    def _add_prediction(
+        self, b: int, p: PredictionRecord, where: tuple[str, int, int, int], seq: list[int],
+        out: list[Outcome],
+    ) -> None:
+        entry = self._entries[b].get(p.prediction_id)
+        if entry is not None and entry.prediction is not None:
+            return  # the same prediction twice: the first one counts
+        if entry is None:
+            entry = self._entries[b][p.prediction_id] = _Entry()
+        entry.prediction = p
+        last = _NO_TIME
+        for task, output in p.outputs.items():
+            out.append(self._outcome("unlabelled", p, task, output, self._origin(where, seq)))
+            deadline = p.t + self._delay[task]
+            last = max(last, deadline)
+            heapq.heappush(self._deadlines, (deadline, p.prediction_id, task))
+        heapq.heappush(self._deadlines, (last, p.prediction_id, ""))
+        for task, (label, label_t) in sorted(entry.early.items()):
+            self._early_count -= 1
+            if task in p.outputs:
+                entry.joined.add(task)
+                outcome = self._outcome("labelled", p, task, p.outputs[task], self._origin(where, seq))
+                outcome.y_true, outcome.label_t, outcome.features = label, label_t, p.features
+                out.append(outcome)
+            else:
+                out.append(self._orphan(p.prediction_id, task, label_t, self._origin(where, seq)))
+        entry.early.clear()
+
+    def _add_label(
+        self, b: int, label: LabelRecord, where: tuple[str, int, int, int], seq: list[int],
+        out: list[Outcome],
+    ) -> None:
+        entry = self._entries[b].get(label.prediction_id)
+        p = entry.prediction if entry is not None else None
+        if p is None:
+            if entry is None:
+                entry = self._entries[b][label.prediction_id] = _Entry()
+            if label.task in entry.early:
+                out.append(self._bare("duplicate", label, self._origin(where, seq)))
+                return
+            entry.early[label.task] = (label.label, label.t)
+            self._early_count += 1
+            deadline = label.t + self._delay[label.task]
+            heapq.heappush(self._early, (deadline, label.prediction_id, label.task))
+            while self._early_count > self.max_early_labels:
+                self._pop_early(where, seq, out)
+            return
+        output = p.outputs.get(label.task)
+        if output is None:
+            out.append(self._orphan(label.prediction_id, label.task, label.t, self._origin(where, seq)))
+            return
+        if label.task in entry.joined:
+            kind = "duplicate"
+        elif label.task in entry.expired:
+            kind = "late"
+        else:
+            entry.joined.add(label.task)
+            kind = "labelled"
+        outcome = self._outcome(kind, p, label.task, output, self._origin(where, seq))
+        outcome.y_true, outcome.label_t = label.label, label.t
+        if kind == "labelled":
+            outcome.features = p.features
+        out.append(outcome)
+
+    def _expire(self, where: tuple[str, int, int, int], seq: list[int], out: list[Outcome]) -> None:
+        heap = self._deadlines
+        while heap and heap[0][0] < self.watermark:
+            _, pid, task = heapq.heappop(heap)
+            b = self.bucket_of(pid)
+            entry = self._entries[b].get(pid)
+            if entry is None or entry.prediction is None:
+                continue
+            self._dirty.add(b)
+            if task == "":
+                del self._entries[b][pid]
+                continue
+            if task not in entry.joined and task not in entry.expired:
+                entry.expired.add(task)
+                p = entry.prediction
+                out.append(self._outcome("expired", p, task, p.outputs[task], self._origin(where, seq)))
+        early = self._early
+        while early and early[0][0] < self.watermark:
+            self._pop_early(where, seq, out)
+
+    def _pop_early(self, where: tuple[str, int, int, int], seq: list[int], out: list[Outcome]) -> None:
+        _, pid, task = heapq.heappop(self._early)
+        b = self.bucket_of(pid)
+        entry = self._entries[b].get(pid)
+        if entry is None or entry.prediction is not None or task not in entry.early:
+            return
+        _, label_t = entry.early.pop(task)
+        self._early_count -= 1
+        self._dirty.add(b)
+        if not entry.early:
+            del self._entries[b][pid]
+        out.append(self._orphan(pid, task, label_t, self._origin(where, seq)))
+
+    # ------------------------------------------------------------------------------ outcomes
+
+    def _outcome(
+        self, kind: Any, p: PredictionRecord, task: str, output: dict[str, Any], origin: Origin
+    ) -> Outcome:
+        y_pred = output.get("score", output.get("value", output.get("label")))
+        if self.config.tasks[task].type == "multiclass":
+            y_pred = output.get("label")
+        return Outcome(
+            kind, p.model, p.model_version, task, p.prediction_id, p.t, origin,
+            y_pred=y_pred, group=output.get("group"), probs=output.get("probs"),
+            segments=p.segments, entity_id=p.entity_id,
+        )
+
+    def _orphan(self, pid: str, task: str, t: float, origin: Origin) -> Outcome:
+        return Outcome("orphan", self.config.model, "", task, pid, t, origin)
+
+    def _bare(self, kind: Any, label: LabelRecord, origin: Origin) -> Outcome:
+        return Outcome(kind, self.config.model, "", label.task, label.prediction_id, label.t, origin)
+
+    # ------------------------------------------------------------------------------ state
+
+    def dirty_buckets(self) -> list[int]:
+        """Buckets changed since the last :meth:`clear_dirty` (what a checkpoint writes)."""
+        return sorted(self._dirty)
+
+    def clear_dirty(self) -> None:
+        """Forget the dirty set (after a checkpoint wrote the buckets)."""
+        self._dirty.clear()
+
+    def dump_bucket(self, b: int) -> bytes:
+        """One bucket's state value: its entries and the offsets it reflects."""
+        stamp = self._offsets[b]
+        for topic, offset in self._applied.items():
+            # during a replay a newer restored bucket keeps its (higher) stamp
+            stamp[topic] = max(offset, stamp.get(topic, -1))
+        return pickle.dumps((self._offsets[b], self._entries[b]), protocol=5)
+
+    def load_bucket(self, b: int, data: bytes) -> None:
+        """Restore one bucket from :meth:`dump_bucket`'s bytes (at start / on assignment)."""
+        offsets, entries = pickle.loads(data)
+        for topic, offset in self._offsets[b].items():
+            if offsets.get(topic, -1) < offset:
+                raise CheckpointError(
+                    f"join bucket {b}: stored offset of {topic} ({offsets.get(topic)}) is behind "
+                    f"the live one ({offset}); a checkpoint went backwards"
+                )
+        self._offsets[b], self._entries[b] = offsets, entries
+        for pid, entry in entries.items():
+            p = entry.prediction
+            if p is not None:
+                last = _NO_TIME
+                for task in p.outputs:
+                    deadline = p.t + self._delay.get(task, 0.0)
+                    last = max(last, deadline)
+                    heapq.heappush(self._deadlines, (deadline, pid, task))
+                heapq.heappush(self._deadlines, (last, pid, ""))
+            for task, (_, label_t) in entry.early.items():
+                self._early_count += 1
+                heapq.heappush(self._early, (label_t + self._delay.get(task, 0.0), pid, task))
+
+    def dump_meta(self) -> bytes:
+        """The partition-wide state value (the watermark)."""
+        return pickle.dumps({"watermark": self.watermark}, protocol=5)
+
+    def load_meta(self, data: bytes) -> None:
+        """Restore the partition-wide state value."""
+        self.watermark = max(self.watermark, pickle.loads(data)["watermark"])

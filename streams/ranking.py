@@ -1,0 +1,95 @@
+"""Ranking metrics River lacks: NDCG@k and MRR over query groups, cumulative or rolling.
+
+Labels of a group arrive one item at a time, so a group's value is recomputed from its items as
+they come; the metric is the mean over the last ``window`` groups (``window=None``: all groups,
+kept as a running sum of each group's latest value).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+__all__ = ["GroupRankingMetric"]
+
+
+class GroupRankingMetric:
+    """NDCG@k or MRR averaged over groups.
+
+    Parameters
+    ----------
+    kind
+        ``"ndcg"`` or ``"mrr"``.
+    k
+        Cut-off of NDCG@k (and of MRR).
+    window
+        Groups averaged over (``None``: every group seen).
+    max_items
+        Items kept per group (the highest scores win).
+
+    Examples
+    --------
+    >>> ndcg = GroupRankingMetric("ndcg", k=3)
+    >>> for score, relevance in [(0.9, 1), (0.5, 0), (0.1, 1)]:
+    ...     ndcg.update("q1", score, relevance)
+    >>> round(ndcg.get(), 4)
+    0.9197
+    >>> mrr = GroupRankingMetric("mrr", k=3)
+    >>> mrr.update("q1", 0.9, 0); mrr.update("q1", 0.5, 1)
+    >>> mrr.get()
+    0.5
+    """
+
+    def __init__(
+        self, kind: str, k: int = 10, window: int | None = None, max_items: int = 100
+    ) -> None:
+        if kind not in ("ndcg", "mrr"):
+            raise ValueError(f"kind must be 'ndcg' or 'mrr', got {kind!r}")
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        self.kind = kind
+        self.k = k
+        self.window = window
+        self.max_items = max_items
+        self._reset()
+
+    def _reset(self) -> None:
+        self._groups: OrderedDict[str, list[tuple[float, float]]] = OrderedDict()
+        self._values: dict[str, float] = {}
+        self._total = 0.0
+
+    def update(self, group: str, score: float, relevance: float) -> None:
+        """Add one labelled item of ``group``."""
+        items = self._groups.get(group)
+        if items is None:
+            items = self._groups[group] = []
+            if self.window is not None and len(self._groups) > self.window:
+                old, _ = self._groups.popitem(last=False)
+                self._total -= self._values.pop(old, 0.0)
+        else:
+            self._groups.move_to_end(group)
+        items.append((float(score), float(relevance)))
+        if len(items) > self.max_items:
+            items.sort(reverse=True)
+            del items[self.max_items :]
+        value = self._ndcg(items) if self.kind == "ndcg" else self._mrr(items)
+        self._total += value - self._values.get(group, 0.0)
+        self._values[group] = value
+
+    def get(self) -> float:
+        """The mean over groups (0.0 before any group)."""
+        return self._total / len(self._values) if self._values else 0.0
+
+    def _ndcg(self, items: list[tuple[float, float]]) -> float:
+        ranked = sorted(items, key=lambda item: -item[0])[: self.k]
+        ideal = sorted((rel for _, rel in items), reverse=True)[: self.k]
+        dcg = sum((2**rel - 1) / math.log2(i + 2) for i, (_, rel) in enumerate(ranked))
+        idcg = sum((2**rel - 1) / math.log2(i + 2) for i, rel in enumerate(ideal))
+        return dcg / idcg if idcg > 0 else 0.0
+
+    def _mrr(self, items: list[tuple[float, float]]) -> float:
+        ranked = sorted(items, key=lambda item: -item[0])[: self.k]
+        for i, (_, rel) in enumerate(ranked):
+            if rel > 0:
+                return 1.0 / (i + 1)
+        return 0.0
