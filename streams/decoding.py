@@ -26,8 +26,17 @@ __all__ = ["EventDecoder"]
 
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)$")
 _PREDICTION_KEYS = frozenset(
-    {"schema", "prediction_id", "model", "model_version", "entity_id", "event_time", "outputs",
-     "features", "segments"}
+    {
+        "schema",
+        "prediction_id",
+        "model",
+        "model_version",
+        "entity_id",
+        "event_time",
+        "outputs",
+        "features",
+        "segments",
+    }
 )
 _PREDICTION_REQUIRED = _PREDICTION_KEYS - {"features", "segments"}
 _LABEL_KEYS = frozenset({"schema", "prediction_id", "task", "label", "event_time"})
@@ -114,7 +123,9 @@ class EventDecoder:
             )
         if isinstance(event, Label):
             EventRules(self.config).check(event)
-            return LabelRecord(event.prediction_id, event.task, event.label, epoch(event.event_time))
+            return LabelRecord(
+                event.prediction_id, event.task, event.label, epoch(event.event_time)
+            )
         if isinstance(event, ModelUpdate):
             return event
         raise EventValidationError(
@@ -124,7 +135,7 @@ class EventDecoder:
 
     def _fast_prediction(self, raw: dict[str, Any]) -> PredictionRecord:
         keys = raw.keys()
-        if not _PREDICTION_REQUIRED <= keys or not keys <= _PREDICTION_KEYS:
+        if not keys >= _PREDICTION_REQUIRED or not keys <= _PREDICTION_KEYS:
             raise _Slow
         model = _text(raw["model"], 128)
         if model != self.config.model:
@@ -210,4 +221,6 @@ class EventDecoder:
             _number(value)
             if kind == "ranking" and value < 0:
                 raise _Slow
-        return LabelRecord(_text(raw["prediction_id"], 256), task_name, value, _time(raw["event_time"]))
+        return LabelRecord(
+            _text(raw["prediction_id"], 256), task_name, value, _time(raw["event_time"])
+        )

@@ -110,7 +110,9 @@ class LabelJoin:
         """The state bucket of a prediction id (stable across processes: CRC32)."""
         return zlib.crc32(prediction_id.encode()) % self.buckets
 
-    def add(self, record: PredictionRecord | LabelRecord, where: tuple[str, int, int, int]) -> list[Outcome]:
+    def add(
+        self, record: PredictionRecord | LabelRecord, where: tuple[str, int, int, int]
+    ) -> list[Outcome]:
         """Apply one validated event read at ``where`` = (topic, partition, offset, index).
 
         Returns the outcomes it produces, in a deterministic order; a replayed event (offset not
@@ -148,7 +150,11 @@ class LabelJoin:
         return origin
 
     def _add_prediction(
-        self, b: int, p: PredictionRecord, where: tuple[str, int, int, int], seq: list[int],
+        self,
+        b: int,
+        p: PredictionRecord,
+        where: tuple[str, int, int, int],
+        seq: list[int],
         out: list[Outcome],
     ) -> None:
         entry = self._entries[b].get(p.prediction_id)
@@ -168,7 +174,9 @@ class LabelJoin:
             self._early_count -= 1
             if task in p.outputs:
                 entry.joined.add(task)
-                outcome = self._outcome("labelled", p, task, p.outputs[task], self._origin(where, seq))
+                outcome = self._outcome(
+                    "labelled", p, task, p.outputs[task], self._origin(where, seq)
+                )
                 outcome.y_true, outcome.label_t, outcome.features = label, label_t, p.features
                 out.append(outcome)
             else:
@@ -176,7 +184,11 @@ class LabelJoin:
         entry.early.clear()
 
     def _add_label(
-        self, b: int, label: LabelRecord, where: tuple[str, int, int, int], seq: list[int],
+        self,
+        b: int,
+        label: LabelRecord,
+        where: tuple[str, int, int, int],
+        seq: list[int],
         out: list[Outcome],
     ) -> None:
         entry = self._entries[b].get(label.prediction_id)
@@ -196,7 +208,9 @@ class LabelJoin:
             return
         output = p.outputs.get(label.task)
         if output is None:
-            out.append(self._orphan(label.prediction_id, label.task, label.t, self._origin(where, seq)))
+            out.append(
+                self._orphan(label.prediction_id, label.task, label.t, self._origin(where, seq))
+            )
             return
         if label.task in entry.joined:
             kind = "duplicate"
@@ -226,12 +240,16 @@ class LabelJoin:
             if task not in entry.joined and task not in entry.expired:
                 entry.expired.add(task)
                 p = entry.prediction
-                out.append(self._outcome("expired", p, task, p.outputs[task], self._origin(where, seq)))
+                out.append(
+                    self._outcome("expired", p, task, p.outputs[task], self._origin(where, seq))
+                )
         early = self._early
         while early and early[0][0] < self.watermark:
             self._pop_early(where, seq, out)
 
-    def _pop_early(self, where: tuple[str, int, int, int], seq: list[int], out: list[Outcome]) -> None:
+    def _pop_early(
+        self, where: tuple[str, int, int, int], seq: list[int], out: list[Outcome]
+    ) -> None:
         _, pid, task = heapq.heappop(self._early)
         b = self.bucket_of(pid)
         entry = self._entries[b].get(pid)
@@ -253,16 +271,27 @@ class LabelJoin:
         if self.config.tasks[task].type == "multiclass":
             y_pred = output.get("label")
         return Outcome(
-            kind, p.model, p.model_version, task, p.prediction_id, p.t, origin,
-            y_pred=y_pred, group=output.get("group"), probs=output.get("probs"),
-            segments=p.segments, entity_id=p.entity_id,
+            kind,
+            p.model,
+            p.model_version,
+            task,
+            p.prediction_id,
+            p.t,
+            origin,
+            y_pred=y_pred,
+            group=output.get("group"),
+            probs=output.get("probs"),
+            segments=p.segments,
+            entity_id=p.entity_id,
         )
 
     def _orphan(self, pid: str, task: str, t: float, origin: Origin) -> Outcome:
         return Outcome("orphan", self.config.model, "", task, pid, t, origin)
 
     def _bare(self, kind: Any, label: LabelRecord, origin: Origin) -> Outcome:
-        return Outcome(kind, self.config.model, "", label.task, label.prediction_id, label.t, origin)
+        return Outcome(
+            kind, self.config.model, "", label.task, label.prediction_id, label.t, origin
+        )
 
     # ------------------------------------------------------------------------------ state
 

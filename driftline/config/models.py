@@ -276,6 +276,8 @@ class MonitorConfig(Section):
     web_port: int = Field(6066, ge=1, le=65535)
     session_timeout: Duration = 10.0
     workers: int = Field(1, ge=1, le=64)
+    join_buckets: int = Field(64, ge=1, le=65_536, description="state values per join partition")
+    feature_sink: bool = Field(True, description="push labelled outcomes to Feast")
 
 
 class RetrainerConfig(Section):
@@ -297,10 +299,15 @@ class RetrainerConfig(Section):
 
 
 class EmbeddedFeatureStore(Section):
-    """Feast with a duckdb offline store, sqlite online store and sqlite SQL registry."""
+    """Feast with a duckdb offline store, sqlite online store and sqlite SQL registry.
+
+    Everything lives under ``path``; ``project`` is the Feast project (default: the model name
+    with non-identifier characters replaced by ``_``).
+    """
 
     type: Literal["embedded"] = "embedded"
     path: Path = Path(".driftline/feast")
+    project: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_]*$")] | None = None
 
 
 class PostgresFeatureStore(Section):
@@ -308,11 +315,16 @@ class PostgresFeatureStore(Section):
 
     type: Literal["postgres"] = "postgres"
     path: Path = Path(".driftline/feast")
+    project: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_]*$")] | None = None
     postgres_host: str = "localhost"
     postgres_port: int = 5432
     postgres_database: str = "driftline"
     postgres_user: str = "driftline"
     postgres_password_env: str = "DRIFTLINE_POSTGRES_PASSWORD"
+    postgres_schema: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "public"
+    postgres_sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = (
+        "prefer"
+    )
     redis_host: str = "localhost"
     redis_port: int = 6379
     redis_password_env: str = "DRIFTLINE_REDIS_PASSWORD"

@@ -4,4 +4,10 @@ from streams.detectors.periodic import PeriodicDetector
 from streams.detectors.river_detector import BINARY_KINDS, DETECTOR_CLASSES, RiverDetector
 from streams.detectors.threshold_rule import ThresholdDetector
 
-__all__ = ["BINARY_KINDS", "DETECTOR_CLASSES", "PeriodicDetector", "RiverDetector", "ThresholdDetector"]
+__all__ = [
+    "BINARY_KINDS",
+    "DETECTOR_CLASSES",
+    "PeriodicDetector",
+    "RiverDetector",
+    "ThresholdDetector",
+]

@@ -49,8 +49,11 @@ class AlertPolicy:
         confirm_within: int = 500,
         cooldown: int = 2000,
     ) -> None:
-        for name, value in (("min_samples", min_samples), ("warmup", warmup),
-                            ("cooldown", cooldown)):
+        for name, value in (
+            ("min_samples", min_samples),
+            ("warmup", warmup),
+            ("cooldown", cooldown),
+        ):
             if value < 0:
                 raise ValueError(f"{name} must be >= 0, got {value}")
         if confirmations < 1 or confirm_within < 1:
@@ -65,8 +68,13 @@ class AlertPolicy:
     @classmethod
     def from_config(cls, config: AlertPolicyConfig) -> AlertPolicy:
         """Build from a task's ``policy`` section."""
-        return cls(config.min_samples, config.warmup, config.confirmations,
-                   config.confirm_within, config.cooldown)
+        return cls(
+            config.min_samples,
+            config.warmup,
+            config.confirmations,
+            config.confirm_within,
+            config.cooldown,
+        )
 
     def _reset(self) -> None:
         self._baseline: int | None = None

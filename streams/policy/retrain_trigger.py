@@ -34,8 +34,9 @@ class RetrainTrigger:
     False
     """
 
-    def __init__(self, on_severity: Iterable[str], cooldown: float = 3600.0,
-                 min_labels: int = 1000) -> None:
+    def __init__(
+        self, on_severity: Iterable[str], cooldown: float = 3600.0, min_labels: int = 1000
+    ) -> None:
         if cooldown < 0 or min_labels < 1:
             raise ValueError("cooldown must be >= 0 and min_labels >= 1")
         self.on_severity = tuple(on_severity)

@@ -1,0 +1,256 @@
+"""The two stages as plain processors of Kafka records (no Faust here; the app wires them).
+
+:class:`JoinStage` takes records of ``predictions``/``labels`` and returns outcomes, dead letters
+and re-routes; :class:`MonitorStage` takes records of ``outcomes`` and returns alerts, retrain
+requests and snapshots. Both accept a single event or a ``driftline.batch/1`` envelope per record;
+a bad event in an envelope is dead-lettered alone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from driftline.config.models import DriftlineConfig
+from driftline.errors import EventValidationError
+from driftline.events import DeadLetter, ModelUpdate, decode_record
+from driftline.partitioning import partition_for
+from streams.dead_letters import dead_letter
+from streams.decoding import EventDecoder
+from streams.join import LabelJoin
+from streams.outcome import OUTCOME_SCHEMA, Outcome, monitor_key
+from streams.records import LabelRecord, PredictionRecord
+from streams.task_monitor import MonitorOutput, TaskMonitor
+
+__all__ = ["JoinResult", "JoinStage", "MonitorResult", "MonitorStage", "Reroute"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reroute:
+    """An event that sits on the wrong partition for its key: send it to ``partition``."""
+
+    topic: str
+    partition: int
+    key: bytes
+    value: bytes
+
+
+@dataclass(slots=True)
+class JoinResult:
+    """What one input record produced in stage 1."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    reroutes: list[Reroute] = field(default_factory=list)
+    events: int = 0
+
+
+@dataclass(slots=True)
+class MonitorResult:
+    """What one ``outcomes`` record produced in stage 2."""
+
+    outputs: list[MonitorOutput] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+    applied: int = 0
+    skipped: int = 0
+
+
+class JoinStage:
+    """Stage 1: decode, validate, route and join one partition's records at a time.
+
+    Parameters
+    ----------
+    config
+        The loaded ``driftline.yaml``.
+    partitions
+        Partition count of ``predictions``/``labels`` (for the murmur2 routing check).
+
+    Examples
+    --------
+    >>> from driftline.config import parse_config
+    >>> cfg = parse_config("model: m\\nkafka: {partitions: 1}\\ntasks:\\n  churn: {type: binary}\\n")
+    >>> stage = JoinStage(cfg, partitions=1)
+    >>> result = stage.process("predictions", 0, 0, b"p-1", b'{"schema": "driftline.batch/1",'
+    ...     b' "events": [{"schema": "driftline.prediction/1", "prediction_id": "p-1",'
+    ...     b' "model": "m", "model_version": "1", "entity_id": "e", "event_time":'
+    ...     b' "2026-11-23T12:00:00Z", "outputs": {"churn": {"score": 0.7}}}, {"bad": 1}]}')
+    >>> [o.kind for o in result.outcomes], [d.source.index for d in result.dead_letters]
+    (['unlabelled'], [1])
+    """
+
+    def __init__(self, config: DriftlineConfig, partitions: int) -> None:
+        self.config = config
+        self.partitions = partitions
+        self._decoder = EventDecoder(config)
+        self.joins: dict[int, LabelJoin] = {}
+        self.rerouted = 0
+        self.dead_lettered = 0
+
+    def join_for(self, partition: int) -> LabelJoin:
+        """The join state of one input partition (created empty when new)."""
+        join = self.joins.get(partition)
+        if join is None:
+            join = self.joins[partition] = LabelJoin(
+                self.config, self.config.monitor.max_early_labels, self.config.monitor.join_buckets
+            )
+        return join
+
+    def process(
+        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
+    ) -> JoinResult:
+        """Process one Kafka record (an event or an envelope)."""
+        result = JoinResult()
+        join = self.join_for(partition)
+        try:
+            raws = decode_record(value or b"")
+        except EventValidationError as exc:
+            result.dead_letters.append(
+                dead_letter(exc.reason, (topic, partition, offset, None), value or b"", key, "join")
+            )
+            self.dead_lettered += 1
+            join.mark_applied(topic, offset)
+            return result
+        envelope = len(raws) > 1 or b"driftline.batch/1" in (value or b"")[:64]
+        for index, raw in enumerate(raws):
+            where = (topic, partition, offset, index if envelope else 0)
+            try:
+                record = self._decoder.decode(raw)
+                if not isinstance(record, PredictionRecord | LabelRecord):
+                    raise EventValidationError(
+                        f"{type(record).__name__} does not belong on {topic!r}; "
+                        "send model updates to the model-updates topic"
+                    )
+            except EventValidationError as exc:
+                result.dead_letters.append(
+                    dead_letter(
+                        exc.reason,
+                        (topic, partition, offset, index if envelope else None),
+                        raw,
+                        key,
+                        "join",
+                    )
+                )
+                self.dead_lettered += 1
+                continue
+            result.events += 1
+            home = partition_for(record.prediction_id, self.partitions)
+            if home != partition:
+                self.rerouted += 1
+                result.reroutes.append(
+                    Reroute(
+                        topic,
+                        home,
+                        record.prediction_id.encode(),
+                        json.dumps(raw, separators=(",", ":")).encode(),
+                    )
+                )
+                continue
+            result.outcomes.extend(join.add(record, where))
+        join.mark_applied(topic, offset)
+        return result
+
+
+class MonitorStage:
+    """Stage 2: apply outcomes to the :class:`TaskMonitor` of their (model, task).
+
+    Parameters
+    ----------
+    config
+        The loaded ``driftline.yaml``.
+    seed
+        Seed of randomised detectors.
+    """
+
+    def __init__(self, config: DriftlineConfig, seed: int = 0) -> None:
+        self.config = config
+        self.seed = seed
+        self.monitors: dict[str, TaskMonitor] = {}
+        self.dead_lettered = 0
+
+    def monitor_for(self, model: str, task: str) -> TaskMonitor:
+        """The monitor of one (model, task) (created empty when new)."""
+        key = monitor_key(model, task)
+        monitor = self.monitors.get(key)
+        if monitor is None:
+            monitor = self.monitors[key] = TaskMonitor(self.config, model, task, self.seed)
+        return monitor
+
+    def process(
+        self, topic: str, partition: int, offset: int, value: bytes | None
+    ) -> MonitorResult:
+        """Process one ``outcomes`` record (an envelope of outcomes)."""
+        result = MonitorResult()
+        try:
+            raws = decode_record(value or b"")
+        except EventValidationError as exc:
+            result.dead_letters.append(
+                dead_letter(
+                    exc.reason, (topic, partition, offset, None), value or b"", None, "monitor"
+                )
+            )
+            self.dead_lettered += 1
+            return result
+        for index, raw in enumerate(raws):
+            try:
+                if raw.get("schema") != OUTCOME_SCHEMA:
+                    raise ValueError(f"expected {OUTCOME_SCHEMA}, got {raw.get('schema')!r}")
+                outcome = Outcome.from_wire(raw)
+                if outcome.task not in self.config.tasks:
+                    raise ValueError(f"unknown task {outcome.task!r}")
+            except (KeyError, TypeError, ValueError) as exc:
+                result.dead_letters.append(
+                    dead_letter(
+                        f"bad outcome: {exc}",
+                        (topic, partition, offset, index),
+                        raw,
+                        None,
+                        "monitor",
+                    )
+                )
+                self.dead_lettered += 1
+                continue
+            self.apply(outcome, result)
+        return result
+
+    def apply(self, outcome: Outcome, result: MonitorResult) -> None:
+        """Apply one decoded outcome (the in-process path the benchmark also uses)."""
+        monitor = self.monitor_for(outcome.model, outcome.task)
+        outputs = monitor.apply(outcome)
+        if outputs is None:
+            result.skipped += 1
+            return
+        result.applied += 1
+        result.touched.add(outcome.key)
+        result.outputs.extend(outputs)
+
+
+def version_outcomes(
+    config: DriftlineConfig, update: ModelUpdate, where: tuple[str, int, int]
+) -> list[Outcome]:
+    """The ``version`` outcomes a promotion/rollback sends to every task's monitor."""
+    if update.model != config.model or update.status not in ("promoted", "rolled_back"):
+        return []
+    if update.version is None:
+        return []
+    topic, partition, offset = where
+    return [
+        Outcome(
+            "version",
+            update.model,
+            update.version,
+            task,
+            update.update_id,
+            update.event_time.timestamp(),
+            (topic, partition, offset, 0, seq),
+        )
+        for seq, task in enumerate(sorted(config.tasks))
+    ]
+
+
+def encode_envelope(items: list[dict[str, Any]]) -> bytes:
+    """A ``driftline.batch/1`` envelope of already JSON-ready dicts."""
+    return json.dumps(
+        {"schema": "driftline.batch/1", "events": items}, separators=(",", ":")
+    ).encode()

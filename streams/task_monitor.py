@@ -1,0 +1,297 @@
+"""Stage 2 logic: everything monitored for one (model, task), fed by outcomes.
+
+A :class:`TaskMonitor` applies outcomes in order and returns the events they cause (alerts, retrain
+requests, metric snapshots). Its state is one picklable value that records the high-water mark of
+every origin partition it has applied, so a replayed outcome (at or below the mark) is skipped:
+the monitor is exact across restarts as long as its state and marks are saved together.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+from driftline.config.models import DriftlineConfig
+from driftline.events import Alert, EvidenceWindow, RetrainRequest, TaskMetrics, stable_id
+from streams.outcome import Outcome
+from streams.policy import RetrainTrigger
+from streams.records import to_datetime
+from streams.scope_monitor import Firing, ScopeMonitor
+
+__all__ = ["TaskMonitor"]
+
+SliceKey = tuple[tuple[str, str], ...]
+MonitorOutput = Alert | RetrainRequest | TaskMetrics
+
+
+class TaskMonitor:
+    """Per-task (and per-slice) metrics, detectors, alert policy and retrain trigger.
+
+    Parameters
+    ----------
+    config
+        The loaded ``driftline.yaml``.
+    model
+        The model monitored.
+    task
+        The task's name (a key of ``config.tasks``).
+    seed
+        Seed of randomised detectors.
+
+    Examples
+    --------
+    >>> from driftline.config import parse_config
+    >>> cfg = parse_config("model: m\\ntasks:\\n  churn: {type: binary}\\n")
+    >>> mon = TaskMonitor(cfg, "m", "churn")
+    >>> o = Outcome("labelled", "m", "1", "churn", "p-1", 0.0, ("predictions", 0, 7, 0, 0),
+    ...             y_pred=0.9, y_true=1)
+    >>> mon.apply(o), mon.labels
+    ([], 1)
+    >>> mon.apply(o), mon.labels        # the same origin again: a replay, skipped
+    (None, 1)
+    """
+
+    def __init__(self, config: DriftlineConfig, model: str, task: str, seed: int = 0) -> None:
+        if task not in config.tasks:
+            raise ValueError(f"task {task!r} is not configured; tasks: {sorted(config.tasks)}")
+        self.config = config
+        self.model = model
+        self.task = task
+        self.seed = seed
+        self._reset()
+
+    def _reset(self) -> None:
+        task = self.config.tasks[self.task]
+        self._task_config = task
+        self.scopes: dict[SliceKey, ScopeMonitor] = {(): ScopeMonitor(task, self.seed)}
+        self._trigger = RetrainTrigger.from_config(task.retrain)
+        self.high_water: dict[tuple[str, int], tuple[int, int, int]] = {}
+        self.predictions = 0
+        self.labels = 0
+        self.expired = 0
+        self.duplicates = 0
+        self.late = 0
+        self.orphans = 0
+        self.skipped = 0
+        self.labels_since_version = 0
+        self.model_version = ""
+        self.clock = float("-inf")
+        self._snapshot_bucket: int | None = None
+
+    # ------------------------------------------------------------------------------ applying
+
+    def apply(self, outcome: Outcome) -> list[MonitorOutput] | None:
+        """Apply one outcome; the events it causes, or ``None`` when it was a replay (skipped)."""
+        topic, partition, offset, index, seq = outcome.origin
+        mark = (offset, index, seq)
+        source = (topic, partition)
+        last = self.high_water.get(source)
+        if last is not None and mark <= last:
+            self.skipped += 1
+            return None
+        self.high_water[source] = mark
+        out: list[MonitorOutput] = []
+        if outcome.kind == "version":
+            self._new_version(outcome.model_version)
+            return out
+        if outcome.t > self.clock:
+            self._maybe_snapshot(outcome.t, out)
+            self.clock = outcome.t
+        if outcome.model_version:
+            self.model_version = outcome.model_version
+        kind = outcome.kind
+        if kind == "unlabelled":
+            self.predictions += 1
+            score = _score(outcome, self._task_config.type)
+            for scope in self._scopes_of(outcome):
+                self._emit(scope[0], scope[1].observe_score(score, outcome.t), outcome, out)
+        elif kind == "labelled":
+            self.labels += 1
+            self.labels_since_version += 1
+            for key, scope in self._scopes_of(outcome):
+                firings = scope.observe_label(
+                    outcome.y_true, outcome.y_pred, outcome.group, outcome.t
+                )
+                self._emit(key, firings, outcome, out)
+        elif kind == "expired":
+            self.expired += 1
+        elif kind == "duplicate":
+            self.duplicates += 1
+        elif kind == "late":
+            self.late += 1
+        elif kind == "orphan":
+            self.orphans += 1
+        return out
+
+    def _scopes_of(self, outcome: Outcome) -> list[tuple[SliceKey, ScopeMonitor]]:
+        scopes = [((), self.scopes[()])]
+        for name in self._task_config.slices:
+            value = outcome.segments.get(name)
+            if value is None:
+                continue
+            key: SliceKey = ((name, value),)
+            scope = self.scopes.get(key)
+            if scope is None:
+                scope = self.scopes[key] = ScopeMonitor(self._task_config, self.seed)
+            scopes.append((key, scope))
+        return scopes
+
+    def _new_version(self, version: str) -> None:
+        self.model_version = version
+        self.labels_since_version = 0
+        for scope in self.scopes.values():
+            scope.rebaseline()
+
+    def _emit(
+        self, key: SliceKey, firings: list[Firing], outcome: Outcome, out: list[MonitorOutput]
+    ) -> None:
+        for firing in firings:
+            slice_ = dict(key)
+            version = self.model_version or outcome.model_version
+            alert_id = stable_id(
+                self.model,
+                version,
+                self.task,
+                slice_,
+                firing.detector,
+                firing.start_count,
+                firing.end_count,
+            )
+            alert = Alert.model_validate(
+                {
+                    "schema": Alert.SCHEMA,
+                    "alert_id": alert_id,
+                    "model": self.model,
+                    "model_version": version,
+                    "task": self.task,
+                    "slice": slice_,
+                    "detector": firing.detector,
+                    "signal": firing.signal,
+                    "severity": firing.severity,
+                    "metric": firing.metric,
+                    "value": _finite(firing.value),
+                    "baseline": None if firing.baseline is None else _finite(firing.baseline),
+                    "evidence": EvidenceWindow(
+                        start_count=firing.start_count,
+                        end_count=firing.end_count,
+                        start_time=to_datetime(firing.start_time),
+                        end_time=to_datetime(firing.end_time),
+                    ),
+                    "config_hash": firing.config_hash,
+                    "event_time": to_datetime(firing.end_time),
+                }
+            )
+            out.append(alert)
+            if not slice_ and self._trigger.should_request(
+                firing.severity, self.labels_since_version, firing.end_time
+            ):
+                out.append(
+                    RetrainRequest.model_validate(
+                        {
+                            "schema": RetrainRequest.SCHEMA,
+                            "request_id": stable_id(
+                                "retrain", self.model, version, self.task, alert_id
+                            ),
+                            "model": self.model,
+                            "model_version": version,
+                            "tasks": [self.task],
+                            "window_start": to_datetime(firing.start_time),
+                            "window_end": to_datetime(firing.end_time),
+                            "alert_ids": [alert_id],
+                            "reason": f"{firing.severity} drift on {self.task}: {firing.detector} "
+                            f"{firing.metric}={firing.value:.4g}",
+                            "requested_by": "monitor",
+                            "event_time": to_datetime(firing.end_time),
+                        }
+                    )
+                )
+
+    # ------------------------------------------------------------------------------ snapshots
+
+    def _maybe_snapshot(self, t: float, out: list[MonitorOutput]) -> None:
+        interval = self.config.monitor.snapshot_interval
+        if interval <= 0:
+            return
+        bucket = math.floor(t / interval)
+        if self._snapshot_bucket is None:
+            self._snapshot_bucket = bucket
+        elif bucket > self._snapshot_bucket:
+            end = (self._snapshot_bucket + 1) * interval
+            out.extend(self.snapshots(end, self._snapshot_bucket))
+            self._snapshot_bucket = bucket
+
+    def snapshots(self, t: float, bucket: int) -> list[TaskMetrics]:
+        """One :class:`TaskMetrics` per scope, as of event time ``t`` (deterministic ids)."""
+        out = []
+        for key, scope in sorted(self.scopes.items()):
+            slice_ = dict(key)
+            overall = not key
+            labels = self.labels if overall else scope.labels
+            expired = self.expired if overall else 0
+            out.append(
+                TaskMetrics.model_validate(
+                    {
+                        "schema": TaskMetrics.SCHEMA,
+                        "snapshot_id": stable_id("snapshot", self.model, self.task, slice_, bucket),
+                        "model": self.model,
+                        "model_version": self.model_version or "unknown",
+                        "task": self.task,
+                        "slice": slice_,
+                        "predictions": self.predictions if overall else scope.scores,
+                        "labels": labels,
+                        "expired": expired,
+                        "duplicates": self.duplicates if overall else 0,
+                        "label_coverage": self.label_coverage if overall else None,
+                        "cumulative": scope.metrics.cumulative(),
+                        "rolling": scope.metrics.rolling(),
+                        "event_time": to_datetime(t),
+                    }
+                )
+            )
+        return out
+
+    @property
+    def label_coverage(self) -> float | None:
+        """Labelled / (labelled + expired) predictions of this task, ``None`` before any."""
+        done = self.labels + self.expired
+        return self.labels / done if done else None
+
+    def counts(self) -> dict[str, int]:
+        """The per-task counters (what the restart and kill tests compare)."""
+        return {
+            "predictions": self.predictions,
+            "labels": self.labels,
+            "expired": self.expired,
+            "duplicates": self.duplicates,
+            "late": self.late,
+            "orphans": self.orphans,
+        }
+
+    # ------------------------------------------------------------------------------ state
+
+    def dump(self) -> bytes:
+        """The whole state as one value (pickled once per checkpoint, never per event)."""
+        state = {k: v for k, v in self.__dict__.items() if k != "config"}
+        return pickle.dumps(state, protocol=5)
+
+    @classmethod
+    def load(cls, config: DriftlineConfig, data: bytes) -> TaskMonitor:
+        """Restore from :meth:`dump`'s bytes."""
+        state = pickle.loads(data)
+        monitor = cls.__new__(cls)
+        monitor.__dict__.update(state)
+        monitor.config = config
+        return monitor
+
+
+def _score(outcome: Outcome, task_type: str) -> float | None:
+    value = outcome.y_pred
+    if task_type == "multiclass":
+        return outcome.probs.get(str(value)) if outcome.probs else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else 0.0
