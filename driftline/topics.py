@@ -8,7 +8,9 @@ updates in the order they were made.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from driftline.config.models import DriftlineConfig
 from driftline.errors import DriftlineError
@@ -65,7 +67,8 @@ def create_topics(config: DriftlineConfig, timeout: float = 30.0) -> dict[str, s
         replicas = config.kafka.replication_factor
         settings = {"retention.ms": str(spec.retention_ms)}
         new.append(NewTopic(spec.name, spec.partitions, replicas, config=settings))
-    for name, future in admin.create_topics(new, request_timeout=timeout).items():
+    futures = admin.create_topics(new, request_timeout=timeout) if new else {}
+    for name, future in futures.items():
         try:
             future.result()
             result[name] = "created"
@@ -77,10 +80,17 @@ def create_topics(config: DriftlineConfig, timeout: float = 30.0) -> dict[str, s
     return result
 
 
-def _check_copartitioned(admin: object, config: DriftlineConfig, timeout: float) -> None:
-    topics = admin.list_topics(timeout=timeout).topics  # type: ignore[attr-defined]
+def _check_copartitioned(admin: Any, config: DriftlineConfig, timeout: float) -> None:
     names = (config.topics.predictions, config.topics.labels)
-    counts = {name: len(topics[name].partitions) for name in names if name in topics}
+    deadline = time.monotonic() + timeout
+    while True:  # a topic created a moment ago may not be in the metadata yet
+        topics = admin.list_topics(timeout=timeout).topics
+        if all(name in topics and topics[name].partitions for name in names):
+            break
+        if time.monotonic() > deadline:
+            raise DriftlineError(f"topics {names} did not appear in the metadata within {timeout}s")
+        time.sleep(0.2)
+    counts = {name: len(topics[name].partitions) for name in names}
     if len(set(counts.values())) > 1:
         raise DriftlineError(
             f"topics {names[0]!r} and {names[1]!r} must have the same partition count, "

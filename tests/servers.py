@@ -53,7 +53,9 @@ def _pg_binary(name: str) -> str:
             return str(bin_dir / name)
     found = shutil.which(name)
     if not found:
-        pytest.fail(f"PostgreSQL binary {name!r} not found: run `make setup` (apt-get install postgresql)")
+        pytest.fail(
+            f"PostgreSQL binary {name!r} not found: run `make setup` (apt-get install postgresql)"
+        )
     return found
 
 
@@ -99,7 +101,9 @@ class PostgresServer:
 
         dsn = f"host={self.host} port={self.port} user={self.user} password={self.password}"
         with psycopg.connect(dsn + " dbname=postgres", autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{name}"')
 

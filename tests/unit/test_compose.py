@@ -24,7 +24,9 @@ def _compose() -> dict:  # type: ignore[type-arg]
 def test_compose_config_is_valid() -> None:
     binary = shutil.which("docker-compose")
     if binary is None:
-        pytest.fail("docker-compose not installed: run `make setup` (apt-get install docker-compose)")
+        pytest.fail(
+            "docker-compose not installed: run `make setup` (apt-get install docker-compose)"
+        )
     result = subprocess.run(
         [binary, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
         capture_output=True, text=True, env=ENV, cwd=ROOT,
@@ -60,5 +62,8 @@ def test_compose_services_ports_and_env_match_config() -> None:
 def test_no_secret_literals_in_compose_or_configs() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
     assert "POSTGRES_PASSWORD: ${" in text
-    for path in (ROOT / "examples" / "driftline.yaml", ROOT / "infra" / "compose" / "driftline.yaml"):
+    for path in (
+        ROOT / "examples" / "driftline.yaml",
+        ROOT / "infra" / "compose" / "driftline.yaml",
+    ):
         assert "password:" not in path.read_text().replace("password_env", "")

@@ -71,7 +71,10 @@ def test_missing_file_exits_2(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         ("model: m\ntasks: {}\n", ":2: tasks: "),
-        ("model: m\ntasks:\n  t: {type: binary}\n  t: {type: binary}\n", ":4: tasks.t: duplicate key"),
+        (
+            "model: m\ntasks:\n  t: {type: binary}\n  t: {type: binary}\n",
+            ":4: tasks.t: duplicate key",
+        ),
         ("model: m\ntasks:\n  t: {type: multiclass}\n", ":3: tasks.t: a multiclass task needs"),
         ("model: [\n", ": <yaml>:"),
         (
