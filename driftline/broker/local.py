@@ -60,6 +60,9 @@ class LocalBroker:
         Address the listeners bind to and advertise.
     username_env, password_env
         Environment variables holding the SCRAM user of the SASL listener (read at start only).
+    auto_create_topics
+        ``auto.create.topics.enable``; on by default (Kafka's default) so clients that name a
+        topic before ``driftline topics create`` ran still work.
 
     Examples
     --------
@@ -86,6 +89,7 @@ class LocalBroker:
         host: str = "127.0.0.1",
         username_env: str = "DRIFTLINE_KAFKA_USERNAME",
         password_env: str = "DRIFTLINE_KAFKA_PASSWORD",
+        auto_create_topics: bool = True,
     ) -> None:
         if not _HEAP.match(heap):
             raise ValueError(f"heap must look like 512m or 2g, got {heap!r}")
@@ -103,6 +107,7 @@ class LocalBroker:
         self.host = host
         self.username_env = username_env
         self.password_env = password_env
+        self.auto_create_topics = auto_create_topics
 
     @classmethod
     def from_config(
@@ -180,13 +185,13 @@ class LocalBroker:
             if running is not None:
                 return dataclasses.replace(self.status(), already_running=True)
             self.pid_file.remove()
+            credentials = self._scram_credentials()
+            properties = self._write_config()
+            java = find_java()
             jars = self.jars or KafkaJars(default_libs_dir(), default_pom())
             if not jars.is_current():
                 say(f"Fetching the Kafka jars with Maven into {jars.libs_dir} (once, ~40 s)")
                 jars.ensure()
-            java = find_java()
-            credentials = self._scram_credentials()
-            properties = self._write_config()
             if not (self.data_dir / "meta.properties").is_file():
                 say("Formatting Kafka storage")
                 self._format(java, jars)
@@ -270,6 +275,7 @@ class LocalBroker:
             controller_port=chosen["controller_port"],
             sasl_port=chosen.get("sasl_port"),
             host=self.host,
+            auto_create_topics=self.auto_create_topics,
         )
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         self.properties_path.write_text(properties.render())
