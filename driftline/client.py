@@ -26,9 +26,11 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from driftline.config.models import DriftlineConfig
 from driftline.errors import DeliveryError, EventValidationError, ProducerBufferFullError
-from driftline.events import Contract, Label, Prediction
+from driftline.events import Contract, Label, Prediction, validation_reason
 from driftline.kafka_settings import librdkafka_settings
 from driftline.partitioning import partition_for
 from driftline.validation import EventRules
@@ -36,6 +38,13 @@ from driftline.validation import EventRules
 __all__ = ["Client"]
 
 _ENVELOPE_HEAD = b'{"schema":"driftline.batch/1","events":['
+
+
+def _validated(cls: type[Any], data: Mapping[str, Any]) -> Any:
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise EventValidationError(validation_reason(exc, cls.SCHEMA)) from None
 
 
 class _Envelope:
@@ -113,7 +122,8 @@ class Client:
         model: str | None = None,
     ) -> None:
         """Log all heads of one forward pass (``outputs``: task -> score/value/label/...)."""
-        event = Prediction.model_validate(
+        event = _validated(
+            Prediction,
             {
                 "schema": Prediction.SCHEMA,
                 "prediction_id": prediction_id,
@@ -124,7 +134,7 @@ class Client:
                 "outputs": outputs,
                 "features": features or {},
                 "segments": segments or {},
-            }
+            },
         )
         self.send(event)
 
@@ -132,14 +142,15 @@ class Client:
         self, prediction_id: str, task: str, label: Any, event_time: datetime | None = None
     ) -> None:
         """Log the ground truth of one task of one prediction."""
-        event = Label.model_validate(
+        event = _validated(
+            Label,
             {
                 "schema": Label.SCHEMA,
                 "prediction_id": prediction_id,
                 "task": task,
                 "label": label,
                 "event_time": event_time or datetime.now(UTC),
-            }
+            },
         )
         self.send(event)
 
@@ -214,7 +225,7 @@ class Client:
     def _send_many(self, cls: type[Contract], events: Iterable[Any]) -> int:
         count = 0
         for item in events:
-            event = item if isinstance(item, cls) else cls.model_validate(item)
+            event = item if isinstance(item, cls) else _validated(cls, item)
             self.send(event)  # type: ignore[arg-type]
             count += 1
         return count

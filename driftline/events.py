@@ -48,6 +48,7 @@ __all__ = [
     "encode",
     "split_record",
     "stable_id",
+    "validation_reason",
 ]
 
 MAX_EVENT_BYTES = 256 * 1024
@@ -257,7 +258,7 @@ def decode(raw: bytes | str | dict[str, Any], max_bytes: int = MAX_EVENT_BYTES) 
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
-        raise EventValidationError(_reason(exc, cls.SCHEMA)) from None
+        raise EventValidationError(validation_reason(exc, cls.SCHEMA)) from None
 
 
 def decode_record(raw: bytes, max_bytes: int = MAX_EVENT_BYTES * 64) -> list[dict[str, Any]]:
@@ -316,7 +317,8 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in events")
 
 
-def _reason(exc: ValidationError, schema: str) -> str:
+def validation_reason(exc: ValidationError, schema: str) -> str:
+    """One line naming each failing field of a pydantic error (at most five)."""
     parts = []
     for err in exc.errors()[:5]:
         loc = ".".join(str(p) for p in err["loc"]) or "<event>"

@@ -9,6 +9,7 @@ a bad event in an envelope is dead-lettered alone.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,15 @@ from streams.outcome import OUTCOME_SCHEMA, Outcome, monitor_key
 from streams.records import LabelRecord, PredictionRecord
 from streams.task_monitor import MonitorOutput, TaskMonitor
 
-__all__ = ["JoinResult", "JoinStage", "MonitorResult", "MonitorStage", "Reroute"]
+__all__ = [
+    "JoinResult",
+    "JoinStage",
+    "MonitorResult",
+    "MonitorStage",
+    "Reroute",
+    "encode_envelope",
+    "version_outcomes",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +62,7 @@ class MonitorResult:
     outputs: list[MonitorOutput] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
+    labelled: list[Outcome] = field(default_factory=list)
     applied: int = 0
     skipped: int = 0
 
@@ -163,9 +173,15 @@ class MonitorStage:
         Seed of randomised detectors.
     """
 
-    def __init__(self, config: DriftlineConfig, seed: int = 0) -> None:
+    def __init__(
+        self,
+        config: DriftlineConfig,
+        seed: int = 0,
+        load: Callable[[str], bytes | None] | None = None,
+    ) -> None:
         self.config = config
         self.seed = seed
+        self.load = load
         self.monitors: dict[str, TaskMonitor] = {}
         self.dead_lettered = 0
 
@@ -174,7 +190,12 @@ class MonitorStage:
         key = monitor_key(model, task)
         monitor = self.monitors.get(key)
         if monitor is None:
-            monitor = self.monitors[key] = TaskMonitor(self.config, model, task, self.seed)
+            stored = self.load(key) if self.load is not None else None
+            if stored is not None:
+                monitor = TaskMonitor.load(self.config, stored)
+            else:
+                monitor = TaskMonitor(self.config, model, task, self.seed)
+            self.monitors[key] = monitor
         return monitor
 
     def process(
@@ -224,6 +245,8 @@ class MonitorStage:
         result.applied += 1
         result.touched.add(outcome.key)
         result.outputs.extend(outputs)
+        if outcome.kind == "labelled":
+            result.labelled.append(outcome)
 
 
 def version_outcomes(

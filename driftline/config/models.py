@@ -322,9 +322,9 @@ class PostgresFeatureStore(Section):
     postgres_user: str = "driftline"
     postgres_password_env: str = "DRIFTLINE_POSTGRES_PASSWORD"
     postgres_schema: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "public"
-    postgres_sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = (
-        "prefer"
-    )
+    postgres_sslmode: Literal[
+        "disable", "allow", "prefer", "require", "verify-ca", "verify-full"
+    ] = "prefer"
     redis_host: str = "localhost"
     redis_port: int = 6379
     redis_password_env: str = "DRIFTLINE_REDIS_PASSWORD"
