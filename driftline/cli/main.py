@@ -23,12 +23,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "topics": ("driftline.cli.topics", "Create the topics named in the config."),
     "produce": ("driftline.cli.produce", "Send prediction or label events from a JSONL file."),
     "alerts": ("driftline.cli.alerts", "Print drift alerts as they arrive."),
+    "tail": ("driftline.cli.tail", "Print the events of any driftline topic."),
     "monitor": ("streams.cli", "Run the streaming monitor (Faust worker)."),
     "features": ("featurestore.cli", "Feast feature store: apply, push, materialize, stats."),
     "models": ("models.cli", "Model registry: list, show, promote, rollback."),
     "retrainer": ("retrainer.cli", "Run the retrainer worker."),
     "retrain": ("retrainer.cli_trigger", "Request a retrain by hand."),
     "bench": ("bench.cli", "Benchmarks with JSON results."),
+    "demo": ("driftline.cli.demo", "Run the demo on the embedded broker."),
 }
 
 
