@@ -39,7 +39,7 @@ def tail(
     count = 0
     with EventReader(cfg, [topic], from_beginning=not from_end) as reader:
         for item in reader.read(timeout=0, idle=None if follow else timeout):
-            if item.error:
+            if item.error or item.event is None:
                 src = item.source
                 click.echo(f"{src.topic}[{src.partition}]@{src.offset}: {item.error}", err=True)
                 continue
