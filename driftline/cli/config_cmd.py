@@ -35,3 +35,11 @@ def validate(path: str | None) -> None:
 def schema() -> None:
     """Print the JSON Schema of driftline.yaml (for editor completion)."""
     click.echo(json.dumps(DriftlineConfig.model_json_schema(), indent=2))
+
+
+@config.command()
+def reference() -> None:
+    """Print the Markdown reference of every config key (docs/config-reference.md)."""
+    from driftline.config.reference import render_reference
+
+    click.echo(render_reference(), nl=False)

@@ -120,3 +120,12 @@ def test_schema_command_prints_json_schema() -> None:
     result = _cli("config", "schema")
     assert result.returncode == 0
     assert '"DriftlineConfig"' in result.stdout or '"title": "DriftlineConfig"' in result.stdout
+
+
+def test_config_reference_is_current() -> None:
+    from driftline.config.reference import render_reference
+
+    committed = (ROOT / "docs" / "config-reference.md").read_text()
+    assert committed == render_reference(), (
+        "run `driftline config reference > docs/config-reference.md`"
+    )
