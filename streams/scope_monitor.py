@@ -14,7 +14,7 @@ from streams.policy import AlertPolicy
 
 __all__ = ["Firing", "ScopeMonitor"]
 
-_EVIDENCE = 200
+_EVIDENCE = 50
 
 
 @dataclass(frozen=True, slots=True)

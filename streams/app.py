@@ -1,0 +1,367 @@
+"""The Faust app, read top to bottom as the topology.
+
+    predictions + labels ──► join (stage 1) ──► outcomes ──► monitor (stage 2) ──► drift-alerts
+    model-updates ─────────► version outcomes ──┘                           ├──► retrain-requests
+                                                                            ├──► task-metrics
+    anything unusable ──► dead-letters                                      └──► Feast (labels)
+
+All logic lives in plain classes (:class:`JoinStage`, :class:`MonitorStage`); this module only
+wires them to Kafka, holds acks until a :class:`Checkpoint` and stores state in Faust tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import weakref
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import faust
+from faust.streams import _current_event
+from prometheus_client import CollectorRegistry, generate_latest
+
+from driftline.config.models import DriftlineConfig
+from driftline.events import ModelUpdate, decode, decode_record, encode
+from streams.checkpoint import Checkpoint, CheckpointRule
+from streams.dead_letters import dead_letter
+from streams.errors import StateTooLargeError
+from streams.feature_sink import FeatureSink
+from streams.outcome import monitor_key
+from streams.stages import JoinStage, MonitorStage, encode_envelope, version_outcomes
+from streams.web import MonitorCollector
+
+__all__ = ["MAX_STATE_BYTES", "build_app"]
+
+log = logging.getLogger("driftline.monitor")
+
+MAX_STATE_BYTES = 900 * 1024
+"""A state value must stay under Kafka's 1 MB record limit."""
+OUTCOMES_PER_ENVELOPE = 500
+_RAW: dict[str, Any] = {
+    "key_type": bytes,
+    "value_type": bytes,
+    "key_serializer": "raw",
+    "value_serializer": "raw",
+}
+
+
+def build_app(
+    config: DriftlineConfig,
+    *,
+    bootstrap: str | None = None,
+    seed: int = 0,
+    feature_sink: Any | None = None,
+) -> faust.App:
+    """The monitor's Faust app for ``config`` (nothing connects until a worker starts it)."""
+    mon, names = config.monitor, config.topics
+    servers = (
+        bootstrap or os.environ.get("DRIFTLINE_BOOTSTRAP_SERVERS") or config.kafka.bootstrap_servers
+    )
+    (config.state_dir / "monitor").mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        mon.app_id,
+        broker=[f"kafka://{server.strip()}" for server in servers.split(",")],
+        store="rocksdb://" if mon.store == "rocksdb" else "memory://",
+        datadir=str(config.state_dir / "monitor"),
+        topic_partitions=config.kafka.partitions,
+        topic_replication_factor=config.kafka.replication_factor,
+        web_port=mon.web_port,
+        broker_session_timeout=mon.session_timeout,
+        broker_heartbeat_interval=max(1.0, mon.session_timeout / 4),
+        stream_wait_empty=False,
+        processing_guarantee="at_least_once",
+        consumer_auto_offset_reset="earliest",
+        broker_commit_every=1,
+        autodiscover=False,
+    )
+    partitions = config.kafka.partitions
+
+    # ---------------------------------------------------------------------------- topics, tables
+    inputs = app.topic(names.predictions, names.labels, **_RAW)
+    outcomes = app.topic(names.outcomes, partitions=partitions, internal=True, **_RAW)
+    model_updates = app.topic(names.model_updates, **_RAW)
+    alerts_out = app.topic(names.drift_alerts, **_RAW)
+    requests_out = app.topic(names.retrain_requests, **_RAW)
+    metrics_out = app.topic(names.task_metrics, **_RAW)
+    dead_out = app.topic(names.dead_letters, **_RAW)
+    join_table = app.Table("join", key_type=str, value_type=bytes, partitions=partitions)
+    monitor_table = app.Table("monitor", key_type=str, value_type=bytes, partitions=partitions)
+
+    # ---------------------------------------------------------------------------- stage 1: join
+    join_stage = JoinStage(config, partitions)
+    join_loaded: set[int] = set()
+    join_lock = asyncio.Lock()
+    join_out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    join_dead: list[Any] = []
+    join_reroutes: list[Any] = []
+
+    async def send_join_outputs() -> None:
+        for key, items in join_out.items():
+            for start in range(0, len(items), OUTCOMES_PER_ENVELOPE):
+                chunk = items[start : start + OUTCOMES_PER_ENVELOPE]
+                await outcomes.send(key=key.encode(), value=encode_envelope(chunk))
+        join_out.clear()
+        await _send_dead(dead_out, join_dead)
+        for reroute in join_reroutes:
+            await app.topic(reroute.topic, **_RAW).send(
+                key=reroute.key, value=reroute.value, partition=reroute.partition
+            )
+        join_reroutes.clear()
+
+    async def write_join_state() -> None:
+        for partition, event in _last_event_per_partition(join_checkpoint.held).items():
+            join = join_stage.joins.get(partition)
+            if join is None:
+                continue
+            with _event_context(event):
+                for bucket in join.dirty_buckets():
+                    join_table[f"{partition}/{bucket}"] = _checked(
+                        join.dump_bucket(bucket),
+                        f"join bucket {partition}/{bucket}",
+                        "raise monitor.join_buckets",
+                    )
+                join_table[f"{partition}/meta"] = join.dump_meta()
+            join.clear_dirty()
+
+    join_checkpoint = Checkpoint(
+        CheckpointRule(mon.checkpoint_envelopes, mon.checkpoint_interval),
+        send_join_outputs,
+        write_join_state,
+        lambda: _flush(app),
+    )
+
+    def restore_join(partition: int) -> None:
+        join = join_stage.join_for(partition)
+        for bucket in range(join.buckets):
+            data = join_table.get(f"{partition}/{bucket}")
+            if data is not None:
+                join.load_bucket(bucket, data)
+        meta = join_table.get(f"{partition}/meta")
+        if meta is not None:
+            join.load_meta(meta)
+        join_loaded.add(partition)
+
+    @app.agent(inputs, concurrency=1)
+    async def join(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.noack().events():
+            message = event.message
+            async with join_lock:
+                if message.partition not in join_loaded:
+                    restore_join(message.partition)
+                result = join_stage.process(
+                    message.topic, message.partition, message.offset, message.key, message.value
+                )
+                for outcome in result.outcomes:
+                    join_out[outcome.key].append(outcome.to_wire())
+                join_dead.extend(result.dead_letters)
+                join_reroutes.extend(result.reroutes)
+                if join_checkpoint.hold(event):
+                    await join_checkpoint.run()
+
+    # ------------------------------------------------------------------ model updates → stage 2
+    @app.agent(model_updates, concurrency=1)
+    async def versions(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            where = (message.topic, message.partition, message.offset)
+            try:
+                raws = decode_record(message.value or b"")
+                for index, raw in enumerate(raws):
+                    update = decode(raw)
+                    if not isinstance(update, ModelUpdate):
+                        raise_for = f"expected driftline.model-update/1 at index {index}"
+                        await _send_dead(
+                            dead_out,
+                            [dead_letter(raise_for, (*where, index), raw, message.key, "versions")],
+                        )
+                        continue
+                    for outcome in version_outcomes(config, update, where):
+                        await outcomes.send(
+                            key=outcome.key.encode(), value=encode_envelope([outcome.to_wire()])
+                        )
+            except Exception as exc:  # a bad update must not stop the worker
+                reason = getattr(exc, "reason", str(exc))
+                await _send_dead(
+                    dead_out,
+                    [
+                        dead_letter(
+                            reason, (*where, None), message.value or b"", message.key, "versions"
+                        )
+                    ],
+                )
+
+    # --------------------------------------------------------------------- stage 2: monitor
+    def load_monitor(key: str) -> bytes | None:
+        data: bytes | None = monitor_table.get(key)
+        return data
+
+    monitor_stage = MonitorStage(config, seed=seed, load=load_monitor)
+    monitor_lock = asyncio.Lock()
+    monitor_out: list[tuple[Any, bytes, bytes]] = []
+    monitor_dead: list[Any] = []
+    touched: dict[str, int] = {}
+    sink = FeatureSink(config, feature_sink) if mon.feature_sink else None
+
+    async def send_monitor_outputs() -> None:
+        for topic, key, value in monitor_out:
+            await topic.send(key=key, value=value)
+        monitor_out.clear()
+        await _send_dead(dead_out, monitor_dead)
+        if sink is not None:
+            await asyncio.get_running_loop().run_in_executor(None, sink.flush)
+
+    async def write_monitor_state() -> None:
+        events = _last_event_per_partition(monitor_checkpoint.held)
+        for key, partition in sorted(touched.items()):
+            monitor = monitor_stage.monitors.get(key)
+            event = events.get(partition)
+            if monitor is None or event is None:
+                continue
+            with _event_context(event):
+                monitor_table[key] = _checked(
+                    monitor.dump(), f"monitor {key}", "use fewer slices or a smaller window"
+                )
+        touched.clear()
+
+    monitor_checkpoint = Checkpoint(
+        CheckpointRule(mon.checkpoint_envelopes, mon.checkpoint_interval),
+        send_monitor_outputs,
+        write_monitor_state,
+        lambda: _flush(app),
+    )
+    topic_of = {"Alert": alerts_out, "RetrainRequest": requests_out, "TaskMetrics": metrics_out}
+
+    @app.agent(outcomes, concurrency=1)
+    async def monitor(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.noack().events():
+            message = event.message
+            async with monitor_lock:
+                result = monitor_stage.process(
+                    message.topic, message.partition, message.offset, message.value
+                )
+                for key in result.touched:
+                    touched[key] = message.partition
+                for output in result.outputs:
+                    name = type(output).__name__
+                    key = (
+                        output.model
+                        if name == "RetrainRequest"
+                        else monitor_key(output.model, output.task)
+                    )
+                    monitor_out.append((topic_of[name], key.encode(), encode(output)))
+                    if name == "Alert":
+                        log.warning(
+                            "drift alert %s on %s/%s: %s %s=%.4g (%s)",
+                            output.alert_id,
+                            output.model,
+                            output.task,
+                            output.detector,
+                            output.metric,
+                            output.value,
+                            output.severity,
+                        )
+                monitor_dead.extend(result.dead_letters)
+                if sink is not None:
+                    for outcome in result.labelled:
+                        sink.add(outcome)
+                if monitor_checkpoint.hold(event):
+                    await monitor_checkpoint.run()
+
+    # ------------------------------------------------------------------ timers and rebalances
+    @app.timer(max(0.05, mon.checkpoint_interval))
+    async def checkpoint_idle() -> None:
+        for lock, checkpoint in ((join_lock, join_checkpoint), (monitor_lock, monitor_checkpoint)):
+            async with lock:
+                if checkpoint.rule.due():
+                    await checkpoint.run()
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(app: faust.App, revoked: Iterable[Any], **_: Any) -> None:
+        async with join_lock:
+            await join_checkpoint.run()
+        async with monitor_lock:
+            await monitor_checkpoint.run()
+        for tp in revoked:
+            if tp.topic in (names.predictions, names.labels):
+                join_stage.joins.pop(tp.partition, None)
+                join_loaded.discard(tp.partition)
+                join_checkpoint.ledger.forget(tp.topic, tp.partition)
+            elif tp.topic == names.outcomes:
+                for key in [k for k, p in touched.items() if p == tp.partition]:
+                    touched.pop(key)
+                monitor_stage.monitors.clear()
+                monitor_checkpoint.ledger.forget(tp.topic, tp.partition)
+
+    # ------------------------------------------------------------------------------- web
+    registry = CollectorRegistry()
+    registry.register(MonitorCollector(join_stage, monitor_stage, lambda: _lag(app)))
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(registry), content_type="text/plain")
+
+    app.driftline = {  # type: ignore[attr-defined]
+        "join": join_stage,
+        "monitor": monitor_stage,
+        "sink": sink,
+        "checkpoints": (join_checkpoint, monitor_checkpoint),
+    }
+    return app
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+def _last_event_per_partition(events: list[Any]) -> dict[int, Any]:
+    last: dict[int, Any] = {}
+    for event in events:
+        last[event.message.partition] = event
+    return last
+
+
+class _event_context:
+    """Makes ``event`` Faust's current event, so table writes go to its partition."""
+
+    def __init__(self, event: Any) -> None:
+        self.event = event
+
+    def __enter__(self) -> None:
+        self.token = _current_event.set(weakref.ref(self.event))
+
+    def __exit__(self, *exc: object) -> None:
+        _current_event.reset(self.token)
+
+
+def _checked(data: bytes, what: str, hint: str) -> bytes:
+    if len(data) > MAX_STATE_BYTES:
+        raise StateTooLargeError(
+            f"{what} is {len(data)} bytes, over the {MAX_STATE_BYTES}-byte limit; {hint}"
+        )
+    return data
+
+
+async def _send_dead(topic: Any, letters: list[Any]) -> None:
+    for letter in letters:
+        await topic.send(key=letter.source.topic.encode(), value=encode(letter))
+    letters.clear()
+
+
+async def _flush(app: faust.App) -> None:
+    await app.producer.flush()
+
+
+def _lag(app: faust.App) -> dict[tuple[str, int], int]:
+    lag: dict[tuple[str, int], int] = {}
+    try:
+        consumer = app.consumer
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            position = consumer._committed_offset.get(tp)
+            if high is not None and position is not None:
+                lag[(tp.topic, tp.partition)] = max(0, high - position - 1)
+    except Exception:  # lag is best effort while rebalancing
+        return lag
+    return lag

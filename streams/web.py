@@ -1,0 +1,118 @@
+"""Prometheus exposition of the monitor's state (served at ``/metrics`` by the Faust web server).
+
+Values are read from the stages when Prometheus scrapes, so the hot path pays nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from streams.stages import JoinStage, MonitorStage
+
+__all__ = ["MonitorCollector"]
+
+
+class MonitorCollector(Collector):
+    """Collects per-task metrics, detector state, coverage, buffers, lag and dead letters.
+
+    Parameters
+    ----------
+    join
+        Stage 1.
+    monitor
+        Stage 2.
+    lag
+        Returns consumer lag per (topic, partition) (``{}`` when unknown).
+
+    Examples
+    --------
+    >>> from prometheus_client import CollectorRegistry, generate_latest
+    >>> from driftline.config import parse_config
+    >>> cfg = parse_config("model: m\\ntasks:\\n  churn: {type: binary}\\n")
+    >>> registry = CollectorRegistry()
+    >>> registry.register(MonitorCollector(JoinStage(cfg, 1), MonitorStage(cfg)))
+    >>> b"driftline_dead_letters_total" in generate_latest(registry)
+    True
+    """
+
+    def __init__(
+        self,
+        join: JoinStage,
+        monitor: MonitorStage,
+        lag: Callable[[], dict[tuple[str, int], int]] | None = None,
+    ) -> None:
+        self.join = join
+        self.monitor = monitor
+        self.lag = lag
+
+    def collect(self) -> Iterator[Any]:
+        labels = ["model", "task"]
+        counts = CounterMetricFamily(
+            "driftline_task_events", "Outcomes applied per task and kind", labels=[*labels, "kind"]
+        )
+        coverage = GaugeMetricFamily(
+            "driftline_label_coverage", "Labelled / (labelled + expired) predictions", labels=labels
+        )
+        cumulative = GaugeMetricFamily(
+            "driftline_task_metric",
+            "Per-task metric values",
+            labels=[*labels, "slice", "metric", "window"],
+        )
+        detectors = GaugeMetricFamily(
+            "driftline_detector_state",
+            "Detector firings and warm-up per task",
+            labels=[*labels, "slice", "detector", "field"],
+        )
+        for monitor in list(self.monitor.monitors.values()):
+            for kind, value in monitor.counts().items():
+                counts.add_metric([monitor.model, monitor.task, kind], value)
+            if monitor.label_coverage is not None:
+                coverage.add_metric([monitor.model, monitor.task], monitor.label_coverage)
+            for key, scope in list(monitor.scopes.items()):
+                slice_ = ",".join(f"{k}={v}" for k, v in key)
+                for window, values in (
+                    ("cumulative", scope.metrics.cumulative()),
+                    ("rolling", scope.metrics.rolling()),
+                ):
+                    for metric, value in values.items():
+                        cumulative.add_metric(
+                            [monitor.model, monitor.task, slice_, metric, window], value
+                        )
+                for name, state in scope.detector_state().items():
+                    for field, value in state.items():
+                        detectors.add_metric(
+                            [monitor.model, monitor.task, slice_, name, field], value
+                        )
+        yield from (counts, coverage, cumulative, detectors)
+        buffers = GaugeMetricFamily(
+            "driftline_join_buffer", "Join buffer per input partition", labels=["partition", "what"]
+        )
+        for partition, join in list(self.join.joins.items()):
+            buffers.add_metric([str(partition), "pending"], join.pending)
+            buffers.add_metric([str(partition), "early_labels"], join.early_labels)
+            if join.watermark != float("-inf"):
+                buffers.add_metric([str(partition), "watermark_seconds"], join.watermark)
+        yield buffers
+        dead = CounterMetricFamily(
+            "driftline_dead_letters", "Events sent to dead-letters", labels=["stage"]
+        )
+        dead.add_metric(["join"], self.join.dead_lettered)
+        dead.add_metric(["monitor"], self.monitor.dead_lettered)
+        yield dead
+        rerouted = CounterMetricFamily(
+            "driftline_rerouted", "Events re-routed to their murmur2 partition"
+        )
+        rerouted.add_metric([], self.join.rerouted)
+        yield rerouted
+        lag = GaugeMetricFamily(
+            "driftline_consumer_lag",
+            "Records behind the end of the log",
+            labels=["topic", "partition"],
+        )
+        for (topic, partition), value in (self.lag() if self.lag else {}).items():
+            lag.add_metric([topic, str(partition)], value)
+        yield lag
