@@ -62,6 +62,7 @@ format: venv
 
 schemas: venv
 	@$(BIN)/driftline schemas export driftline/schemas
+	@$(BIN)/driftline config reference > docs/config-reference.md
 
 clean:
 	@-$(BIN)/driftline broker stop 2>/dev/null || true
