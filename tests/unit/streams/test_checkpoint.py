@@ -1,0 +1,76 @@
+"""Checkpoint rules and order: outputs, state, producer flush, then acks; offsets never go back."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+
+from streams.checkpoint import Checkpoint, CheckpointRule, OffsetLedger
+from streams.errors import CheckpointError
+
+
+class FakeEvent:
+    def __init__(self, log: list[str], offset: int) -> None:
+        self.log = log
+        self.message = SimpleNamespace(topic="t", partition=0, offset=offset)
+
+    def ack(self) -> None:
+        self.log.append(f"ack {self.message.offset}")
+
+
+def test_rule_by_count_and_time() -> None:
+    now = [0.0]
+    rule = CheckpointRule(envelopes=2, interval=5.0, clock=lambda: now[0])
+    assert not rule.due()
+    assert not rule.record()
+    assert rule.record()
+    rule.done()
+    assert not rule.record()
+    now[0] = 5.0
+    assert rule.due()
+
+
+def test_steps_run_in_order_and_acks_come_last() -> None:
+    log: list[str] = []
+
+    async def step(name: str) -> None:
+        log.append(name)
+
+    checkpoint = Checkpoint(
+        CheckpointRule(2, 10.0),
+        lambda: step("outputs"),
+        lambda: step("state"),
+        lambda: step("flush"),
+    )
+    assert not checkpoint.hold(FakeEvent(log, 1))
+    assert checkpoint.hold(FakeEvent(log, 2))
+    asyncio.run(checkpoint.run())
+    assert log == ["outputs", "state", "flush", "ack 1", "ack 2"]
+    assert checkpoint.held == []
+
+
+def test_failed_step_acks_nothing() -> None:
+    log: list[str] = []
+
+    async def boom() -> None:
+        raise RuntimeError("broker down")
+
+    async def ok() -> None:
+        return None
+
+    checkpoint = Checkpoint(CheckpointRule(1, 10.0), ok, ok, boom)
+    checkpoint.hold(FakeEvent(log, 1))
+    with pytest.raises(RuntimeError):
+        asyncio.run(checkpoint.run())
+    assert log == []
+
+
+def test_offsets_never_go_backwards() -> None:
+    ledger = OffsetLedger()
+    ledger.record("t", 0, 5)
+    with pytest.raises(CheckpointError, match="went back"):
+        ledger.record("t", 0, 4)
+    ledger.forget("t", 0)
+    ledger.record("t", 0, 4)  # a new assignment replays from the committed offset

@@ -1,0 +1,97 @@
+"""LabelJoin: shuffled, delayed, duplicate, early, missing labels; expiry in event time."""
+
+from __future__ import annotations
+
+import random
+
+from driftline.config import parse_config
+from streams.join import LabelJoin
+from streams.records import LabelRecord, PredictionRecord
+
+CFG = parse_config(
+    "model: m\ntasks:\n  churn: {type: binary, label_delay: 100}\n"
+    "  spend: {type: regression, label_delay: 1000}\n"
+)
+
+
+def prediction(i: int, t: float) -> PredictionRecord:
+    return PredictionRecord(
+        f"p-{i}", "m", "1", f"e-{i}", t, {"churn": {"score": 0.9}, "spend": {"value": 5.0}}
+    )
+
+
+def kinds(outcomes: list) -> list[tuple[str, str]]:
+    return [(o.kind, o.task) for o in outcomes]
+
+
+def test_shuffled_and_delayed_labels_join_once_each() -> None:
+    join = LabelJoin(CFG)
+    events: list = [prediction(i, float(i)) for i in range(200)]
+    events += [LabelRecord(f"p-{i}", "churn", 1, float(i) + 5) for i in range(200)]
+    random.Random(3).shuffle(events)
+    events.sort(key=lambda e: e.t)  # labels after predictions in time, shuffled among ties
+    out = []
+    for offset, event in enumerate(events):
+        out += join.add(event, ("in", 0, offset, 0))
+    labelled = [o for o in out if o.kind == "labelled"]
+    assert sorted(o.prediction_id for o in labelled) == sorted(f"p-{i}" for i in range(200))
+    assert all(o.y_true == 1 and o.y_pred == 0.9 for o in labelled)
+
+
+def test_duplicate_label_counted_not_joined_twice() -> None:
+    join = LabelJoin(CFG)
+    join.add(prediction(1, 0.0), ("p", 0, 0, 0))
+    first = join.add(LabelRecord("p-1", "churn", 1, 1.0), ("l", 0, 0, 0))
+    second = join.add(LabelRecord("p-1", "churn", 0, 2.0), ("l", 0, 1, 0))
+    assert kinds(first) == [("labelled", "churn")]
+    assert kinds(second) == [("duplicate", "churn")]
+
+
+def test_early_label_waits_for_its_prediction() -> None:
+    join = LabelJoin(CFG)
+    assert join.add(LabelRecord("p-1", "spend", 3.0, 5.0), ("l", 0, 0, 0)) == []
+    assert join.early_labels == 1
+    out = join.add(prediction(1, 0.0), ("p", 0, 0, 0))
+    assert ("labelled", "spend") in kinds(out)
+    assert join.early_labels == 0
+
+
+def test_missing_label_expires_in_event_time_not_wall_clock() -> None:
+    join = LabelJoin(CFG)
+    join.add(prediction(1, 0.0), ("p", 0, 0, 0))
+    early = join.add(prediction(2, 99.0), ("p", 0, 1, 0))
+    assert ("expired", "churn") not in kinds(early)  # 99 is still inside churn's 100 s budget
+    out = join.add(prediction(3, 150.0), ("p", 0, 2, 0))  # watermark passes 0 + 100 for churn
+    assert ("expired", "churn") in kinds(out)
+    assert ("expired", "spend") not in kinds(out)  # spend's budget is 1000
+    late = join.add(LabelRecord("p-1", "churn", 1, 151.0), ("l", 0, 0, 0))
+    assert kinds(late) == [("late", "churn")]
+
+
+def test_early_labels_are_bounded() -> None:
+    join = LabelJoin(CFG, max_early_labels=2)
+    out = []
+    for i in range(3):
+        out += join.add(LabelRecord(f"x-{i}", "churn", 1, float(i)), ("l", 0, i, 0))
+    assert join.early_labels == 2
+    assert kinds(out) == [("orphan", "churn")]
+
+
+def test_replay_at_or_below_recorded_offsets_is_skipped() -> None:
+    join = LabelJoin(CFG, buckets=4)
+    join.add(prediction(1, 0.0), ("p", 0, 0, 0))
+    join.mark_applied("p", 0)
+    saved = {b: join.dump_bucket(b) for b in join.dirty_buckets()}
+    restored = LabelJoin(CFG, buckets=4)
+    for b, data in saved.items():
+        restored.load_bucket(b, data)
+    assert restored.add(prediction(1, 0.0), ("p", 0, 0, 0)) == []  # replayed: skipped
+    assert restored.skipped == 1
+    out = restored.add(LabelRecord("p-1", "churn", 0, 1.0), ("l", 0, 0, 0))
+    assert kinds(out) == [("labelled", "churn")]
+
+
+def test_outcome_origins_are_unique_per_event() -> None:
+    join = LabelJoin(CFG)
+    out = join.add(prediction(1, 0.0), ("p", 0, 7, 3))
+    assert [o.origin for o in out] == [("p", 0, 7, 3, 0), ("p", 0, 7, 3, 1)]

@@ -1,0 +1,158 @@
+"""TaskMonitor / stages: per-task counts, drift on one task only, re-baseline, dead letters."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from driftline.config import parse_config
+from driftline.events import Alert, RetrainRequest
+from streams.outcome import Outcome
+from streams.stages import JoinStage, MonitorResult, MonitorStage, version_outcomes
+from streams.task_monitor import TaskMonitor
+
+CFG = parse_config("""
+model: m
+kafka: {partitions: 1}
+monitor: {snapshot_interval: 1000}
+tasks:
+  a: {type: binary, detectors: [{kind: adwin, severity: critical}],
+      policy: {min_samples: 200, warmup: 300, cooldown: 100000}, retrain: {min_labels: 100}}
+  b: {type: binary, detectors: [{kind: adwin, severity: critical}],
+      policy: {min_samples: 200, warmup: 300, cooldown: 100000}, retrain: {min_labels: 100}}
+  c: {type: regression, detectors: [{kind: page_hinkley, params: {threshold: 50}}],
+      policy: {min_samples: 200, warmup: 300, cooldown: 100000}}
+""")
+
+
+def labelled(task: str, i: int, y_true: float, y_pred: float) -> Outcome:
+    return Outcome(
+        "labelled",
+        "m",
+        "1",
+        task,
+        f"p-{i}",
+        float(i),
+        ("in", 0, i, 0, 0),
+        y_pred=y_pred,
+        y_true=y_true,
+    )
+
+
+def feed(stage: MonitorStage, n: int, drift_task: str | None, drift_at: int) -> MonitorResult:
+    rng = random.Random(7)
+    result = MonitorResult()
+    for i in range(n):
+        for task in ("a", "b"):
+            y = rng.random() < 0.5
+            good = rng.random() < (0.2 if task == drift_task and i >= drift_at else 0.9)
+            score = (0.8 if y else 0.2) if good else (0.2 if y else 0.8)
+            stage.apply(labelled(task, i, float(y), score), result)
+        stage.apply(labelled("c", i, 10.0, 10.0 + rng.gauss(0, 1)), result)
+    return result
+
+
+def test_abrupt_drift_alerts_that_task_only_with_retrain_request() -> None:
+    stage = MonitorStage(CFG)
+    result = feed(stage, 3000, "b", 1500)
+    alerts = [o for o in result.outputs if isinstance(o, Alert)]
+    assert {a.task for a in alerts} == {"b"}
+    assert 1500 <= alerts[0].evidence.end_count <= 1700
+    requests = [o for o in result.outputs if isinstance(o, RetrainRequest)]
+    assert [r.tasks for r in requests] == [["b"]] and requests[0].alert_ids == [alerts[0].alert_id]
+
+
+def test_alert_ids_are_deterministic() -> None:
+    first = [
+        o.alert_id for o in feed(MonitorStage(CFG), 3000, "b", 1500).outputs if isinstance(o, Alert)
+    ]
+    second = [
+        o.alert_id for o in feed(MonitorStage(CFG), 3000, "b", 1500).outputs if isinstance(o, Alert)
+    ]
+    assert first and first == second
+
+
+def test_promoted_version_rebaselines_and_warms_up() -> None:
+    from driftline.events import ModelUpdate
+
+    stage = MonitorStage(CFG)
+    feed(stage, 1000, None, 0)
+    update = ModelUpdate.model_validate(
+        {
+            "schema": "driftline.model-update/1",
+            "update_id": "u1",
+            "model": "m",
+            "version": "2",
+            "status": "promoted",
+            "event_time": "2026-11-23T12:00:00Z",
+        }
+    )
+    result = MonitorResult()
+    for outcome in version_outcomes(CFG, update, ("model-updates", 0, 0)):
+        stage.apply(outcome, result)
+    monitor = stage.monitors["m/b"]
+    assert monitor.model_version == "2" and monitor.labels_since_version == 0
+    assert monitor.scopes[()].detector_state()["adwin/error"]["warming_up"] == 1.0
+
+
+def test_state_roundtrip_and_replay_skip() -> None:
+    monitor = TaskMonitor(CFG, "m", "a")
+    for i in range(50):
+        monitor.apply(labelled("a", i, 1.0, 0.9))
+    restored = TaskMonitor.load(CFG, monitor.dump())
+    assert restored.apply(labelled("a", 49, 1.0, 0.9)) is None  # replayed origin
+    assert restored.apply(labelled("a", 50, 1.0, 0.9)) == []
+    assert restored.counts()["labels"] == 51
+
+
+def test_snapshots_by_event_time_have_stable_ids() -> None:
+    monitor = TaskMonitor(CFG, "m", "a")
+    outputs = []
+    for i in range(0, 3000, 10):
+        outputs += monitor.apply(labelled("a", i, 1.0, 0.9)) or []
+    ids = [o.snapshot_id for o in outputs]
+    assert len(ids) == 2 and len(set(ids)) == 2  # buckets [0,1000) and [1000,2000)
+
+
+def test_bad_events_dead_lettered_alone_neighbours_go_on() -> None:
+    stage = JoinStage(CFG, partitions=1)
+    good = {
+        "schema": "driftline.prediction/1",
+        "prediction_id": "p-1",
+        "model": "m",
+        "model_version": "1",
+        "entity_id": "e",
+        "event_time": "2026-11-23T12:00:00Z",
+        "outputs": {"a": {"score": 0.5}},
+    }
+    bad_score = {**good, "prediction_id": "p-2", "outputs": {"a": {"score": 1.5}}}
+    unknown_task = {**good, "prediction_id": "p-3", "outputs": {"zzz": {"score": 0.5}}}
+    envelope = json.dumps(
+        {"schema": "driftline.batch/1", "events": [bad_score, good, unknown_task]}
+    ).encode()
+    result = stage.process("predictions", 0, 5, None, envelope)
+    assert [o.prediction_id for o in result.outcomes] == ["p-1"]
+    assert [(d.source.offset, d.source.index) for d in result.dead_letters] == [(5, 0), (5, 2)]
+    assert "probability" in result.dead_letters[0].reason
+    assert "unknown task" in result.dead_letters[1].reason
+    garbage = stage.process("predictions", 0, 6, b"k", b"{nope")
+    assert garbage.dead_letters[0].reason.startswith("not valid JSON")
+
+
+def test_wrong_partition_label_is_rerouted_not_joined() -> None:
+    from driftline.partitioning import partition_for
+
+    stage = JoinStage(CFG, partitions=4)
+    pid = next(f"p-{i}" for i in range(100) if partition_for(f"p-{i}", 4) != 0)
+    label = json.dumps(
+        {
+            "schema": "driftline.label/1",
+            "prediction_id": pid,
+            "task": "a",
+            "label": 1,
+            "event_time": "2026-11-23T12:00:00Z",
+        }
+    ).encode()
+    result = stage.process("labels", 0, 0, pid.encode(), label)
+    assert result.outcomes == [] and stage.rerouted == 1
+    assert result.reroutes[0].partition == partition_for(pid, 4)
