@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+from pathlib import Path
 
 import click
 
@@ -57,10 +58,22 @@ class LazyGroup(click.Group):
 
 
 def _module_exists(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
+    """Whether ``module`` exists, found on disk without importing its parent packages.
+
+    ``find_spec("models.cli")`` would import ``models`` (and torch with it); listing commands
+    must stay cheap, so only the top-level package is located and the rest is a path check.
+    """
+    top, _, rest = module.partition(".")
+    spec = importlib.util.find_spec(top)
+    if spec is None:
         return False
+    if not rest:
+        return True
+    for root in spec.submodule_search_locations or []:
+        path = Path(root, *rest.split("."))
+        if path.with_suffix(".py").is_file() or (path / "__init__.py").is_file():
+            return True
+    return False
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
