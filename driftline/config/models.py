@@ -296,6 +296,9 @@ class RetrainerConfig(Section):
     head_only_single_task: bool = True
     auto_promote: bool = True
     min_labels: int = Field(1000, ge=1)
+    patience: int = Field(5, ge=1, description="epochs without improvement before a task stops")
+    batching: Literal["auto", "uniform", "balanced"] = "auto"
+    architecture_params: dict[str, int | float | list[int]] = Field(default_factory=dict)
 
 
 class EmbeddedFeatureStore(Section):

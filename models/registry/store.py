@@ -25,10 +25,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from models.artifacts import MANIFEST_FILE, LoadedArtifact, load_artifact, save_artifact
 from models.errors import DuplicateRequestError, RegistryError, UnknownVersionError
-from models.history import TrainResult
-from models.model import MultiTaskModel
 from models.registry.engine import connect, migrate
 from models.registry.records import HistoryEntry, RollbackResult, VersionInfo
 from models.registry.tables import (
@@ -43,6 +40,9 @@ from models.registry.tables import (
 
 if TYPE_CHECKING:
     from driftline.config.models import RegistryConfig
+    from models.artifacts import LoadedArtifact
+    from models.history import TrainResult
+    from models.model import MultiTaskModel
 
 __all__ = ["ALIASES", "Registry"]
 
@@ -149,6 +149,8 @@ class Registry:
                 raise DuplicateRequestError(
                     f"request {request_id!r} already produced {model_name} v{existing}", existing
                 )
+        from models.artifacts import MANIFEST_FILE, save_artifact  # torch only when writing
+
         model_dir = self.artifacts_dir / model_name
         staging = model_dir / f"{_STAGING}{uuid.uuid4().hex}"
         manifest = save_artifact(
@@ -452,6 +454,8 @@ class Registry:
         self, model_name: str, version: int | str = "champion", device: str = "cpu"
     ) -> LoadedArtifact:
         """Load a version's artifact, verifying it against the sha256 the registry recorded."""
+        from models.artifacts import load_artifact
+
         info = self.get_version(model_name, version)
         with self._session() as session:
             model_row = self._model_row(session, model_name)

@@ -1,0 +1,185 @@
+"""``driftline models list|show|promote|rollback``: the registry from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["models", "publish_update"]
+
+_console = Console()
+
+
+def _registry(config_path: str | None) -> tuple[Any, str]:
+    from driftline.config import load_config
+    from models.registry import Registry
+
+    config = load_config(config_path)
+    return Registry.from_config(config.registry), config.model
+
+
+def publish_update(update: dict[str, Any], config_path: str | None) -> None:
+    """Hook: send a ``driftline.model-update/1`` for a CLI promotion or rollback.
+
+    :mod:`models` never imports Kafka, so this does nothing yet; the retrainer issue replaces it
+    with a call into its publisher (the dict is already a validated ModelUpdate).
+    """
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="driftline.yaml (default: $DRIFTLINE_CONFIG or ./driftline.yaml).",
+)
+model_option = click.option(
+    "--model", "model_name", default=None, help="Model name (default: the config's `model`)."
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+
+@click.group()
+def models() -> None:
+    """Model registry: list, show, promote, rollback."""
+
+
+@models.command("list")
+@config_option
+@model_option
+@json_option
+def list_versions(config_path: str | None, model_name: str | None, as_json: bool) -> None:
+    """List the versions of a model with status, aliases and primary metrics."""
+    registry, default_model = _registry(config_path)
+    name = model_name or default_model
+    versions = registry.list_versions(name)
+    if as_json:
+        click.echo(json.dumps([_version_dict(v) for v in versions], indent=2, default=str))
+        return
+    table = Table(title=f"{name} — {len(versions)} version(s)")
+    for column in (
+        "version",
+        "status",
+        "aliases",
+        "created",
+        "architecture",
+        "parent",
+        "requests",
+        "sha256",
+    ):
+        table.add_column(column)
+    for v in versions:
+        table.add_row(
+            str(v.version),
+            v.status,
+            ",".join(v.aliases),
+            f"{v.created_at:%Y-%m-%d %H:%M}",
+            v.architecture,
+            str(v.parent_version or ""),
+            str(len(v.request_ids)),
+            v.sha256[:12],
+        )
+    _console.print(table)
+
+
+@models.command()
+@click.argument("version", default="champion")
+@config_option
+@model_option
+@json_option
+def show(version: str, config_path: str | None, model_name: str | None, as_json: bool) -> None:
+    """Show one version (number or alias): lineage, hashes, window, per-task metrics."""
+    registry, default_model = _registry(config_path)
+    info = registry.get_version(model_name or default_model, version)
+    if as_json:
+        click.echo(json.dumps(_version_dict(info), indent=2, default=str))
+        return
+    details = Table(title=f"{info.model} v{info.version}", show_header=False)
+    details.add_column("field")
+    details.add_column("value")
+    for key, value in (
+        ("status", info.status),
+        ("aliases", ", ".join(info.aliases) or "—"),
+        ("architecture", info.architecture),
+        ("parent version", str(info.parent_version or "—")),
+        ("training window", " → ".join(str(x) for x in info.training_window)),
+        ("rows", json.dumps(info.row_counts.get("train", info.row_counts))),
+        ("request ids", ", ".join(info.request_ids) or "—"),
+        ("alert ids", ", ".join(info.alert_ids) or "—"),
+        ("artifact", str(info.artifact_path)),
+        ("sha256", info.sha256),
+        ("trunk hash", info.trunk_hash[:16]),
+    ):
+        details.add_row(key, value)
+    for task, digest in info.head_hashes.items():
+        details.add_row(f"head {task}", digest[:16])
+    _console.print(details)
+    metrics = Table(title="holdout metrics")
+    metrics.add_column("task")
+    names = sorted({m for values in info.metrics.values() for m in values})
+    for name in names:
+        metrics.add_column(name, justify="right")
+    for task, values in sorted(info.metrics.items()):
+        metrics.add_row(task, *(_fmt(values.get(n)) for n in names))
+    _console.print(metrics)
+
+
+@models.command()
+@click.argument("version")
+@click.option(
+    "--alias", type=click.Choice(["champion", "candidate"]), default="champion", show_default=True
+)
+@click.option("--reason", default="promoted by hand", show_default=True)
+@config_option
+@model_option
+def promote(
+    version: str, alias: str, reason: str, config_path: str | None, model_name: str | None
+) -> None:
+    """Point the champion (or candidate) alias at VERSION."""
+    registry, default_model = _registry(config_path)
+    name = model_name or default_model
+    previous = registry.aliases(name).get("champion")
+    info = registry.promote(name, version, alias=alias, reason=reason)
+    _console.print(f"{name}: {alias} → v{info.version}")
+    if alias == "champion":
+        from models.registry import model_update
+
+        publish_update(model_update(info, "promoted", reason, parent_version=previous), config_path)
+
+
+@models.command()
+@click.option("--reason", default="rolled back by hand", show_default=True)
+@config_option
+@model_option
+def rollback(reason: str, config_path: str | None, model_name: str | None) -> None:
+    """Move the champion alias back to the previous champion."""
+    registry, default_model = _registry(config_path)
+    update = rollback_update(registry, model_name or default_model, reason)
+    _console.print(
+        f"{update['model']}: champion v{update['parent_version']} → v{update['version']} (rolled back)"
+    )
+    publish_update(update, config_path)
+
+
+def rollback_update(registry: Any, model_name: str, reason: str) -> dict[str, Any]:
+    """Roll back and return the ``rolled_back`` ModelUpdate dict (``parent_version`` = the old champion)."""
+    from models.registry import model_update
+
+    result = registry.rollback(model_name, reason)
+    info = registry.get_version(model_name, result.to_version)
+    return model_update(info, "rolled_back", reason, parent_version=result.from_version)
+
+
+def _version_dict(info: Any) -> dict[str, Any]:
+    data = dict(info.__dict__)
+    data["artifact_path"] = str(Path(info.artifact_path))
+    return data
