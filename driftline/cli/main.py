@@ -85,7 +85,7 @@ def cli() -> None:
 def main() -> None:
     """Run the CLI; driftline errors print as one clear line and exit 1 (config errors exit 2)."""
     try:
-        cli.main(standalone_mode=False)
+        sys.exit(cli.main(standalone_mode=False) or 0)
     except click.exceptions.Exit as exit_:
         sys.exit(exit_.exit_code)
     except click.ClickException as exc:
