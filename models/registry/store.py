@@ -134,12 +134,15 @@ class Registry:
         description: str = "",
         reason: str = "",
         retries: int = 20,
+        manifest_extra: Mapping[str, Any] | None = None,
     ) -> VersionInfo:
         """Save the artifact and register it as the next version of ``model_name``.
 
         ``request_ids`` are the retrain requests this version answers: registering one twice
         raises :class:`DuplicateRequestError` (use :meth:`version_for_request` first). ``alias``
         (``candidate``, ``champion`` or None) is set in the same transaction.
+        ``manifest_extra`` adds JSON-ready keys to the manifest (e.g. the retrainer's plan and
+        gate report) and must not reuse the manifest's own keys.
         """
         if alias is not None and alias not in ALIASES:
             raise ValueError(f"alias must be one of {ALIASES} or None")
@@ -162,7 +165,11 @@ class Registry:
             row_counts=row_counts,
             request_ids=request_ids,
             alert_ids=alert_ids,
-            extra={"model": model_name, "parent_version": parent_version},
+            extra={
+                **dict(manifest_extra or {}),
+                "model": model_name,
+                "parent_version": parent_version,
+            },
         )
         manifest_sha = hashlib.sha256((staging / MANIFEST_FILE).read_bytes()).hexdigest()
         for attempt in range(retries):
