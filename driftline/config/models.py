@@ -299,6 +299,17 @@ class RetrainerConfig(Section):
     patience: int = Field(5, ge=1, description="epochs without improvement before a task stops")
     batching: Literal["auto", "uniform", "balanced"] = "auto"
     architecture_params: dict[str, int | float | list[int]] = Field(default_factory=dict)
+    coalesce_window: Duration = Field(
+        2.0, description="wait this long for more requests for the same model before training"
+    )
+    bootstrap_resamples: int = Field(1000, ge=50, le=100_000, description="promotion gate CI")
+    min_delta_p: float | None = Field(
+        None, description="if set: train single-task baselines; Δp (%) must be at least this"
+    )
+    orphan_min_age: Duration = Field(
+        600.0, description="staging artifacts older than this are removed at start-up"
+    )
+    session_timeout: Duration = Field(10.0, description="Kafka consumer session timeout")
 
 
 class EmbeddedFeatureStore(Section):
