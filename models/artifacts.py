@@ -58,12 +58,16 @@ def parameter_hash(tensors: Mapping[str, torch.Tensor]) -> str:
     True
     >>> parameter_hash({"w": torch.zeros(2)}) == parameter_hash({"w": torch.ones(2)})
     False
+    >>> len(parameter_hash({"scale": torch.tensor(2.0)}))  # 0-dim buffers (regression heads)
+    64
     """
     digest = hashlib.sha256()
     for name in sorted(tensors):
         tensor = tensors[name].detach().cpu().contiguous()
         digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
-        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        digest.update(
+            tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
+        )
     return digest.hexdigest()
 
 
