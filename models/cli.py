@@ -24,11 +24,25 @@ def _registry(config_path: str | None) -> tuple[Any, str]:
 
 
 def publish_update(update: dict[str, Any], config_path: str | None) -> None:
-    """Hook: send a ``driftline.model-update/1`` for a CLI promotion or rollback.
+    """Send a ``driftline.model-update/1`` for a CLI promotion or rollback to ``model-updates``.
 
-    :mod:`models` never imports Kafka, so this does nothing yet; the retrainer issue replaces it
-    with a call into its publisher (the dict is already a validated ModelUpdate).
+    :mod:`models` never imports Kafka at module level: the retrainer's publisher (and
+    confluent-kafka with it) is imported here, only when a command publishes. The registry
+    change has already happened; a delivery failure says so and exits 1.
     """
+    from driftline.config import load_config
+    from retrainer.errors import PublishError
+    from retrainer.publisher import publish_update as send
+
+    config = load_config(config_path)
+    try:
+        send(config, update)
+    except PublishError as exc:
+        raise click.ClickException(
+            f"the registry was changed, but the {update['status']} update was not published "
+            f"to {config.topics.model_updates}: {exc}"
+        ) from exc
+    _console.print(f"published {update['status']} update {update['update_id']}")
 
 
 def _fmt(value: float | None) -> str:
