@@ -7,16 +7,20 @@ records with their origin and sends the outcomes it returns.
 Rules
 -----
 * A prediction emits one ``unlabelled`` outcome per head at once (label-free signals) and waits
-  for its labels. A task's label joins while the partition's event-time watermark (the largest
-  event time seen) has not passed ``prediction time + tasks.<t>.label_delay``; after that the task
-  is ``expired`` (counted: label coverage) and a label that still comes is ``late``.
+  for its labels. A label joins when its own event time is within ``prediction time +
+  tasks.<t>.label_delay`` (the budget); labels may come out of order by up to half a budget
+  more: the prediction is kept until the partition's *label* stream time (the largest label event
+  time seen) passes ``prediction time + 1.5 × label_delay``. A task with no label joined by then
+  is ``expired`` (counted: label coverage); a label outside the budget is ``late``.
+  Each side expires by the other stream's time, so a backlog of one topic read before the other
+  (as Faust does after a restart) does not expire anything early.
 * A second label for a task already joined is a ``duplicate``: counted, never joined twice.
 * A label before its prediction waits (at most ``max_early_labels`` per partition, oldest out
-  first) until its prediction comes or the watermark passes ``label time + label_delay``; then it
-  is an ``orphan``.
+  first) until its prediction comes or the *prediction* stream time passes ``label time +
+  label_delay``; then it is an ``orphan``.
 * State is kept in ``buckets`` (hash of ``prediction_id``), each with the input offsets it reflects;
   a checkpoint writes only the dirty buckets, and a replayed event whose offset is not beyond its
-  bucket's recorded offset is skipped (the watermark still advances, so expiry replays the same).
+  bucket's recorded offset is skipped (stream times still advance, so expiry replays the same).
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ from streams.records import LabelRecord, PredictionRecord
 __all__ = ["LabelJoin"]
 
 _NO_TIME = float("-inf")
+_RETIRE = "\uffff"
+"""Task marker of an entry's removal: sorts after every task name, so expiries come first."""
+_KEEP = 1.5
+"""Predictions are kept for this many label budgets (in label stream time): out-of-order slack."""
 
 
 @dataclass(slots=True)
@@ -88,10 +96,12 @@ class LabelJoin:
         self._offsets: list[dict[str, int]] = [{} for _ in range(self.buckets)]
         self._dirty: set[int] = set()
         self._applied: dict[str, int] = {}
-        self._deadlines: list[tuple[float, str, str]] = []  # (time, prediction_id, task | "")
+        self._deadlines: list[tuple[float, str, str]] = []  # (time, prediction_id, task | _RETIRE)
         self._early: list[tuple[float, str, str]] = []  # (label time, prediction_id, task)
         self._early_count = 0
         self.watermark = _NO_TIME
+        self.prediction_time = _NO_TIME
+        self.label_time = _NO_TIME
         self.skipped = 0
 
     # ------------------------------------------------------------------------------ processing
@@ -125,14 +135,20 @@ class LabelJoin:
         if offset > self._offsets[b].get(topic, -1):
             if isinstance(record, PredictionRecord):
                 self._add_prediction(b, record, where, seq, out)
+                self._expire_predictions(where, seq, out)
             else:
                 self._add_label(b, record, where, seq, out)
             self._dirty.add(b)
         else:
             self.skipped += 1
-        if record.t > self.watermark:
-            self.watermark = record.t
-            self._expire(where, seq, out)
+        self.watermark = max(self.watermark, record.t)
+        if isinstance(record, LabelRecord):
+            if record.t > self.label_time:
+                self.label_time = record.t
+                self._expire_predictions(where, seq, out)
+        elif record.t > self.prediction_time:
+            self.prediction_time = record.t
+            self._expire_early_labels(where, seq, out)
         return out
 
     def mark_applied(self, topic: str, offset: int) -> None:
@@ -166,10 +182,10 @@ class LabelJoin:
         last = _NO_TIME
         for task, output in p.outputs.items():
             out.append(self._outcome("unlabelled", p, task, output, self._origin(where, seq)))
-            deadline = p.t + self._delay[task]
+            deadline = p.t + self._delay[task] * _KEEP
             last = max(last, deadline)
             heapq.heappush(self._deadlines, (deadline, p.prediction_id, task))
-        heapq.heappush(self._deadlines, (last, p.prediction_id, ""))
+        heapq.heappush(self._deadlines, (last, p.prediction_id, _RETIRE))
         for task, (label, label_t) in sorted(entry.early.items()):
             self._early_count -= 1
             if task in p.outputs:
@@ -214,7 +230,7 @@ class LabelJoin:
             return
         if label.task in entry.joined:
             kind = "duplicate"
-        elif label.task in entry.expired:
+        elif label.task in entry.expired or label.t > p.t + self._delay[label.task]:
             kind = "late"
         else:
             entry.joined.add(label.task)
@@ -225,16 +241,18 @@ class LabelJoin:
             outcome.features = p.features
         out.append(outcome)
 
-    def _expire(self, where: tuple[str, int, int, int], seq: list[int], out: list[Outcome]) -> None:
+    def _expire_predictions(
+        self, where: tuple[str, int, int, int], seq: list[int], out: list[Outcome]
+    ) -> None:
         heap = self._deadlines
-        while heap and heap[0][0] < self.watermark:
+        while heap and heap[0][0] < self.label_time:
             _, pid, task = heapq.heappop(heap)
             b = self.bucket_of(pid)
             entry = self._entries[b].get(pid)
             if entry is None or entry.prediction is None:
                 continue
             self._dirty.add(b)
-            if task == "":
+            if task == _RETIRE:
                 del self._entries[b][pid]
                 continue
             if task not in entry.joined and task not in entry.expired:
@@ -243,8 +261,12 @@ class LabelJoin:
                 out.append(
                     self._outcome("expired", p, task, p.outputs[task], self._origin(where, seq))
                 )
+
+    def _expire_early_labels(
+        self, where: tuple[str, int, int, int], seq: list[int], out: list[Outcome]
+    ) -> None:
         early = self._early
-        while early and early[0][0] < self.watermark:
+        while early and early[0][0] < self.prediction_time:
             self._pop_early(where, seq, out)
 
     def _pop_early(
@@ -326,18 +348,28 @@ class LabelJoin:
             if p is not None:
                 last = _NO_TIME
                 for task in p.outputs:
-                    deadline = p.t + self._delay.get(task, 0.0)
+                    deadline = p.t + self._delay.get(task, 0.0) * _KEEP
                     last = max(last, deadline)
                     heapq.heappush(self._deadlines, (deadline, pid, task))
-                heapq.heappush(self._deadlines, (last, pid, ""))
+                heapq.heappush(self._deadlines, (last, pid, _RETIRE))
             for task, (_, label_t) in entry.early.items():
                 self._early_count += 1
                 heapq.heappush(self._early, (label_t + self._delay.get(task, 0.0), pid, task))
 
     def dump_meta(self) -> bytes:
         """The partition-wide state value (the watermark)."""
-        return pickle.dumps({"watermark": self.watermark}, protocol=5)
+        return pickle.dumps(
+            {
+                "watermark": self.watermark,
+                "predictions": self.prediction_time,
+                "labels": self.label_time,
+            },
+            protocol=5,
+        )
 
     def load_meta(self, data: bytes) -> None:
         """Restore the partition-wide state value."""
-        self.watermark = max(self.watermark, pickle.loads(data)["watermark"])
+        meta = pickle.loads(data)
+        self.watermark = max(self.watermark, meta["watermark"])
+        self.prediction_time = max(self.prediction_time, meta["predictions"])
+        self.label_time = max(self.label_time, meta["labels"])

@@ -59,13 +59,45 @@ def test_early_label_waits_for_its_prediction() -> None:
 def test_missing_label_expires_in_event_time_not_wall_clock() -> None:
     join = LabelJoin(CFG)
     join.add(prediction(1, 0.0), ("p", 0, 0, 0))
-    early = join.add(prediction(2, 99.0), ("p", 0, 1, 0))
+    early = join.add(LabelRecord("p-9", "churn", 1, 99.0), ("l", 0, 1, 0))
     assert ("expired", "churn") not in kinds(early)  # 99 is still inside churn's 100 s budget
-    out = join.add(prediction(3, 150.0), ("p", 0, 2, 0))  # watermark passes 0 + 100 for churn
+    ahead = join.add(prediction(3, 5000.0), ("p", 0, 2, 0))
+    assert ("expired", "churn") not in kinds(ahead)  # prediction time never expires predictions
+    slack = join.add(LabelRecord("p-8", "churn", 1, 149.0), ("l", 0, 3, 0))
+    assert ("expired", "churn") not in kinds(slack)  # out-of-order slack: 1.5 budgets
+    out = join.add(LabelRecord("p-7", "churn", 1, 151.0), ("l", 0, 4, 0))  # label time > 150
     assert ("expired", "churn") in kinds(out)
     assert ("expired", "spend") not in kinds(out)  # spend's budget is 1000
-    late = join.add(LabelRecord("p-1", "churn", 1, 151.0), ("l", 0, 0, 0))
+    late = join.add(LabelRecord("p-1", "churn", 1, 151.0), ("l", 0, 5, 0))
     assert kinds(late) == [("late", "churn")]
+
+
+def test_label_outside_its_budget_is_late_even_before_expiry() -> None:
+    join = LabelJoin(CFG)
+    join.add(prediction(1, 0.0), ("p", 0, 0, 0))
+    assert kinds(join.add(LabelRecord("p-1", "churn", 1, 120.0), ("l", 0, 0, 0))) == [
+        ("late", "churn")
+    ]
+
+
+def test_label_backlog_read_before_predictions_still_joins() -> None:
+    join = LabelJoin(CFG)
+    out = []
+    for i in range(500):  # labels far ahead in time, all read first
+        out += join.add(LabelRecord(f"p-{i}", "churn", 1, float(i) * 10), ("l", 0, i, 0))
+    for i in range(500):
+        out += join.add(prediction(i, float(i) * 10 - 1), ("p", 0, i, 0))
+    assert sum(o.kind == "labelled" for o in out) == 500
+    assert not any(o.kind == "orphan" for o in out)
+
+
+def test_single_task_prediction_expires_before_it_is_retired() -> None:
+    cfg = parse_config("model: m\ntasks:\n  churn: {type: binary, label_delay: 10}\n")
+    join = LabelJoin(cfg)
+    join.add(PredictionRecord("p-1", "m", "1", "e", 0.0, {"churn": {"score": 0.1}}), ("p", 0, 0, 0))
+    out = join.add(LabelRecord("p-2", "churn", 1, 100.0), ("l", 0, 0, 0))
+    assert ("expired", "churn") in kinds(out)
+    assert join.pending == 1  # only p-2's early label is left
 
 
 def test_early_labels_are_bounded() -> None:
