@@ -59,7 +59,9 @@ feature_store:
     repo.apply()
     repo.apply()  # idempotent: tables and registry entries already there
     yaml_text = (tmp_path / "feast" / "feature_store.yaml").read_text()
-    assert postgres_server.password not in yaml_text and "${DRIFTLINE_POSTGRES_PASSWORD}" in yaml_text
+    assert (
+        postgres_server.password not in yaml_text and "${DRIFTLINE_POSTGRES_PASSWORD}" in yaml_text
+    )
 
     rows = [
         {"entity_id": "e1", "event_time": (T0 - timedelta(hours=1)).isoformat(), "tenure": 1.0,
