@@ -30,6 +30,7 @@ class BinaryHead(TaskHead):
         self, output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, group: torch.Tensor
     ) -> torch.Tensor:
         """Masked binary cross-entropy with logits."""
+        target = torch.where(mask, target, torch.zeros_like(target))  # no NaN/inf can leak
         per_row = F.binary_cross_entropy_with_logits(
             output[:, 0].float(), target.float(), reduction="none"
         )

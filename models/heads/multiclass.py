@@ -52,6 +52,7 @@ class MulticlassHead(TaskHead):
         self, output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, group: torch.Tensor
     ) -> torch.Tensor:
         """Masked cross-entropy."""
+        target = torch.where(mask, target, torch.zeros_like(target))  # no NaN/inf can leak
         per_row = F.cross_entropy(output.float(), target.long(), reduction="none")
         return masked_mean(per_row, mask)
 

@@ -37,6 +37,7 @@ class RankingHead(TaskHead):
         self, output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, group: torch.Tensor
     ) -> torch.Tensor:
         """Masked pairwise or listwise loss."""
+        target = torch.where(mask, target, torch.zeros_like(target))  # no NaN/inf can leak
         scores = output[:, 0].float()
         same = (group[:, None] == group[None, :]) & mask[:, None] & mask[None, :]
         if self.spec.ranking_loss == "listwise":
@@ -59,6 +60,9 @@ class RankingHead(TaskHead):
         target_norm = torch.logsumexp(
             torch.where(same, target[None, :].expand_as(same), fill), dim=1
         )
+        zero = torch.zeros_like(log_norm)
+        log_norm = torch.where(mask, log_norm, zero)  # an unlabelled row has an empty list:
+        target_norm = torch.where(mask, target_norm, zero)  # keep its terms finite (grad 0 * 1)
         prob = torch.exp(target - target_norm)
         per_row = -prob * (scores - log_norm)
         kept = torch.where(mask, per_row, torch.zeros_like(per_row))

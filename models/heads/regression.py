@@ -45,6 +45,7 @@ class RegressionHead(TaskHead):
         self, output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, group: torch.Tensor
     ) -> torch.Tensor:
         """Masked squared error on the standardised scale."""
+        target = torch.where(mask, target, torch.zeros_like(target))  # no NaN/inf can leak
         scaled = (target.float() - self.target_mean) / self.target_scale
         return masked_mean((output[:, 0].float() - scaled) ** 2, mask)
 
