@@ -149,6 +149,11 @@ class RetrainWorker:
             config.retrainer.coalesce_window,
         )  # fmt: skip
 
+    @property
+    def assigned(self) -> set[tuple[str, int]]:
+        """The (topic, partition) pairs this worker owns now."""
+        return set(self._assigned)
+
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         self._assigned |= {(p.topic, p.partition) for p in partitions}
         logger.info("assigned %s", sorted(p.partition for p in partitions))
@@ -277,13 +282,16 @@ class RetrainWorker:
             outcomes = retry
         self.runs += 1
         assert self.publisher is not None
+        started = time.perf_counter()
         for outcome in outcomes:
             if outcome.update.update_id in self._announced:
                 logger.info("update %s already announced", outcome.update.update_id)
                 continue
             self.publisher.send_update(outcome.update)
         self.publisher.flush()
+        publish_s = time.perf_counter() - started
         for outcome in outcomes:
+            outcome.phases["publish_s"] = publish_s
             self._announced.add(outcome.update.update_id)
             self.outcomes.append(outcome)
             if on_outcome is not None:
