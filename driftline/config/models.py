@@ -115,7 +115,7 @@ class LocalBrokerConfig(Section):
 class KafkaConfig(Section):
     """Kafka connection and topic layout."""
 
-    bootstrap_servers: str = "localhost:9092"
+    bootstrap_servers: str = "127.0.0.1:9092"
     partitions: int = Field(4, ge=1, le=10_000)
     replication_factor: int = Field(1, ge=1, le=16)
     client_id: str = "driftline"

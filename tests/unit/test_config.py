@@ -101,7 +101,7 @@ def test_durations_and_defaults() -> None:
     cfg = parse_config("model: m\ntasks:\n  t: {type: regression, label_delay: 2h}\n")
     assert cfg.tasks["t"].label_delay == 7200.0
     assert cfg.tasks["t"].primary_metric == "mae"
-    assert cfg.kafka.bootstrap_servers == "localhost:9092"
+    assert cfg.kafka.bootstrap_servers == "127.0.0.1:9092"
 
 
 def test_bootstrap_env_override(monkeypatch: pytest.MonkeyPatch) -> None:
