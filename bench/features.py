@@ -107,14 +107,14 @@ def run(rows: int, n_features: int, entities: int, lookups: int, seed: int) -> d
     offsets = np.sort(rng.uniform(0, span, size=rows))
     outcomes = []
     for i in range(rows):
-        at = (t0 + timedelta(seconds=float(offsets[i]))).isoformat()
+        when = (t0 + timedelta(seconds=float(offsets[i]))).isoformat()
         entity = ids[int(rng.integers(entities))]
         outcomes.append({"outcome_id": f"c{i}", "task": "churn", "prediction_id": f"p{i}",
-                         "entity_id": entity, "event_time": at, "label": int(i % 3 == 0),
+                         "entity_id": entity, "event_time": when, "label": int(i % 3 == 0),
                          "model_version": "1"})  # fmt: skip
         if i % 2 == 0:
             outcomes.append({"outcome_id": f"s{i}", "task": "spend", "prediction_id": f"p{i}",
-                             "entity_id": entity, "event_time": at, "label": float(i % 50),
+                             "entity_id": entity, "event_time": when, "label": float(i % 50),
                              "model_version": "1"})  # fmt: skip
     sink = LabelSink(config, batch_size=50_000, write_features=False, repo=repo)
     started = time.perf_counter()

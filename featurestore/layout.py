@@ -119,8 +119,8 @@ class RepoLayout:
                     ViewSpec(f"{_identifier(task)}_features", "task", task, entity, fields)
                 )
         for task, spec in config.tasks.items():
-            fields = (*LABEL_FIELDS, ("label", _LABEL_DTYPE[spec.type]))
-            views.append(ViewSpec(f"{_identifier(task)}_labels", "label", task, entity, fields))
+            labels = (*LABEL_FIELDS, ("label", _LABEL_DTYPE[spec.type]))
+            views.append(ViewSpec(f"{_identifier(task)}_labels", "label", task, entity, labels))
         project = config.feature_store.project or _identifier(config.model)
         return cls(project, entity, config.feature_ttl, tuple(views), tuple(config.tasks))
 

@@ -48,9 +48,11 @@ def read_view(
 
     store = repo.store
     offline = get_offline_store_from_config(store.config.offline_store)
+    source = repo.view(view.name).batch_source
+    assert source is not None, f"feature view {view.name} has no batch source"
     job = offline.pull_all_from_table_or_query(
         config=store.config,
-        data_source=repo.view(view.name).batch_source,
+        data_source=source,
         join_key_columns=[view.entity],
         feature_name_columns=view.field_names,
         timestamp_field=EVENT_TIMESTAMP,
@@ -159,7 +161,7 @@ def _service_refs(repo: FeatureRepo, tasks: Sequence[str]) -> list[str]:
         service = repo.store.get_feature_service(task)
         for projection in service.feature_view_projections:
             for feature in projection.features:
-                ref = f"{projection.name_to_use()}:{feature.name}"
+                ref = f"{projection.name_to_use()}:{feature.name}"  # type: ignore[no-untyped-call]
                 if ref not in refs:
                     refs.append(ref)
     return refs
