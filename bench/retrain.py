@@ -44,7 +44,7 @@ def _seed(config: Any, rows: int, seed: int) -> float:
     start = datetime.now(UTC) - timedelta(days=2)
     outcomes = []
     for i in range(rows):
-        features = {f"x{j}": float(x[i, j]) for j in range(8)}
+        features: dict[str, float | str] = {f"x{j}": float(x[i, j]) for j in range(8)}
         features["country"] = ["DE", "FR", "US"][i % 3]
         labels = {
             "churn": int(x[i, 0] + 0.5 * x[i, 1] + 0.5 * rng.normal() > 0),
@@ -173,7 +173,7 @@ def _run(
     while update is None and time.perf_counter() - started < 3600:
         message = updates.poll(0.1)
         if message is not None and not message.error():
-            update = json.loads(message.value())
+            update = json.loads(message.value() or b"{}")
     elapsed = time.perf_counter() - started
     updates.close()
     stop.set()

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from driftline.cli.options import config_option, load_or_exit
+
+if TYPE_CHECKING:
+    from driftline.events import RetrainRequest
 
 __all__ = ["build_request", "retrain"]
 
@@ -19,7 +23,7 @@ def build_request(
     window_start: datetime | None = None,
     window_end: datetime | None = None,
     reason: str = "requested by hand",
-):  # type: ignore[no-untyped-def]
+) -> RetrainRequest:
     """A ``driftline.retrain-request/1`` with ``requested_by="cli"`` (fresh id unless given).
 
     >>> build_request("shop", ["churn"], request_id="cli-1").requested_by
