@@ -76,7 +76,9 @@ def push(config_path: Path | None, file: Path, to: str, kafka: bool) -> None:
     if kafka:
         from confluent_kafka import Producer
 
-        producer = Producer({"bootstrap.servers": repo.config.kafka.bootstrap_servers})
+        from driftline.kafka_settings import librdkafka_settings
+
+        producer = Producer(librdkafka_settings(repo.config.kafka))
     report = push_features(
         repo.config, read_feature_file(file), to=to, producer=producer,  # type: ignore[arg-type]
         source=f"file:{file}", repo=repo,
