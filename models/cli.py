@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,10 @@ from rich.table import Table
 
 __all__ = ["models", "publish_update"]
 
-_console = Console()
+
+def _out() -> Console:
+    """A console on the current stdout; wide when it is not a terminal (pipes, tests)."""
+    return Console(width=None if sys.stdout.isatty() else 160)
 
 
 def _registry(config_path: str | None) -> tuple[Any, str]:
@@ -42,7 +46,7 @@ def publish_update(update: dict[str, Any], config_path: str | None) -> None:
             f"the registry was changed, but the {update['status']} update was not published "
             f"to {config.topics.model_updates}: {exc}"
         ) from exc
-    _console.print(f"published {update['status']} update {update['update_id']}")
+    _out().print(f"published {update['status']} update {update['update_id']}")
 
 
 def _fmt(value: float | None) -> str:
@@ -102,7 +106,7 @@ def list_versions(config_path: str | None, model_name: str | None, as_json: bool
             str(len(v.request_ids)),
             v.sha256[:12],
         )
-    _console.print(table)
+    _out().print(table)
 
 
 @models.command()
@@ -136,7 +140,7 @@ def show(version: str, config_path: str | None, model_name: str | None, as_json:
         details.add_row(key, value)
     for task, digest in info.head_hashes.items():
         details.add_row(f"head {task}", digest[:16])
-    _console.print(details)
+    _out().print(details)
     metrics = Table(title="holdout metrics")
     metrics.add_column("task")
     names = sorted({m for values in info.metrics.values() for m in values})
@@ -144,7 +148,7 @@ def show(version: str, config_path: str | None, model_name: str | None, as_json:
         metrics.add_column(name, justify="right")
     for task, values in sorted(info.metrics.items()):
         metrics.add_row(task, *(_fmt(values.get(n)) for n in names))
-    _console.print(metrics)
+    _out().print(metrics)
 
 
 @models.command()
@@ -163,7 +167,7 @@ def promote(
     name = model_name or default_model
     previous = registry.aliases(name).get("champion")
     info = registry.promote(name, version, alias=alias, reason=reason)
-    _console.print(f"{name}: {alias} → v{info.version}")
+    _out().print(f"{name}: {alias} → v{info.version}")
     if alias == "champion":
         from models.registry import model_update
 
@@ -178,7 +182,7 @@ def rollback(reason: str, config_path: str | None, model_name: str | None) -> No
     """Move the champion alias back to the previous champion."""
     registry, default_model = _registry(config_path)
     update = rollback_update(registry, model_name or default_model, reason)
-    _console.print(
+    _out().print(
         f"{update['model']}: champion v{update['parent_version']} → v{update['version']} (rolled back)"
     )
     publish_update(update, config_path)
