@@ -61,7 +61,7 @@ def test_tampered_weights_are_refused(trained, tmp_path):
     data = bytearray((tmp_path / WEIGHTS_FILE).read_bytes())
     data[-5] ^= 0xFF
     (tmp_path / WEIGHTS_FILE).write_bytes(bytes(data))
-    with pytest.raises(ArtifactIntegrityError, match="sha256 .* does not match the manifest"):
+    with pytest.raises(ArtifactIntegrityError, match=r"sha256 .* does not match the manifest"):
         load_artifact(tmp_path)
 
 
