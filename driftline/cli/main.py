@@ -32,6 +32,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "retrain": ("retrainer.cli_trigger", "Request a retrain by hand."),
     "bench": ("bench.cli", "Benchmarks with JSON results."),
     "demo": ("driftline.cli.demo", "Run the demo on the embedded broker."),
+    "simulate": ("simulator.cli", "Play simulated production traffic with known drift."),
+    "up": ("simulator.cli", "Start broker, monitor and retrainer in the background."),
+    "down": ("simulator.cli", "Stop what `driftline up` started."),
+    "status": ("simulator.cli", "Show local services, consumer lag and champions."),
 }
 
 

@@ -1,0 +1,223 @@
+"""``driftline up`` / ``down`` / ``status``: broker, monitor and retrainer as local processes.
+
+Everything lives under the config's ``state_dir``: the broker in ``kafka/`` (its own pid file and
+logs), the monitor's and retrainer's output in ``logs/<name>.log`` and their pid files in
+``run/<name>.pid``. ``up`` is idempotent (a healthy service is left alone, a dead one restarted)
+and returns once every service answers its health check:
+
+broker
+    answers a metadata request;
+monitor
+    its web server serves ``/metrics``;
+retrainer
+    its process is alive and its consumer group has a member.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from driftline.config.models import DriftlineConfig
+from simulator.errors import ServiceError
+from simulator.process import BackgroundProcess, log_tail
+
+__all__ = ["LocalStack", "ServiceState"]
+
+Progress = Callable[[str], None]
+SERVICES = ("monitor", "retrainer")
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """One service as ``status`` shows it."""
+
+    name: str
+    pid: int | None
+    healthy: bool
+    detail: str
+    log: Path
+
+
+class LocalStack:
+    """The local processes of one driftline config.
+
+    Parameters
+    ----------
+    config
+        The loaded ``driftline.yaml``.
+    config_path
+        Its file (the monitor and retrainer are started with ``--config`` on it).
+    services
+        Which background services to run besides the broker.
+
+    Examples
+    --------
+    >>> from driftline.config import parse_config
+    >>> stack = LocalStack(parse_config("model: m\\nstate_dir: /tmp/s\\ntasks: {a: {type: binary}}\\n"),
+    ...                    Path("d.yaml"))
+    >>> stack.process("monitor").log
+    PosixPath('/tmp/s/logs/monitor.log')
+    """
+
+    def __init__(
+        self,
+        config: DriftlineConfig,
+        config_path: Path,
+        services: tuple[str, ...] = SERVICES,
+    ) -> None:
+        unknown = set(services) - set(SERVICES)
+        if unknown:
+            raise ValueError(f"unknown services {sorted(unknown)}; choose from {SERVICES}")
+        self.config = config
+        self.config_path = config_path
+        self.services = services
+
+    # ------------------------------------------------------------------------------ pieces
+
+    @property
+    def logs_dir(self) -> Path:
+        """``<state_dir>/logs``."""
+        return (self.config.state_dir / "logs").resolve()
+
+    def broker(self) -> Any:
+        """The embedded broker of this config."""
+        from driftline.broker import LocalBroker
+
+        kafka = self.config.kafka
+        return LocalBroker.from_config(kafka.local, kafka.security, self.config.state_dir / "kafka")
+
+    def process(self, name: str, bootstrap: str | None = None) -> BackgroundProcess:
+        """The background process of ``name`` (``monitor`` or ``retrainer``)."""
+        argv = [sys.executable, "-m", "driftline.cli", name, "--config", str(self.config_path.resolve())]  # fmt: skip
+        env = {"DRIFTLINE_BOOTSTRAP_SERVERS": bootstrap} if bootstrap else None
+        return BackgroundProcess(
+            name, argv, self.logs_dir / f"{name}.log",
+            (self.config.state_dir / "run" / f"{name}.pid").resolve(), env=env,
+        )  # fmt: skip
+
+    def bootstrap_servers(self) -> str:
+        """Where clients reach the broker: the running local broker, else the config's servers."""
+        status = self.broker().status(with_topics=False)
+        return status.bootstrap_servers if status.running and status.bootstrap_servers else self.config.kafka.bootstrap_servers  # fmt: skip
+
+    def client_config(self) -> DriftlineConfig:
+        """The config with ``kafka.bootstrap_servers`` pointing at the running broker."""
+        kafka = self.config.kafka.model_copy(update={"bootstrap_servers": self.bootstrap_servers()})
+        return self.config.model_copy(update={"kafka": kafka})
+
+    # ------------------------------------------------------------------------------ commands
+
+    def up(self, progress: Progress | None = None, timeout: float = 120.0) -> list[ServiceState]:
+        """Start what is not running (broker, topics, Feast repo, services); wait until healthy."""
+        say = progress or (lambda _m: None)
+        status = self.broker().start(progress=say)
+        bootstrap = status.bootstrap_servers or self.config.kafka.bootstrap_servers
+        say(f"broker at {bootstrap}")
+        config = self.client_config()
+        from driftline.topics import create_topics
+
+        create_topics(config)
+        if config.monitor.feature_sink or "retrainer" in self.services:
+            say("applying the Feast repo")
+            from featurestore import FeatureRepo
+
+            FeatureRepo(config).apply()
+        for name in self.services:
+            process = self.process(name, bootstrap)
+            if process.pid() is None:
+                say(f"starting the {name} (log: {process.log})")
+            process.start()
+        deadline = time.monotonic() + timeout
+        for name in self.services:
+            say(f"waiting for the {name} to be healthy")
+            self._wait_healthy(name, bootstrap, deadline)
+        return self.status()
+
+    def down(self, keep_broker: bool = False, progress: Progress | None = None) -> dict[str, bool]:
+        """Stop the services (then the broker); ``{name: was_running}``."""
+        say = progress or (lambda _m: None)
+        stopped = {}
+        for name in reversed(self.services):
+            say(f"stopping the {name}")
+            stopped[name] = self.process(name).stop()
+        if not keep_broker:
+            say("stopping the broker")
+            stopped["broker"] = self.broker().stop()
+        return stopped
+
+    def status(self) -> list[ServiceState]:
+        """Every service with its pid and health."""
+        broker = self.broker()
+        state = broker.status(with_topics=False)
+        bootstrap = state.bootstrap_servers
+        healthy = state.running and bootstrap is not None and _broker_answers(bootstrap)
+        out = [ServiceState("broker", state.pid, healthy, bootstrap or "not started", broker.logs_dir / "server.log")]  # fmt: skip
+        for name in self.services:
+            process = self.process(name)
+            pid = process.pid()
+            ok, detail = (
+                self._health(name, bootstrap) if pid is not None and healthy else (False, "")
+            )
+            if pid is None:
+                detail = "exited (see its log)" if process.exited() else "not running"
+            out.append(ServiceState(name, pid, ok, detail, process.log))
+        return out
+
+    # ------------------------------------------------------------------------------ health
+
+    def _health(self, name: str, bootstrap: str | None) -> tuple[bool, str]:
+        if name == "monitor":
+            url = f"http://127.0.0.1:{self.config.monitor.web_port}/metrics"
+            try:
+                with urllib.request.urlopen(url, timeout=2.0) as response:
+                    return response.status == 200, url
+            except OSError:
+                return False, f"{url} does not answer yet"
+        group = self.config.retrainer.group_id
+        members = _group_members(bootstrap, group) if bootstrap else 0
+        return members > 0, f"consumer group {group}: {members} member(s)"
+
+    def _wait_healthy(self, name: str, bootstrap: str, deadline: float) -> None:
+        process = self.process(name, bootstrap)
+        detail = ""
+        while time.monotonic() < deadline:
+            if process.pid() is None:
+                raise ServiceError(
+                    f"the {name} exited during start-up; see {process.log}:\n{log_tail(process.log)}"
+                )
+            ok, detail = self._health(name, bootstrap)
+            if ok:
+                return
+            time.sleep(0.5)
+        raise ServiceError(
+            f"the {name} is not healthy ({detail}); see {process.log}:\n{log_tail(process.log)}"
+        )
+
+
+def _broker_answers(bootstrap: str) -> bool:
+    from driftline.broker import BrokerError, fetch_topics
+
+    try:
+        fetch_topics(bootstrap, timeout=3.0)
+    except BrokerError:
+        return False
+    return True
+
+
+def _group_members(bootstrap: str, group: str) -> int:
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    try:
+        description = admin.describe_consumer_groups([group], request_timeout=5)[group].result(
+            timeout=6
+        )
+    except Exception:  # an unknown group or a broker hiccup: no members (yet)
+        return 0
+    return len(description.members)
