@@ -1,99 +1,85 @@
-"""``driftline demo``: the first thing a new user runs.
+"""``driftline demo``: the closed loop, end to end, on the embedded default.
 
-Today it shows the platform end to end: start the local broker, create the topics, produce the
-example prediction and label events with the SDK (envelopes), and read them back from Kafka,
-validated, with a per-task summary. The closed loop (monitor → alert → retrain → promotion) joins
-it as those parts land.
+up (broker, monitor, retrainer) → bootstrap a first champion from pre-drift history → simulated
+traffic scored by the registry's champion → concept drift on some tasks → alerts → retrain →
+promotion → the simulator hot-swaps → metrics recover → summary → down. The live view goes to
+stderr; ``--json`` prints the summary on stdout. The work is done by :mod:`simulator.demo`
+(imported only when the command runs).
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import click
 
 from driftline.cli.options import config_option, load_or_exit
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "events"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
 
 
 @click.command()
 @config_option
-@click.option("--events", "events_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=EXAMPLES, show_default=True, help="Directory with predictions.jsonl and labels.jsonl.")  # fmt: skip
-@click.option("--stop/--keep-running", default=False, help="Stop the broker at the end.")
+@click.option("--drift", "drifted", default="churn,category", show_default=True,
+              help="Comma-separated tasks whose concept drifts.")  # fmt: skip
+@click.option("--history", type=click.IntRange(min=100), default=6000, show_default=True,
+              help="Pre-drift events the first champion is trained on.")  # fmt: skip
+@click.option("--before", type=click.IntRange(min=100), default=4000, show_default=True,
+              help="Live events before the drift.")  # fmt: skip
+@click.option("--after", type=click.IntRange(min=100), default=4000, show_default=True,
+              help="Live events scored by the retrained champion before the demo ends.")  # fmt: skip
+@click.option("--rate", type=click.FloatRange(min=10), default=500.0, show_default=True,
+              help="Events per second (event time tracks wall time).")  # fmt: skip
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--timeout", type=float, default=240.0, show_default=True,
+              help="Seconds to wait for a promotion after the drift.")  # fmt: skip
+@click.option("--keep-running", is_flag=True, help="Leave broker, monitor and retrainer running.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def demo(config_path: str | None, events_dir: Path, stop: bool, as_json: bool) -> None:
-    """Start the broker, create topics, send the example events and read them back."""
+def demo(
+    config_path: str | None, drifted: str, history: int, before: int, after: int, rate: float,
+    seed: int, timeout: float, keep_running: bool, as_json: bool,
+) -> None:  # fmt: skip
+    """Show drift → alert → retrain → new champion → recovery on the local stack."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.live import Live
 
-    from driftline.broker import LocalBroker
-    from driftline.client import Client
-    from driftline.events import Label, Prediction
-    from driftline.ingest import read_events
-    from driftline.reader import EventReader
-    from driftline.topics import create_topics
+    from simulator.demo import DemoPlan, DemoRun
+    from simulator.live_view import LiveView
 
-    cfg = load_or_exit(config_path)
+    path = Path(config_path) if config_path else EXAMPLE
+    config = load_or_exit(str(path))
+    tasks = tuple(t.strip() for t in drifted.split(",") if t.strip())
+    plan = DemoPlan(history=history, before=before, after=after, drifted=tasks,
+                    interval=1.0 / rate, seed=seed, promotion_timeout=timeout)  # fmt: skip
+    view = LiveView(config, list(tasks))
     console = Console(stderr=True)
-    started = time.monotonic()
-    broker = LocalBroker.from_config(cfg.kafka.local, cfg.kafka.security, cfg.state_dir / "kafka")
-    with console.status("starting the local Kafka broker") as spinner:
-        status = broker.start(progress=lambda message: spinner.update(message))
-    console.print(f"[green]✓[/] broker at {status.bootstrap_servers} (pid {status.pid})")
-    cfg = cfg.model_copy(
-        update={
-            "kafka": cfg.kafka.model_copy(update={"bootstrap_servers": status.bootstrap_servers})
-        }
-    )
-    created = create_topics(cfg)
-    console.print(f"[green]✓[/] topics: {sum(v == 'created' for v in created.values())} created, "
-                  f"{sum(v == 'exists' for v in created.values())} already there")  # fmt: skip
-    predictions, bad_p = read_events(events_dir / "predictions.jsonl", cfg, Prediction.SCHEMA)
-    labels, bad_l = read_events(events_dir / "labels.jsonl", cfg, Label.SCHEMA)
-    for problem in bad_p + bad_l:
-        console.print(f"[yellow]skipped[/] {problem}")
-    with Client(cfg) as client, console.status("producing example events"):
-        for event in [*predictions, *labels]:
-            client.send(event)
-        sent = client.flush()
-    console.print(
-        f"[green]✓[/] sent {sent} events ({len(predictions)} predictions, {len(labels)} labels) in envelopes"
-    )
-    counts: Counter[str] = Counter()
-    with (
-        EventReader(cfg, [cfg.topics.predictions, cfg.topics.labels]) as reader,
-        console.status("reading the events back from Kafka"),
-    ):
-        for item in reader.read(timeout=60, idle=5):
-            if item.error:
-                counts["invalid"] += 1
-            elif isinstance(item.event, Label):
-                counts[f"label:{item.event.task}"] += 1
-            else:
-                counts["prediction"] += 1
-    summary: dict[str, Any] = {
-        "bootstrap_servers": status.bootstrap_servers,
-        "sent": sent,
-        "read_back": dict(sorted(counts.items())),
-        "wall_s": round(time.monotonic() - started, 2),
-    }
-    if stop:
-        broker.stop()
+    with Live(view.render(), console=console, refresh_per_second=4, transient=False) as live:
+        run = DemoRun(config, path, plan, keep_running=keep_running, view=view)
+        summary = run.run(refresh=lambda: live.update(view.render()))
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    table = Table(title="read back from Kafka (validated against the contracts)")
-    table.add_column("stream")
-    table.add_column("events", justify="right")
-    for key, value in sorted(counts.items()):
-        table.add_row(key, str(value))
-    Console().print(table)
-    console.print(
-        f"done in {summary['wall_s']} s. Try: driftline tail labels -c {config_path or 'driftline.yaml'} -n 3"
-    )
+    _print_summary(console, summary)
+
+
+def _print_summary(console: object, summary: dict) -> None:  # type: ignore[type-arg]
+    from rich.table import Table
+
+    table = Table(title=f"driftline demo: {summary['events']} events in {summary['wall_s']} s")
+    for column in ("task", "drifted", "alerts", "delay (events)", "metric", "before", "during", "after"):  # fmt: skip
+        table.add_column(column)
+    for name, entry in summary["tasks"].items():
+        table.add_row(
+            name,
+            "yes" if name in summary["drifted_tasks"] else "no",
+            str(summary["alerts"].get(name, 0)),
+            str(summary["detection_delay"].get(name, "-")),
+            entry["metric"],
+            *(
+                f"{entry[p]:.4f}" if entry[p] is not None else "-"
+                for p in ("before", "during", "after")
+            ),
+        )
+    console.print(table)  # type: ignore[attr-defined]
+    console.print(f"promoted: {', '.join('v' + v for v in summary['promoted_versions']) or 'none'}")  # type: ignore[attr-defined]
