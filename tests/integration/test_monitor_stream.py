@@ -38,6 +38,28 @@ TOPICS = (
 )
 
 
+def _know_partitions(producer: Producer, config: Any, timeout: float = 30.0) -> None:
+    """Wait until ``producer`` knows every partition's leader of the input topics.
+
+    librdkafka queues records produced before it has a topic's metadata and appends them to the
+    partition *after* records produced once the metadata arrived: the partition's order would not
+    be the order of ``produce`` calls (seen here: p-1337 at offset 0, p-1 at offset 828).
+    """
+    deadline = time.monotonic() + timeout
+    for topic in (config.topics.predictions, config.topics.labels, config.topics.model_updates):
+        while True:
+            meta = producer.list_topics(topic=topic, timeout=5.0).topics.get(topic)
+            if (
+                meta is not None
+                and meta.error is None
+                and meta.partitions
+                and all(p.leader >= 0 for p in meta.partitions.values())
+            ):
+                break
+            assert time.monotonic() < deadline, f"no leader for every partition of {topic}"
+            time.sleep(0.1)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -74,6 +96,7 @@ class Deployment:
         self.config = load_config(self.path)
         create_topics(self.config)
         self.producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random"})
+        _know_partitions(self.producer, self.config)
         self.worker: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
