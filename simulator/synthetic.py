@@ -141,18 +141,23 @@ class SyntheticStream:
         numeric = [f for f in self.features if f.dtype != "string"]
         self._dim = max(2, len(numeric))
         rng = np.random.default_rng([self.seed, 0xD1F7])
-        shared = _unit(rng.normal(size=self._dim))
+        # An orthonormal basis: the shared direction first, then one own direction per task
+        # (while the dimensions last), so the latents' cosine is exactly `correlation`.
+        basis, _ = np.linalg.qr(rng.normal(size=(self._dim, self._dim)))
+        shared = basis[:, 0]
         self._weights: dict[str, np.ndarray] = {}
         self._second: dict[str, np.ndarray] = {}
         self._turn: dict[str, np.ndarray] = {}
-        for name in self.tasks:
-            own = _unit(_orthogonal(rng.normal(size=self._dim), shared))
+        for k, name in enumerate(self.tasks):
+            if k + 1 < self._dim:
+                own = basis[:, k + 1]
+            else:
+                own = _unit(_orthogonal(rng.normal(size=self._dim), shared))
             rho = self.correlation
-            weight = math.sqrt(rho) * shared + math.sqrt(1 - rho) * own
-            self._weights[name] = _unit(weight)
-            self._second[name] = _unit(_orthogonal(rng.normal(size=self._dim), self._weights[name]))
-            self._turn[name] = _unit(_orthogonal(_orthogonal(rng.normal(size=self._dim),
-                                    self._weights[name]), self._second[name]))  # fmt: skip
+            weight = _unit(math.sqrt(rho) * shared + math.sqrt(1 - rho) * own)
+            second = _unit(_orthogonal(rng.normal(size=self._dim), weight))
+            turn = _unit(_orthogonal(_orthogonal(rng.normal(size=self._dim), weight), second))
+            self._weights[name], self._second[name], self._turn[name] = weight, second, turn
         self._shift_direction = _unit(rng.normal(size=self._dim))
 
     # --------------------------------------------------------------------------- events
@@ -211,12 +216,13 @@ class SyntheticStream:
                 labels[name] = [shape.classes[c] for c in choice]
         columns = self._feature_columns(x)
         names = list(self.tasks)
+        names_out = [f.name for f in self.features]
         return [
             SimEvent(
                 index=int(first + r),
                 t=self.start + (first + r) * self.interval,
                 entity_id=f"e-{(first + r) % self.entities}",
-                features={name: column[r] for name, column in columns.items()},
+                features={name: columns[name][r] for name in names_out},
                 labels={name: labels[name][r] for name in names},
                 segments={"region": columns["__region"][r]} if "__region" in columns else {},
                 run=self.run,
