@@ -178,10 +178,13 @@ class Client:
             else self.config.topics.labels
         )
         key = event.prediction_id.encode()
-        if not self.envelopes:
-            self._produce(topic, key, payload, None)
-            return
+        # The partition is computed here (murmur2, as librdkafka's murmur2_random would) rather
+        # than left to librdkafka: records produced before it has the topic's metadata would
+        # otherwise wait in an unassigned queue and could land after later records.
         partition = partition_for(key, self._partition_count(topic))
+        if not self.envelopes:
+            self._produce(topic, key, payload, partition)
+            return
         with self._lock:
             envelope = self._buffers.setdefault((topic, partition), _Envelope())
             if envelope.events and envelope.size + len(payload) + 1 > self._limits.envelope_bytes:
