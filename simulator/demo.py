@@ -65,8 +65,12 @@ class DemoRun:
         Sizes and timing.
     fresh
         Stop anything the config's stack runs and delete its ``state_dir`` first.
+    keep_running
+        Leave the stack running at the end.
     view
         A :class:`~simulator.live_view.LiveView` to update (``None``: no live view).
+    manage_broker
+        Start/stop the embedded broker; ``False`` uses ``kafka.bootstrap_servers`` as is.
     """
 
     def __init__(
@@ -77,6 +81,7 @@ class DemoRun:
         fresh: bool = True,
         keep_running: bool = False,
         view: Any | None = None,
+        manage_broker: bool = True,
     ) -> None:
         self.config = config
         self.config_path = config_path
@@ -84,6 +89,7 @@ class DemoRun:
         self.fresh = fresh
         self.keep_running = keep_running
         self.view = view
+        self.manage_broker = manage_broker
         unknown = [t for t in self.plan.drifted if t not in config.tasks]
         if unknown:
             raise SimulatorError(f"cannot drift {unknown}: not tasks of {config.model!r} ({sorted(config.tasks)})")  # fmt: skip
@@ -98,7 +104,7 @@ class DemoRun:
 
         started = time.monotonic()
         timings = DemoTimings()
-        stack = LocalStack(self.config, self.config_path)
+        stack = LocalStack(self.config, self.config_path, manage_broker=self.manage_broker)
         if self.fresh:
             stack.down()
             state = self.config.state_dir.resolve()

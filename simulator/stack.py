@@ -55,6 +55,9 @@ class LocalStack:
         Its file (the monitor and retrainer are started with ``--config`` on it).
     services
         Which background services to run besides the broker.
+    manage_broker
+        Run the embedded broker (``kafka.local``); ``False`` uses the broker at
+        ``kafka.bootstrap_servers`` as it is (a cluster, or a test session's broker).
 
     Examples
     --------
@@ -70,6 +73,7 @@ class LocalStack:
         config: DriftlineConfig,
         config_path: Path,
         services: tuple[str, ...] = SERVICES,
+        manage_broker: bool = True,
     ) -> None:
         unknown = set(services) - set(SERVICES)
         if unknown:
@@ -77,6 +81,7 @@ class LocalStack:
         self.config = config
         self.config_path = config_path
         self.services = services
+        self.manage_broker = manage_broker
 
     # ------------------------------------------------------------------------------ pieces
 
@@ -103,6 +108,8 @@ class LocalStack:
 
     def bootstrap_servers(self) -> str:
         """Where clients reach the broker: the running local broker, else the config's servers."""
+        if not self.manage_broker:
+            return self.config.kafka.bootstrap_servers
         status = self.broker().status(with_topics=False)
         return status.bootstrap_servers if status.running and status.bootstrap_servers else self.config.kafka.bootstrap_servers  # fmt: skip
 
@@ -116,8 +123,11 @@ class LocalStack:
     def up(self, progress: Progress | None = None, timeout: float = 120.0) -> list[ServiceState]:
         """Start what is not running (broker, topics, Feast repo, services); wait until healthy."""
         say = progress or (lambda _m: None)
-        status = self.broker().start(progress=say)
-        bootstrap = status.bootstrap_servers or self.config.kafka.bootstrap_servers
+        if self.manage_broker:
+            status = self.broker().start(progress=say)
+            bootstrap = status.bootstrap_servers or self.config.kafka.bootstrap_servers
+        else:
+            bootstrap = self.config.kafka.bootstrap_servers
         say(f"broker at {bootstrap}")
         config = self.client_config()
         from driftline.topics import create_topics
@@ -146,7 +156,7 @@ class LocalStack:
         for name in reversed(self.services):
             say(f"stopping the {name}")
             stopped[name] = self.process(name).stop()
-        if not keep_broker:
+        if not keep_broker and self.manage_broker:
             say("stopping the broker")
             stopped["broker"] = self.broker().stop()
         return stopped
@@ -154,10 +164,14 @@ class LocalStack:
     def status(self) -> list[ServiceState]:
         """Every service with its pid and health."""
         broker = self.broker()
-        state = broker.status(with_topics=False)
-        bootstrap = state.bootstrap_servers
-        healthy = state.running and bootstrap is not None and _broker_answers(bootstrap)
-        out = [ServiceState("broker", state.pid, healthy, bootstrap or "not started", broker.logs_dir / "server.log")]  # fmt: skip
+        if self.manage_broker:
+            state = broker.status(with_topics=False)
+            bootstrap, pid = state.bootstrap_servers, state.pid
+            healthy = state.running and bootstrap is not None and _broker_answers(bootstrap)
+        else:
+            bootstrap, pid = self.config.kafka.bootstrap_servers, None
+            healthy = _broker_answers(bootstrap)
+        out = [ServiceState("broker", pid, healthy, bootstrap or "not started", broker.logs_dir / "server.log")]  # fmt: skip
         for name in self.services:
             process = self.process(name)
             pid = process.pid()
