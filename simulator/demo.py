@@ -172,11 +172,14 @@ class DemoRun:
         if self.view is not None:
             self.view.outputs = outputs
         state = {"promoted_at": None, "deadline": None}
+        first_seen: dict[str, int] = {}
 
         def on_batch(stats: SimulationStats) -> None:
             index = plan.history + stats.events
             for event in outputs.poll():
                 self._narrate(event, start)
+                if type(event).__name__ == "Alert":
+                    first_seen.setdefault(event.task, index)
             if index >= drift_at and state["deadline"] is None:
                 state["deadline"] = time.monotonic() + plan.promotion_timeout
                 self._say(f"event {drift_at}: concept drift injected on {', '.join(plan.drifted)}")
@@ -204,9 +207,11 @@ class DemoRun:
         time.sleep(3.0)  # let the monitor catch up with the last labels
         for event in outputs.poll(5000):
             self._narrate(event, start)
+            if type(event).__name__ == "Alert":
+                first_seen.setdefault(event.task, plan.history + stats.events)
         outputs.close()
         timings.simulate_s = time.monotonic() - tick
-        return self._summary(config, stats, outputs, tracker, report, drift_at, start)
+        return self._summary(config, stats, outputs, tracker, report, drift_at, first_seen)
 
     def _narrate(self, event: Any, start: float) -> None:
         kind = type(event).__name__
@@ -219,19 +224,14 @@ class DemoRun:
             self._say(f"model update: v{event.version} {event.status} {event.reason[:60]}")
 
     def _summary(self, config: DriftlineConfig, stats: Any, outputs: Any, tracker: Any,
-                 report: Any, drift_at: int, start: float) -> dict[str, Any]:  # fmt: skip
+                 report: Any, drift_at: int, first_seen: dict[str, int]) -> dict[str, Any]:  # fmt: skip
+        """``detection_delay``: events the simulator had played between the drift and the moment
+        it saw the task's first alert on ``drift-alerts`` (label delay and pipeline included)."""
         plan = self.plan
         alerts: dict[str, int] = {task: 0 for task in config.tasks}
-        first: dict[str, float] = {}
         for alert in outputs.alerts:
             alerts[alert.task] = alerts.get(alert.task, 0) + 1
-            t = alert.event_time.timestamp()
-            first[alert.task] = min(first.get(alert.task, t), t)
-        delay = {
-            task: max(0, round((first[task] - start) / plan.interval) - drift_at)
-            for task in plan.drifted
-            if task in first
-        }
+        delay = {task: first_seen[task] - drift_at for task in plan.drifted if task in first_seen}
         promoted = [u.version for u in outputs.updates
                     if u.status == "promoted" and u.version != str(report.version)]  # fmt: skip
         tasks = tracker.summary()
