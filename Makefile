@@ -37,7 +37,7 @@ $(KAFKA_LIBS)/.stamp: infra/kafka/pom.xml
 	@sha256sum infra/kafka/pom.xml | cut -d' ' -f1 > $@
 
 demo: setup
-	@$(BIN)/driftline demo --config examples/driftline.yaml
+	@$(BIN)/driftline demo --config examples/demo.yaml
 
 # The whole suite: unit, doctests, integration against a real broker that the test session
 # starts on a free port (tests/integration/conftest.py) and stops at the end, real
