@@ -64,7 +64,7 @@ def write_history(config: DriftlineConfig, events: list[SimEvent], repo: Any | N
         for e in events
         for task, label in e.labels.items()
     )
-    return sink.flush()
+    return int(sink.flush())
 
 
 def bootstrap_champion(

@@ -112,7 +112,13 @@ class DemoRun:
                 shutil.rmtree(state)
         tick = time.monotonic()
         self._phase("starting broker, monitor, retrainer", refresh)
-        stack.up(progress=lambda m: (self._say(m), refresh and refresh()))
+
+        def progress(message: str) -> None:
+            self._say(message)
+            if refresh is not None:
+                refresh()
+
+        stack.up(progress=progress)
         timings.up_s = time.monotonic() - tick
         config = stack.client_config()
         try:
@@ -171,7 +177,7 @@ class DemoRun:
         )  # fmt: skip
         if self.view is not None:
             self.view.outputs = outputs
-        state = {"promoted_at": None, "deadline": None}
+        state: dict[str, float | None] = {"promoted_at": None, "deadline": None}
         first_seen: dict[str, int] = {}
 
         def on_batch(stats: SimulationStats) -> None:

@@ -224,7 +224,7 @@ class SyntheticStream:
                 entity_id=f"e-{(first + r) % self.entities}",
                 features={name: columns[name][r] for name in names_out},
                 labels={name: labels[name][r] for name in names},
-                segments={"region": columns["__region"][r]} if "__region" in columns else {},
+                segments={"region": str(columns["__region"][r])} if "__region" in columns else {},
                 run=self.run,
             )
             for r in range(BLOCK)
@@ -236,7 +236,7 @@ class SyntheticStream:
         dim = 0
         for spec in self.features:
             if spec.dtype == "string":
-                columns[spec.name] = list(region)
+                columns[spec.name] = list[object](region)
                 continue
             values = x[:, dim % self._dim]
             dim += 1
@@ -247,13 +247,15 @@ class SyntheticStream:
             else:
                 columns[spec.name] = [round(float(v), 5) for v in values]
         if any(spec.dtype == "string" for spec in self.features):
-            columns["__region"] = region
+            columns["__region"] = list[object](region)
         return columns
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
-    return vector / np.linalg.norm(vector)
+    unit: np.ndarray = vector / np.linalg.norm(vector)
+    return unit
 
 
 def _orthogonal(vector: np.ndarray, to: np.ndarray) -> np.ndarray:
-    return vector - (vector @ to) * to
+    out: np.ndarray = vector - (vector @ to) * to
+    return out

@@ -39,7 +39,7 @@ def load_yeast() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     from river import datasets
 
     xs, ys = [], []
-    for x, y in datasets.Yeast():
+    for x, y in datasets.Yeast():  # type: ignore[no-untyped-call]
         xs.append(list(x.values()))
         ys.append([int(y[name]) for name in YEAST_LABELS])
         names = tuple(x)
