@@ -102,10 +102,17 @@ class UpdatePublisher:
                 f"is Kafka at {self.config.kafka.bootstrap_servers} reachable?"
             )
 
+    def close(self, timeout: float = 10.0) -> None:
+        """Flush what is queued and release the producer (a later send makes a new one)."""
+        try:
+            self.flush(timeout)
+        finally:
+            self.producer = None
+
 
 def publish_update(config: DriftlineConfig, update: ModelUpdate | dict[str, Any]) -> None:
     """Send one model update and wait for its delivery (for CLI promotions and rollbacks)."""
     event = update if isinstance(update, ModelUpdate) else ModelUpdate.model_validate(update)
     publisher = UpdatePublisher(config)
     publisher.send_update(event)
-    publisher.flush()
+    publisher.close()

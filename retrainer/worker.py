@@ -119,8 +119,9 @@ class RetrainWorker:
             self._commit()
         finally:
             executor.shutdown(wait=True)
-            assert self.consumer is not None
+            assert self.consumer is not None and self.publisher is not None
             self.consumer.close()
+            self.publisher.close()
             logger.info("retrainer stopped (%d run(s))", self.runs)
 
     def _start(self) -> None:

@@ -297,3 +297,39 @@ def test_sigkill_mid_training_then_restart_gives_exactly_one_version(
     assert not staging_dirs(config)
     assert sorted(p.name for p in (Path(config.registry.artifacts_dir) / "shop-mtl").iterdir()) == [
         f"v{version.version}"]  # fmt: skip
+
+
+def test_single_drifted_task_is_fine_tuned_head_only_and_promoted_over_the_champion(
+    retrain_config: Callable[..., tuple[DriftlineConfig, Path]],
+) -> None:
+    """A champion whose churn head learnt the inverted concept (the drift) is beaten on churn by
+    a head-only fine-tune; its other heads are kept bit for bit."""
+    from featurestore import label_column, training_set
+    from models import TrainConfig, feature_schema_from_config, task_specs_from_config, train
+
+    config, _ = retrain_config(epochs=8)
+    now = datetime.now(UTC)
+    frame = training_set(config, list(RETRAIN_TASKS), now - timedelta(days=7), now)
+    frame = frame.rename(columns={label_column(t): t for t in RETRAIN_TASKS})
+    frame["churn"] = 1.0 - frame["churn"]  # the world the champion learnt
+    settings = TrainConfig.from_retrainer_config(config.retrainer)
+    old = train(frame, task_specs_from_config(config), feature_schema_from_config(config), settings)
+    registry = registry_of(config)
+    champion = registry.register("shop-mtl", old.model, alias="champion")
+    with running_worker(config):
+        produce_requests(config, retrain_request("r-drift", ["churn"]))
+        (update,) = read_topic(config, config.topics.model_updates, 1, timeout=300)
+    assert update["status"] == "promoted", update["reason"]
+    assert update["parent_version"] == str(champion.version) and update["version"] == "2"
+    assert (
+        update["metrics"]["churn"]["roc_auc"] > 0.8 > update["champion_metrics"]["churn"]["roc_auc"]
+    )
+    new = registry.get_version("shop-mtl", 2)
+    assert registry.aliases("shop-mtl") == {"champion": 2}
+    assert new.trunk_hash == champion.trunk_hash  # trunk frozen
+    assert new.head_hashes["spend"] == champion.head_hashes["spend"]
+    assert new.head_hashes["churn"] != champion.head_hashes["churn"]
+    report = json.loads((new.artifact_path / "manifest.json").read_text())["retrainer"]
+    assert report["plan"]["mode"] == "head_only" and report["plan"]["parent_version"] == 1
+    assert report["gate"]["tasks"]["churn"]["rule"] == "improve"
+    assert report["gate"]["tasks"]["spend"]["rule"] == "unchanged"
