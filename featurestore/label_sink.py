@@ -120,6 +120,7 @@ class LabelSink:
         self._buffer: list[_Outcome] = []
         self._buffered_ids: set[str] = set()
         self._letters: DeadLetterWriter | None = None
+        self._validator: FeatureRowValidator | None = None
         self.written = 0
         self.duplicates = 0
         self.rejected = 0
@@ -235,7 +236,7 @@ class LabelSink:
         declared = layout.feature_dtypes()
         features = {k: v for k, v in outcome.features.items() if k in declared}
         if features:
-            validator = FeatureRowValidator(declared, entity=layout.entity)
+            validator = self._feature_validator(declared, layout.entity)
             row = {layout.entity: outcome.entity, "event_time": outcome.event_time, **features}
             try:
                 checked = validator.validate(row)
@@ -245,6 +246,12 @@ class LabelSink:
             features = {k: checked[k] for k in features}
         _label_value(outcome.label, layout.label_view(outcome.task))
         return outcome.model_copy(update={"features": features})
+
+    def _feature_validator(self, declared: dict[str, str], entity: str) -> FeatureRowValidator:
+        """One validator per sink (building one costs a pydantic model: ~ms)."""
+        if self._validator is None:
+            self._validator = FeatureRowValidator(declared, entity=entity)
+        return self._validator
 
     def _dead_letter(self, reason: str, raw: Any, position: int) -> None:
         if self._letters is None:
