@@ -25,8 +25,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from models.errors import DuplicateRequestError, RegistryError, UnknownVersionError
+from models.errors import DuplicateRequestError, RegistryError
 from models.registry.engine import connect, migrate
+from models.registry.queries import find_model, find_version, version_info
 from models.registry.records import HistoryEntry, RollbackResult, VersionInfo
 from models.registry.tables import (
     Alias,
@@ -223,7 +224,7 @@ class Registry:
         reason: str,
     ) -> int:
         with self._session() as session:
-            model_row = self._model_row(session, model_name, create=True, lock=True)
+            model_row = find_model(session, model_name, create=True, lock=True)
             last = session.scalar(
                 select(func.max(VersionRow.version)).where(VersionRow.model_id == model_row.id)
             )
@@ -329,8 +330,8 @@ class Registry:
         if alias not in ALIASES:
             raise ValueError(f"alias must be one of {ALIASES}")
         with self._session() as session:
-            model_row = self._model_row(session, model_name, lock=True)
-            row = self._version_row(session, model_row, version)
+            model_row = find_model(session, model_name, lock=True)
+            row = find_version(session, model_row, version)
             self._set_alias(session, model_row, row, alias, reason)
             number = row.version
         return self.get_version(model_name, number)
@@ -338,8 +339,8 @@ class Registry:
     def reject(self, model_name: str, version: int | str, reason: str = "") -> None:
         """Mark a version ``rejected`` (e.g. it failed the promotion gate) and drop its candidate alias."""
         with self._session() as session:
-            model_row = self._model_row(session, model_name, lock=True)
-            row = self._version_row(session, model_row, version)
+            model_row = find_model(session, model_name, lock=True)
+            row = find_version(session, model_row, version)
             if row.status == "champion":
                 raise RegistryError(f"{model_name} v{row.version} is the champion; roll back first")
             candidate = session.get(Alias, (model_row.id, "candidate"))
@@ -358,7 +359,7 @@ class Registry:
         Repeated rollbacks walk further back through the promotion history.
         """
         with self._session() as session:
-            model_row = self._model_row(session, model_name, lock=True)
+            model_row = find_model(session, model_name, lock=True)
             events = session.scalars(
                 select(StatusEvent)
                 .where(StatusEvent.model_id == model_row.id, StatusEvent.alias == "champion")
@@ -375,8 +376,8 @@ class Registry:
                     f"{model_name} has no previous champion to roll back to; "
                     "use `driftline models promote` to choose a version"
                 )
-            current = self._version_row(session, model_row, stack[-1])
-            target = self._version_row(session, model_row, stack[-2])
+            current = find_version(session, model_row, stack[-1])
+            target = find_version(session, model_row, stack[-2])
             alias = session.get(Alias, (model_row.id, "champion"))
             assert alias is not None
             alias.version_id, alias.updated_at = target.id, utcnow()
@@ -417,7 +418,7 @@ class Registry:
     def aliases(self, model_name: str) -> dict[str, int]:
         """``{alias: version}``."""
         with self._session() as session:
-            model_row = self._model_row(session, model_name)
+            model_row = find_model(session, model_name)
             rows = session.execute(
                 select(Alias.alias, VersionRow.version)
                 .join(VersionRow, VersionRow.id == Alias.version_id)
@@ -429,24 +430,25 @@ class Registry:
     def list_versions(self, model_name: str) -> list[VersionInfo]:
         """Every version, oldest first."""
         with self._session() as session:
-            model_row = self._model_row(session, model_name)
+            model_row = find_model(session, model_name)
             rows = session.scalars(
                 select(VersionRow)
                 .where(VersionRow.model_id == model_row.id)
                 .order_by(VersionRow.version)
             ).all()
-            return [self._info(session, model_row, row) for row in rows]
+            return [version_info(session, model_row, row, self.artifacts_dir) for row in rows]
 
     def get_version(self, model_name: str, version: int | str) -> VersionInfo:
         """One version by number or alias (``champion``/``candidate``)."""
         with self._session() as session:
-            model_row = self._model_row(session, model_name)
-            return self._info(session, model_row, self._version_row(session, model_row, version))
+            model_row = find_model(session, model_name)
+            row = find_version(session, model_row, version)
+            return version_info(session, model_row, row, self.artifacts_dir)
 
     def history(self, model_name: str) -> list[HistoryEntry]:
         """Status history, oldest first."""
         with self._session() as session:
-            model_row = self._model_row(session, model_name)
+            model_row = find_model(session, model_name)
             rows = session.scalars(
                 select(StatusEvent)
                 .where(StatusEvent.model_id == model_row.id)
@@ -465,8 +467,8 @@ class Registry:
 
         info = self.get_version(model_name, version)
         with self._session() as session:
-            model_row = self._model_row(session, model_name)
-            row = self._version_row(session, model_row, info.version)
+            model_row = find_model(session, model_name)
+            row = find_version(session, model_row, info.version)
             staging = self.artifacts_dir / row.staging_path if row.staging_path else None
         if not info.artifact_path.exists() and staging is not None and staging.exists():
             self._finish_rename(info.artifact_path, staging)  # crash after commit: finish it
@@ -499,64 +501,3 @@ class Registry:
                 removed.append(staging)
                 logger.info("removed orphan artifact %s", staging)
         return removed
-
-    # ------------------------------------------------------------------ helpers
-
-    def _model_row(
-        self, session: Session, name: str, create: bool = False, lock: bool = False
-    ) -> ModelRow:
-        query = select(ModelRow).where(ModelRow.name == name)
-        row = session.scalars(query.with_for_update() if lock else query).first()
-        if row is None and create:
-            row = ModelRow(name=name)
-            session.add(row)
-            session.flush()
-        if row is None:
-            raise UnknownVersionError(f"model {name!r} is not in the registry at {self.url}")
-        return row
-
-    def _version_row(self, session: Session, model_row: ModelRow, version: int | str) -> VersionRow:
-        if isinstance(version, str) and not version.isdigit():
-            alias = session.get(Alias, (model_row.id, version))
-            if alias is None:
-                raise UnknownVersionError(f"{model_row.name} has no {version!r} alias")
-            row = session.get(VersionRow, alias.version_id)
-        else:
-            row = session.scalars(
-                select(VersionRow).where(
-                    VersionRow.model_id == model_row.id, VersionRow.version == int(version)
-                )
-            ).first()
-        if row is None:
-            raise UnknownVersionError(f"{model_row.name} has no version {version}")
-        return row
-
-    def _info(self, session: Session, model_row: ModelRow, row: VersionRow) -> VersionInfo:
-        metrics: dict[str, dict[str, float | None]] = {}
-        for m in session.scalars(select(TaskMetricRow).where(TaskMetricRow.version_id == row.id)):
-            metrics.setdefault(m.task, {})[m.metric] = m.value
-        requests = session.scalars(
-            select(VersionRequest.request_id).where(VersionRequest.version_id == row.id)
-        ).all()
-        aliases = session.scalars(select(Alias.alias).where(Alias.version_id == row.id)).all()
-        return VersionInfo(
-            model=model_row.name,
-            version=row.version,
-            status=row.status,
-            created_at=row.created_at,
-            artifact_path=self.artifacts_dir / row.artifact_path,
-            sha256=row.sha256,
-            manifest_sha256=row.manifest_sha256,
-            trunk_hash=row.trunk_hash,
-            head_hashes=dict(row.head_hashes or {}),
-            architecture=row.architecture,
-            tasks=list(row.tasks or []),
-            parent_version=row.parent_version,
-            request_ids=sorted(requests),
-            alert_ids=list(row.alert_ids or []),
-            training_window=(row.training_start, row.training_end),
-            row_counts=dict(row.row_counts or {}),
-            metrics=metrics,
-            aliases=sorted(aliases),
-            description=row.description or "",
-        )
