@@ -129,7 +129,10 @@ def show(version: str, config_path: str | None, model_name: str | None, as_json:
         ("aliases", ", ".join(info.aliases) or "—"),
         ("architecture", info.architecture),
         ("parent version", str(info.parent_version or "—")),
-        ("training window", " → ".join(str(x) for x in info.training_window)),
+        (
+            "training window",
+            " → ".join(str(x) for x in info.training_window) if any(info.training_window) else "—",
+        ),
         ("rows", json.dumps(info.row_counts.get("train", info.row_counts))),
         ("request ids", ", ".join(info.request_ids) or "—"),
         ("alert ids", ", ".join(info.alert_ids) or "—"),
@@ -147,7 +150,15 @@ def show(version: str, config_path: str | None, model_name: str | None, as_json:
     for name in names:
         metrics.add_column(name, justify="right")
     for task, values in sorted(info.metrics.items()):
-        metrics.add_row(task, *(_fmt(values.get(n)) for n in names))
+        metrics.add_row(
+            task,
+            *(
+                f"{values[n]:.0f}"
+                if n == "n" and values.get(n) is not None
+                else _fmt(values.get(n))
+                for n in names
+            ),
+        )
     _out().print(metrics)
 
 
