@@ -25,7 +25,9 @@ def test_postgres_accepts_password(postgres_server: PostgresServer) -> None:
 def test_redis_requires_password(redis_server: RedisServer) -> None:
     import redis
 
-    client = redis.Redis(host=redis_server.host, port=redis_server.port, password=redis_server.password)
+    client = redis.Redis(
+        host=redis_server.host, port=redis_server.port, password=redis_server.password
+    )
     assert client.ping()
     with pytest.raises(redis.AuthenticationError):
         redis.Redis(host=redis_server.host, port=redis_server.port, password="wrong").ping()
