@@ -46,7 +46,7 @@ def _read(config: DriftlineConfig, topic: str, timeout: float = 30.0) -> list[di
     while not found and time.monotonic() < deadline:
         message = consumer.poll(0.5)
         if message is not None and not message.error():
-            found.append(json.loads(message.value()))
+            found.append(json.loads(message.value() or b"{}"))
     consumer.close()
     return found
 

@@ -139,7 +139,7 @@ def read_topic(config: DriftlineConfig, topic: str, expected: int, timeout: floa
         while time.monotonic() < (settle or deadline):
             message = consumer.poll(0.5)
             if message is not None and not message.error():
-                found.append(json.loads(message.value()))
+                found.append(json.loads(message.value() or b"{}"))
             if len(found) >= expected and settle is None:
                 settle = time.monotonic() + 2.0
     finally:

@@ -23,7 +23,7 @@ CHAMP_REG = Y_REG + RNG.normal(0, 0.3, N)
 
 
 def gate(**settings: object) -> PromotionGate:
-    config = GateConfig(**settings)  # type: ignore[arg-type]
+    config = GateConfig(**settings)
     return PromotionGate({"churn": config, "spend": config}, n_resamples=120, seed=1)
 
 

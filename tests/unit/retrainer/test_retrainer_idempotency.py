@@ -48,7 +48,7 @@ def register(registry: Registry, request_ids: list[str], status: str, alias: str
         alert_ids=[f"alert-{r}" for r in request_ids], alias=alias,
         manifest_extra={MANIFEST_KEY: record},
     )  # fmt: skip
-    return info.version
+    return int(info.version)
 
 
 def test_answered_requests_uses_the_registry_lookup(setup: tuple[RetrainJob, Registry]) -> None:
