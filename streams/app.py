@@ -74,7 +74,6 @@ def build_app(
         stream_wait_empty=False,
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest",
-        broker_commit_every=1,
         autodiscover=False,
     )
     partitions = config.kafka.partitions

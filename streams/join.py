@@ -8,16 +8,20 @@ Rules
 -----
 * A prediction emits one ``unlabelled`` outcome per head at once (label-free signals) and waits
   for its labels. A label joins when its own event time is within ``prediction time +
-  tasks.<t>.label_delay`` (the budget); labels may come out of order by up to half a budget
-  more: the prediction is kept until the partition's *label* stream time (the largest label event
-  time seen) passes ``prediction time + 1.5 × label_delay``. A task with no label joined by then
-  is ``expired`` (counted: label coverage); a label outside the budget is ``late``.
-  Each side expires by the other stream's time, so a backlog of one topic read before the other
-  (as Faust does after a restart) does not expire anything early.
-* A second label for a task already joined is a ``duplicate``: counted, never joined twice.
+  tasks.<t>.label_delay`` (the budget).
+* Time is the partition's **watermark**: the smaller of the prediction stream time and the label
+  stream time (the largest event time seen on each). A prediction is kept until the watermark
+  passes ``prediction time + 1.5 × label_delay`` (half a budget of slack for labels out of
+  order); a task with no label joined by then is ``expired`` (counted: label coverage). Both
+  streams must have passed that time, so how Faust interleaves the two topics (a backlog of one
+  read before the other, as after a restart) never expires anything: with labels and
+  predictions each out of order by less than half a budget, the outcomes are the same for every
+  interleaving.
+* A label outside the budget is ``late``; a second label for a task already joined is a
+  ``duplicate``: counted, never joined twice.
 * A label before its prediction waits (at most ``max_early_labels`` per partition, oldest out
-  first) until its prediction comes or the *prediction* stream time passes ``label time +
-  label_delay``; then it is an ``orphan``.
+  first) until its prediction comes or the watermark passes ``label time + label_delay``; then
+  it is an ``orphan``.
 * State is kept in ``buckets`` (hash of ``prediction_id``), each with the input offsets it reflects;
   a checkpoint writes only the dirty buckets, and a replayed event whose offset is not beyond its
   bucket's recorded offset is skipped (stream times still advance, so expiry replays the same).
@@ -141,13 +145,15 @@ class LabelJoin:
             self._dirty.add(b)
         else:
             self.skipped += 1
-        self.watermark = max(self.watermark, record.t)
         if isinstance(record, LabelRecord):
             if record.t > self.label_time:
                 self.label_time = record.t
-                self._expire_predictions(where, seq, out)
         elif record.t > self.prediction_time:
             self.prediction_time = record.t
+        watermark = min(self.prediction_time, self.label_time)
+        if watermark > self.watermark:
+            self.watermark = watermark
+            self._expire_predictions(where, seq, out)
             self._expire_early_labels(where, seq, out)
         return out
 
@@ -189,11 +195,12 @@ class LabelJoin:
         for task, (label, label_t) in sorted(entry.early.items()):
             self._early_count -= 1
             if task in p.outputs:
-                entry.joined.add(task)
-                outcome = self._outcome(
-                    "labelled", p, task, p.outputs[task], self._origin(where, seq)
-                )
-                outcome.y_true, outcome.label_t, outcome.features = label, label_t, p.features
+                kind = "labelled" if label_t <= p.t + self._delay[task] else "late"
+                outcome = self._outcome(kind, p, task, p.outputs[task], self._origin(where, seq))
+                outcome.y_true, outcome.label_t = label, label_t
+                if kind == "labelled":
+                    entry.joined.add(task)
+                    outcome.features = p.features
                 out.append(outcome)
             else:
                 out.append(self._orphan(p.prediction_id, task, label_t, self._origin(where, seq)))
@@ -245,7 +252,7 @@ class LabelJoin:
         self, where: tuple[str, int, int, int], seq: list[int], out: list[Outcome]
     ) -> None:
         heap = self._deadlines
-        while heap and heap[0][0] < self.label_time:
+        while heap and heap[0][0] < self.watermark:
             _, pid, task = heapq.heappop(heap)
             b = self.bucket_of(pid)
             entry = self._entries[b].get(pid)
@@ -266,7 +273,7 @@ class LabelJoin:
         self, where: tuple[str, int, int, int], seq: list[int], out: list[Outcome]
     ) -> None:
         early = self._early
-        while early and early[0][0] < self.prediction_time:
+        while early and early[0][0] < self.watermark:
             self._pop_early(where, seq, out)
 
     def _pop_early(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any
 
 from river import metrics, utils
@@ -47,10 +48,16 @@ def error_of(task_type: str, y_true: Any, y_pred: Any) -> float:
 class MetricSet:
     """Cumulative and rolling values of a task's configured metrics.
 
+    Cumulative metrics update per label, and the confusion-matrix ones (accuracy, precision,
+    recall, F1, macro F1) share one matrix, so a label costs one matrix update for all of them.
+    Rolling metrics are computed from a ring of the last ``window`` labels when they are read
+    (snapshots, ``/metrics``), except those a threshold rule watches: these update per label.
+
     Parameters
     ----------
     task
-        The task's config: its ``type``, ``metrics``, ``window``, ``ranking_k`` and ``classes``.
+        The task's config: its ``type``, ``metrics``, ``window``, ``ranking_k``, ``classes`` and
+        ``thresholds``.
 
     Examples
     --------
@@ -68,45 +75,23 @@ class MetricSet:
 
     def _reset(self) -> None:
         task = self.task
+        self._cm = metrics.ConfusionMatrix()
         self._cumulative: dict[str, Any] = {}
-        self._rolling: dict[str, Any] = {}
+        self._watched: dict[str, Any] = {}
+        self._ring: deque[tuple[Any, ...]] = deque(maxlen=task.window)
+        watched = {rule.metric for rule in task.thresholds}
         for name in task.metrics:
-            if name == "roc_auc":
-                self._cumulative[name] = metrics.ROCAUC()
-                self._rolling[name] = metrics.RollingROCAUC(window_size=task.window)
-            elif name in ("ndcg", "mrr"):
-                self._cumulative[name] = GroupRankingMetric(name, task.ranking_k)
-                self._rolling[name] = GroupRankingMetric(name, task.ranking_k, window=task.window)
-            else:
-                self._cumulative[name] = _RIVER[name]()
-                self._rolling[name] = utils.Rolling(_RIVER[name], window_size=task.window)
+            self._cumulative[name] = _make(name, task, self._cm)
+            if name in watched:
+                self._watched[name] = _make(name, task, None, rolling=True)
 
     def update(self, y_true: Any, y_pred: Any, group: str | None = None) -> None:
         """Add one labelled outcome."""
-        kind = self.task.type
-        if kind == "binary":
-            truth = bool(float(y_true))
-            score = float(y_pred)
-            for name in self._cumulative:
-                value: Any = score if name in _PROBABILISTIC else score >= 0.5
-                if name == "log_loss":
-                    value = min(max(score, 1e-15), 1 - 1e-15)
-                self._cumulative[name].update(truth, value)
-                self._rolling[name].update(truth, value)
-        elif kind == "multiclass":
-            truth_s, pred_s = str(y_true), str(y_pred)
-            for name in self._cumulative:
-                self._cumulative[name].update(truth_s, pred_s)
-                self._rolling[name].update(truth_s, pred_s)
-        elif kind == "regression":
-            truth_f, pred_f = float(y_true), float(y_pred)
-            for name in self._cumulative:
-                self._cumulative[name].update(truth_f, pred_f)
-                self._rolling[name].update(truth_f, pred_f)
-        else:
-            for name in self._cumulative:
-                self._cumulative[name].update(group or "", float(y_pred), float(y_true))
-                self._rolling[name].update(group or "", float(y_pred), float(y_true))
+        pair = _pair(self.task.type, y_true, y_pred, group)
+        self._ring.append(pair)
+        _feed(self.task.type, self._cumulative, pair, self._cm)
+        if self._watched:
+            _feed(self.task.type, self._watched, pair, None)
 
     def cumulative(self) -> dict[str, float]:
         """Each metric since the start (or the last re-baseline)."""
@@ -114,7 +99,72 @@ class MetricSet:
 
     def rolling(self) -> dict[str, float]:
         """Each metric over the last ``window`` labels."""
-        return _values(self._rolling)
+        cm = metrics.ConfusionMatrix()
+        table = {name: _make(name, self.task, cm) for name in self._cumulative}
+        for pair in self._ring:
+            _feed(self.task.type, table, pair, cm)
+        return _values(table)
+
+    def rolling_value(self, name: str) -> float | None:
+        """One rolling metric, cheap for the metrics threshold rules watch."""
+        metric = self._watched.get(name)
+        if metric is None:
+            return self.rolling().get(name)
+        value = float(metric.get())
+        return value if math.isfinite(value) else None
+
+
+_CM_METRICS = frozenset({"accuracy", "precision", "recall", "f1", "macro_f1"})
+
+
+def _make(name: str, task: TaskConfig, cm: Any, rolling: bool = False) -> Any:
+    if name == "roc_auc":
+        return metrics.RollingROCAUC(window_size=task.window) if rolling else metrics.ROCAUC()
+    if name in ("ndcg", "mrr"):
+        return GroupRankingMetric(name, task.ranking_k, window=task.window if rolling else None)
+    if rolling:
+        return utils.Rolling(_RIVER[name](), window_size=task.window)
+    if name in _CM_METRICS and cm is not None:
+        return _RIVER[name](cm=cm)
+    return _RIVER[name]()
+
+
+def _pair(kind: str, y_true: Any, y_pred: Any, group: str | None) -> tuple[Any, ...]:
+    if kind == "binary":
+        return bool(float(y_true)), float(y_pred)
+    if kind == "multiclass":
+        return str(y_true), str(y_pred)
+    if kind == "regression":
+        return float(y_true), float(y_pred)
+    return group or "", float(y_pred), float(y_true)
+
+
+def _feed(kind: str, table: dict[str, Any], pair: tuple[Any, ...], cm: Any) -> None:
+    """Update every metric of ``table`` with one pair; a shared ``cm`` is updated once."""
+    if kind == "binary":
+        truth, score = pair
+        label = score >= 0.5
+        if cm is not None:
+            cm.update(truth, label)
+        for name, metric in table.items():
+            if name == "roc_auc":
+                metric.update(truth, score)
+            elif name == "log_loss":
+                metric.update(truth, min(max(score, 1e-15), 1 - 1e-15))
+            elif cm is None or name not in _CM_METRICS:
+                metric.update(truth, label)
+    elif kind == "multiclass":
+        if cm is not None:
+            cm.update(pair[0], pair[1])
+        for name, metric in table.items():
+            if cm is None or name not in _CM_METRICS:
+                metric.update(pair[0], pair[1])
+    elif kind == "regression":
+        for metric in table.values():
+            metric.update(pair[0], pair[1])
+    else:
+        for metric in table.values():
+            metric.update(*pair)
 
 
 def _values(table: dict[str, Any]) -> dict[str, float]:

@@ -156,9 +156,9 @@ class ScopeMonitor:
             if slot.signal == "error":
                 fired = slot.detector.update(error)
             elif slot.signal == "metric":
-                if rolling is None:
-                    rolling = self.metrics.rolling()
-                value = rolling.get(slot.metric)
+                value = self.metrics.rolling_value(slot.metric)
+                if value is not None:
+                    rolling = {**(rolling or {}), slot.metric: value}
                 fired = value is not None and slot.detector.update(value)
             else:
                 continue

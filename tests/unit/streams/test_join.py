@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 from driftline.config import parse_config
 from streams.join import LabelJoin
@@ -96,8 +97,50 @@ def test_single_task_prediction_expires_before_it_is_retired() -> None:
     join = LabelJoin(cfg)
     join.add(PredictionRecord("p-1", "m", "1", "e", 0.0, {"churn": {"score": 0.1}}), ("p", 0, 0, 0))
     out = join.add(LabelRecord("p-2", "churn", 1, 100.0), ("l", 0, 0, 0))
-    assert ("expired", "churn") in kinds(out)
-    assert join.pending == 1  # only p-2's early label is left
+    assert ("expired", "churn") not in kinds(out)  # the prediction stream is still at 0
+    out = join.add(
+        PredictionRecord("p-3", "m", "1", "e", 100.0, {"churn": {"score": 0.1}}), ("p", 0, 1, 0)
+    )
+    assert ("expired", "churn") in kinds(out)  # both streams passed 0 + 1.5 x 10
+    assert join.pending == 2  # p-2's early label and p-3
+
+
+def test_outcomes_do_not_depend_on_how_the_two_topics_interleave() -> None:
+    """Expiry and orphaning follow min(prediction time, label time): the counts per kind are
+    the same for every interleaving of the two (each in order) streams."""
+    rng = random.Random(3)
+    preds = [(f"p-{i}", float(i)) for i in range(400) if i % 7]
+    labels = sorted(
+        [(f"p-{i}", float(i) + rng.uniform(0, 40)) for i in range(400) if i % 5]
+        + [(f"x-{i}", float(i)) for i in range(0, 400, 50)],  # never get a prediction
+        key=lambda item: item[1],
+    )
+    results = set()
+    for seed in range(6):
+        order, r = [], random.Random(seed)
+        pi = li = 0
+        while pi < len(preds) or li < len(labels):
+            take_pred = li >= len(labels) or (pi < len(preds) and r.random() < 0.5)
+            burst = r.randint(1, 120)
+            if take_pred:
+                order += [("p", k) for k in range(pi, min(pi + burst, len(preds)))]
+                pi = min(pi + burst, len(preds))
+            else:
+                order += [("l", k) for k in range(li, min(li + burst, len(labels)))]
+                li = min(li + burst, len(labels))
+        join, counts = LabelJoin(CFG), Counter()
+        for kind, k in order:
+            if kind == "p":
+                pid, t = preds[k]
+                out = join.add(prediction(int(pid[2:]), t), ("p", 0, k, 0))
+            else:
+                pid, t = labels[k]
+                out = join.add(LabelRecord(pid, "churn", 1, t), ("l", 0, k, 0))
+            counts.update(kinds(out))
+        results.add(tuple(sorted(counts.items())))
+    assert len(results) == 1, results
+    counts = dict(results.pop())
+    assert counts[("expired", "churn")] > 0 and counts[("orphan", "churn")] > 0
 
 
 def test_early_labels_are_bounded() -> None:
