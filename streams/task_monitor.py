@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import pickle
+from dataclasses import dataclass
 
 from driftline.config.models import DriftlineConfig
 from driftline.events import Alert, EvidenceWindow, RetrainRequest, TaskMetrics, stable_id
@@ -22,6 +23,17 @@ __all__ = ["TaskMonitor"]
 
 SliceKey = tuple[tuple[str, str], ...]
 MonitorOutput = Alert | RetrainRequest | TaskMetrics
+
+
+@dataclass
+class _HeldRequest:
+    """A retrain request waiting for ``retrain.collect_labels`` post-drift labels."""
+
+    alert_ids: list[str]
+    version: str
+    start: float
+    labels_at: int
+    reason: str
 
 
 class TaskMonitor:
@@ -77,6 +89,7 @@ class TaskMonitor:
         self.model_version = ""
         self.clock = float("-inf")
         self._snapshot_bucket: int | None = None
+        self._held_request: _HeldRequest | None = None
 
     # ------------------------------------------------------------------------------ applying
 
@@ -113,6 +126,7 @@ class TaskMonitor:
                     outcome.y_true, outcome.y_pred, outcome.group, outcome.t
                 )
                 self._emit(key, firings, outcome, out)
+            self._release_held_request(outcome.t, out)
         elif kind == "expired":
             self.expired += 1
         elif kind == "duplicate":
@@ -139,6 +153,7 @@ class TaskMonitor:
     def _new_version(self, version: str) -> None:
         self.model_version = version
         self.labels_since_version = 0
+        self._held_request = None  # a new champion answers it
         for scope in self.scopes.values():
             scope.rebaseline()
 
@@ -185,26 +200,52 @@ class TaskMonitor:
             if not slice_ and self._trigger.should_request(
                 firing.severity, self.labels_since_version, firing.end_time
             ):
-                out.append(
-                    RetrainRequest.model_validate(
-                        {
-                            "schema": RetrainRequest.SCHEMA,
-                            "request_id": stable_id(
-                                "retrain", self.model, version, self.task, alert_id
-                            ),
-                            "model": self.model,
-                            "model_version": version,
-                            "tasks": [self.task],
-                            "window_start": to_datetime(firing.start_time),
-                            "window_end": to_datetime(firing.end_time),
-                            "alert_ids": [alert_id],
-                            "reason": f"{firing.severity} drift on {self.task}: {firing.detector} "
-                            f"{firing.metric}={firing.value:.4g}",
-                            "requested_by": "monitor",
-                            "event_time": to_datetime(firing.end_time),
-                        }
-                    )
-                )
+                self._hold_request(alert, firing, version, out)
+
+    def _hold_request(
+        self, alert: Alert, firing: Firing, version: str, out: list[MonitorOutput]
+    ) -> None:
+        """Queue a retrain request until ``retrain.collect_labels`` labels follow the evidence."""
+        reason = (
+            f"{firing.severity} drift on {self.task}: {firing.detector} "
+            f"{firing.metric}={firing.value:.4g}"
+        )
+        if self._held_request is not None:
+            self._held_request.alert_ids.append(alert.alert_id)
+            return
+        self._held_request = _HeldRequest(
+            alert_ids=[alert.alert_id],
+            version=version,
+            start=min(firing.start_time, firing.end_time),
+            labels_at=self.labels,
+            reason=reason,
+        )
+        self._release_held_request(firing.end_time, out)
+
+    def _release_held_request(self, t: float, out: list[MonitorOutput]) -> None:
+        held = self._held_request
+        if held is None or self.labels - held.labels_at < self._task_config.retrain.collect_labels:
+            return
+        self._held_request = None
+        out.append(
+            RetrainRequest.model_validate(
+                {
+                    "schema": RetrainRequest.SCHEMA,
+                    "request_id": stable_id(
+                        "retrain", self.model, held.version, self.task, held.alert_ids[0]
+                    ),
+                    "model": self.model,
+                    "model_version": held.version,
+                    "tasks": [self.task],
+                    "window_start": to_datetime(held.start),
+                    "window_end": to_datetime(max(t, held.start)),
+                    "alert_ids": held.alert_ids,
+                    "reason": held.reason,
+                    "requested_by": "monitor",
+                    "event_time": to_datetime(max(t, held.start)),
+                }
+            )
+        )
 
     # ------------------------------------------------------------------------------ snapshots
 

@@ -196,7 +196,15 @@ class RetrainPolicy(Section):
 
     on_severity: list[Severity] = Field(default_factory=lambda: list[Severity](["critical"]))
     cooldown: Duration = 3600.0
-    min_labels: int = Field(1000, ge=1)
+    min_labels: int = Field(
+        1000, ge=1, description="labels of the current model version before any request"
+    )
+    collect_labels: int = Field(
+        0,
+        ge=0,
+        description="labels to collect after the drift evidence starts before the request is "
+        "sent, so the retrainer trains on the new concept; 0 sends it with the alert",
+    )
 
 
 class GateConfig(Section):

@@ -156,3 +156,23 @@ def test_wrong_partition_label_is_rerouted_not_joined() -> None:
     result = stage.process("labels", 0, 0, pid.encode(), label)
     assert result.outcomes == [] and stage.rerouted == 1
     assert result.reroutes[0].partition == partition_for(pid, 4)
+
+
+def test_retrain_request_waits_for_post_drift_labels() -> None:
+    """``retrain.collect_labels``: the request follows the alert once that many labels arrived,
+    and its window starts where the drift evidence starts (so the retrainer sees the new concept)."""
+    text = CFG.model_dump_json()
+    data = json.loads(text)
+    data["tasks"]["b"]["retrain"]["collect_labels"] = 400
+    cfg = type(CFG).model_validate(data)
+    result = feed(MonitorStage(cfg), 3000, "b", 1500)
+    alerts = [o for o in result.outputs if isinstance(o, Alert)]
+    requests = [o for o in result.outputs if isinstance(o, RetrainRequest)]
+    assert len(requests) == 1 and requests[0].alert_ids[0] == alerts[0].alert_id
+    first_alert = result.outputs.index(alerts[0])
+    request_at = result.outputs.index(requests[0])
+    assert request_at > first_alert
+    assert requests[0].window_start == alerts[0].evidence.start_time
+    # 400 labels of task b after the alert: event time (= label index here) moved ~400 on
+    alert_t = alerts[0].evidence.end_time.timestamp()
+    assert 399 <= requests[0].window_end.timestamp() - alert_t <= 401
