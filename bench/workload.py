@@ -18,7 +18,7 @@ from typing import Any
 
 from driftline.partitioning import partition_for
 
-__all__ = ["TASKS_YAML", "Workload", "iso"]
+__all__ = ["TASKS_YAML", "Workload", "iso", "produce"]
 
 T0 = 1_800_000_000.0
 
@@ -42,7 +42,8 @@ def iso(t: float) -> str:
     >>> iso(0.0)
     '1970-01-01T00:00:00Z'
     """
-    return datetime.fromtimestamp(t, tz=UTC).isoformat().replace("+00:00", "Z")
+    text = datetime.fromtimestamp(t, tz=UTC).isoformat(timespec="milliseconds")
+    return text.replace(".000+00:00", "Z").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,9 @@ class Workload:
     max_lag: int = 50
     drift_at: int | None = None
     model: str = "shop"
+    t0: float = T0
+    spacing: float = 1.0
+    """Event-time seconds between two predictions (a label's time is its prediction's + lag)."""
 
     def events(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """``(topic, key, event)`` in production order (labels after their predictions)."""
@@ -87,7 +91,7 @@ class Workload:
         waiting: dict[int, list[dict[str, Any]]] = {}
         for i in range(self.predictions):
             pid = f"p-{i}"
-            t = T0 + i
+            t = self.t0 + i * self.spacing
             churn_y, churn_s = _binary(rng, 0.9)
             fraud_acc = 0.9 if self.drift_at is None or i < self.drift_at else 0.3
             fraud_y, fraud_s = _binary(rng, fraud_acc)
@@ -119,7 +123,7 @@ class Workload:
                     "prediction_id": pid,
                     "task": task,
                     "label": value,
-                    "event_time": iso(t + lag),
+                    "event_time": iso(t + lag * self.spacing),
                 }
                 waiting.setdefault(i + lag, []).append(label)
             for label in waiting.pop(i, []):
@@ -131,7 +135,7 @@ class Workload:
     def tail(self) -> list[tuple[str, str, dict[str, Any]]]:
         """One prediction and label per partition far in the future: every budget runs out."""
         out: list[tuple[str, str, dict[str, Any]]] = []
-        t = T0 + self.predictions + 10 * 86400
+        t = self.t0 + self.predictions * self.spacing + 10 * 86400
         for k in range(64):
             pid = f"tick-{k}"
             out.append(
@@ -181,11 +185,13 @@ def produce(
     events: Iterator[tuple[str, str, dict[str, Any]]] | list[tuple[str, str, dict[str, Any]]],
     partitions: int,
     envelope: int = 100,
+    flush: bool = True,
 ) -> int:
     """Send ``events`` with ``producer`` (confluent-kafka), in envelopes of ``envelope`` events
     per partition (``envelope=1``: one event per record); returns how many were sent."""
     buffers: dict[tuple[str, int], list[bytes]] = {}
     sent = 0
+    warm: set[str] = set()
 
     def send(topic: str, partition: int, items: list[bytes], key: str) -> None:
         if len(items) == 1 and envelope == 1:
@@ -199,6 +205,11 @@ def produce(
             except BufferError:
                 producer.poll(0.05)
         producer.poll(0)
+        if topic not in warm:
+            # records produced before librdkafka knows the topic's partitions are appended
+            # after later ones: deliver the first record first to keep the produce order
+            producer.flush(30)
+            warm.add(topic)
 
     for topic, key, event in events:
         partition = partition_for(key, partitions)
@@ -215,5 +226,6 @@ def produce(
     for (topic, partition), items in buffers.items():
         if items:
             send(topic, partition, items, f"batch-{partition}")
-    producer.flush(60)
+    if flush:
+        producer.flush(60)
     return sent

@@ -38,28 +38,6 @@ TOPICS = (
 )
 
 
-def _know_partitions(producer: Producer, config: Any, timeout: float = 30.0) -> None:
-    """Wait until ``producer`` knows every partition's leader of the input topics.
-
-    librdkafka queues records produced before it has a topic's metadata and appends them to the
-    partition *after* records produced once the metadata arrived: the partition's order would not
-    be the order of ``produce`` calls (seen here: p-1337 at offset 0, p-1 at offset 828).
-    """
-    deadline = time.monotonic() + timeout
-    for topic in (config.topics.predictions, config.topics.labels, config.topics.model_updates):
-        while True:
-            meta = producer.list_topics(topic=topic, timeout=5.0).topics.get(topic)
-            if (
-                meta is not None
-                and meta.error is None
-                and meta.partitions
-                and all(p.leader >= 0 for p in meta.partitions.values())
-            ):
-                break
-            assert time.monotonic() < deadline, f"no leader for every partition of {topic}"
-            time.sleep(0.1)
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -79,7 +57,7 @@ def _iso(t: float) -> str:
 class Deployment:
     """A config with unique topics and app id, its worker process and helpers."""
 
-    def __init__(self, bootstrap: str, tmp: Path, tasks_yaml: str) -> None:
+    def __init__(self, bootstrap: str, tmp: Path, tasks_yaml: str, store: str = "memory") -> None:
         run = uuid.uuid4().hex[:8]
         self.bootstrap, self.port, self.tmp = bootstrap, _free_port(), tmp
         topics = "\n".join(f"  {t}: it-{run}-{t.replace('_', '-')}" for t in TOPICS)
@@ -88,7 +66,7 @@ class Deployment:
             f"model: shop\nstate_dir: {tmp}/state\n"
             f"kafka: {{bootstrap_servers: '{bootstrap}', partitions: 2}}\n"
             f"topics:\n{topics}\n"
-            f"monitor: {{app_id: it-{run}, store: memory, web_port: {self.port},"
+            f"monitor: {{app_id: it-{run}, store: {store}, web_port: {self.port},"
             " feature_sink: false, checkpoint_interval: 0.3, checkpoint_envelopes: 1000, snapshot_interval: 100000,"
             " session_timeout: 6}\n"
             f"tasks:\n{tasks_yaml}"
@@ -96,11 +74,12 @@ class Deployment:
         self.config = load_config(self.path)
         create_topics(self.config)
         self.producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random"})
-        _know_partitions(self.producer, self.config)
+        self.warm: set[str] = set()
         self.worker: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         env = {**os.environ, "DRIFTLINE_BOOTSTRAP_SERVERS": self.bootstrap}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # a restart should not recompile every module
         self.log = open(self.tmp / "worker.log", "ab")  # noqa: SIM115
         self.worker = subprocess.Popen(
             [
@@ -129,6 +108,12 @@ class Deployment:
     def send(self, topic: str, key: str, event: dict[str, Any] | bytes) -> None:
         value = event if isinstance(event, bytes) else json.dumps(event).encode()
         self.producer.produce(getattr(self.config.topics, topic), key=key, value=value)
+        if topic not in self.warm:
+            # librdkafka queues records produced before it knows the topic's partitions and
+            # appends them *after* records produced once it knows them (seen: p-1337 at offset 0,
+            # p-1 at offset 828). Delivering the first record first keeps the produce order.
+            self.producer.flush(30)
+            self.warm.add(topic)
 
     def prediction(
         self, i: int, outputs: dict[str, Any], version: str = "1", t: float | None = None
@@ -174,6 +159,16 @@ class Deployment:
             )
             if match:
                 out[f"{match.group(2)}.{match.group(1)}"] = float(match.group(3))
+            match = re.match(
+                r'^driftline_task_metric\{metric="(\w+)",model="shop",slice="",task="(\w+)",'
+                r'window="cumulative"\} (\S+)$',
+                line,
+            )
+            if match:
+                out[f"{match.group(2)}.cumulative.{match.group(1)}"] = float(match.group(3))
+            match = re.match(r'^driftline_label_coverage\{model="shop",task="(\w+)"\} (\S+)$', line)
+            if match:
+                out[f"{match.group(1)}.coverage"] = float(match.group(2))
             if line.startswith('driftline_dead_letters_total{stage="join"}'):
                 out["dead_letters"] = float(line.split()[-1])
         return out
@@ -224,10 +219,10 @@ class Deployment:
 def deploy(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Any]:
     made: list[Deployment] = []
 
-    def make(tasks_yaml: str) -> Deployment:
+    def make(tasks_yaml: str, store: str = "memory") -> Deployment:
         directory = tmp_path / f"d{len(made)}"
         directory.mkdir()
-        made.append(Deployment(kafka_bootstrap, directory, tasks_yaml))
+        made.append(Deployment(kafka_bootstrap, directory, tasks_yaml, store))
         return made[-1]
 
     yield make
@@ -394,7 +389,7 @@ def test_restart_mid_stream_counts_equal_an_uninterrupted_run(deploy: Any) -> No
     expected_churn = reference.settled({"churn.predictions": 3000, "spend.predictions": 3000})
     reference.stop()
 
-    d = deploy(tasks)
+    d = deploy(tasks, store="rocksdb")  # the restart resumes from the local RocksDB store
     produce(d, 0, 1500)
     d.start()
     d.wait_for({"churn.predictions": 1500})
@@ -403,4 +398,5 @@ def test_restart_mid_stream_counts_equal_an_uninterrupted_run(deploy: Any) -> No
     d.stop()  # mid-stream: some records processed, some not
     d.start()
     keys = [k for k in expected_churn if k.split(".")[0] in ("churn", "spend")]
+    assert any(".cumulative." in k for k in keys) and "churn.coverage" in keys
     d.wait_for({k: expected_churn[k] for k in keys})

@@ -1,0 +1,198 @@
+"""A ``driftline monitor`` worker in a subprocess, with fresh topics, for benchmarks and tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from driftline.config import DriftlineConfig, load_config
+from driftline.topics import create_topics
+
+__all__ = ["WorkerProcess"]
+
+_TOPICS = (
+    "predictions",
+    "labels",
+    "outcomes",
+    "drift_alerts",
+    "retrain_requests",
+    "model_updates",
+    "task_metrics",
+    "dead_letters",
+)
+_COUNT = re.compile(
+    r'^driftline_task_events_total\{kind="(\w+)",model="[^"]*",task="(\w+)"\} (\S+)$'
+)
+_CUMULATIVE = re.compile(
+    r'^driftline_task_metric\{metric="(\w+)",model="[^"]*",slice="",task="(\w+)",'
+    r'window="cumulative"\} (\S+)$'
+)
+_COVERAGE = re.compile(r'^driftline_label_coverage\{model="[^"]*",task="(\w+)"\} (\S+)$')
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class WorkerProcess:
+    """Writes a config with unique topic names under ``directory`` and runs workers on it.
+
+    Parameters
+    ----------
+    bootstrap
+        ``host:port`` of the broker.
+    directory
+        Where the config, the state and the worker log go.
+    tasks_yaml
+        The ``tasks:`` section's body.
+    monitor
+        Extra ``monitor:`` settings (YAML flow mapping body, e.g. ``"store: rocksdb"``).
+    partitions
+        Partitions of every topic.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        directory: Path,
+        tasks_yaml: str,
+        monitor: str = "",
+        partitions: int = 2,
+    ) -> None:
+        run = uuid.uuid4().hex[:8]
+        self.bootstrap = bootstrap
+        self.directory = directory
+        self.port = _free_port()
+        topics = "\n".join(f"  {t}: w-{run}-{t.replace('_', '-')}" for t in _TOPICS)
+        extra = f", {monitor}" if monitor else ""
+        self.path = directory / "driftline.yaml"
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(
+            f"model: shop\nstate_dir: {directory}/state\n"
+            f"kafka: {{bootstrap_servers: '{bootstrap}', partitions: {partitions}}}\n"
+            f"topics:\n{topics}\n"
+            f"monitor: {{app_id: w-{run}, web_port: {self.port}, feature_sink: false,"
+            f" snapshot_interval: 1000000, session_timeout: 6{extra}}}\n"
+            f"tasks:\n{tasks_yaml}"
+        )
+        self.config: DriftlineConfig = load_config(self.path)
+        create_topics(self.config)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.peak_rss = 0
+
+    def start(self) -> None:
+        """Start the worker (``driftline monitor``)."""
+        env = {**os.environ, "DRIFTLINE_BOOTSTRAP_SERVERS": self.bootstrap}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # restarts should not recompile every module
+        log = open(self.directory / "worker.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "driftline"),
+                "monitor",
+                "--config",
+                str(self.path),
+                "--loglevel",
+                "warning",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """SIGTERM and wait; SIGKILL after ``timeout`` (then raise)."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise RuntimeError(f"the worker did not stop within {timeout} s of SIGTERM") from None
+
+    def kill(self) -> None:
+        """SIGKILL the worker (a crash)."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    def alive(self) -> bool:
+        """Whether the worker process runs."""
+        return self.process is not None and self.process.poll() is None
+
+    def sample_rss(self) -> int:
+        """Record the worker's RSS now (bytes); the peak is kept in ``peak_rss``."""
+        if self.process is None:
+            return 0
+        try:
+            rss = int(psutil.Process(self.process.pid).memory_info().rss)
+        except psutil.Error:
+            return 0
+        self.peak_rss = max(self.peak_rss, rss)
+        return rss
+
+    def scrape(self) -> dict[str, float]:
+        """Per-task counts (``task.kind``), cumulative metrics and coverage from ``/metrics``."""
+        try:
+            url = f"http://127.0.0.1:{self.port}/metrics"
+            body = urllib.request.urlopen(url, timeout=5).read().decode()
+        except OSError:
+            return {}
+        out: dict[str, float] = {}
+        for line in body.splitlines():
+            if match := _COUNT.match(line):
+                out[f"{match.group(2)}.{match.group(1)}"] = float(match.group(3))
+            elif match := _CUMULATIVE.match(line):
+                out[f"{match.group(2)}.cumulative.{match.group(1)}"] = float(match.group(3))
+            elif match := _COVERAGE.match(line):
+                out[f"{match.group(1)}.coverage"] = float(match.group(2))
+        return out
+
+    def inputs_done(self, counts: dict[str, float], tasks: tuple[str, ...]) -> float:
+        """Input events reflected in ``counts``: predictions (first task) + every kind of label."""
+        kinds = ("labels", "duplicates", "late", "orphans")
+        labels = sum(counts.get(f"{task}.{kind}", 0.0) for task in tasks for kind in kinds)
+        return counts.get(f"{tasks[0]}.predictions", 0.0) + labels
+
+    def read(self, topic: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Every event on one of the config's topics (by field name, e.g. ``drift_alerts``)."""
+        import json
+
+        from confluent_kafka import Consumer
+
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": uuid.uuid4().hex,
+                "auto.offset.reset": "earliest",
+            }
+        )
+        consumer.subscribe([getattr(self.config.topics, topic)])
+        out: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        idle = 0
+        while time.monotonic() < deadline and idle < 4:
+            message = consumer.poll(0.5)
+            if message is None:
+                idle += 1
+            elif message.error() is None:
+                idle = 0
+                out.append(json.loads(message.value()))
+        consumer.close()
+        return out

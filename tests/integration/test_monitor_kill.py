@@ -1,0 +1,124 @@
+"""Crash-exactness: a worker killed with SIGKILL and restarted ends with the same per-task counts,
+label coverage, cumulative metrics and alert ids as an uninterrupted run on the same stream.
+
+The stream (:class:`bench.workload.Workload`): three tasks, labels shuffled within 50
+predictions and delayed, 10 % never come, an abrupt drift on ``fraud``; each prediction carries
+its sequence number, and a tail far in the future makes every label budget run out, so the final
+state is a function of the stream alone. The default run kills once (about 75 000 events); with
+``DRIFTLINE_NIGHTLY=1`` (``make test-nightly``) it kills three times in about 205 000 events.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.worker_process import WorkerProcess
+from bench.workload import TASKS_YAML, Workload, produce
+
+NIGHTLY = os.environ.get("DRIFTLINE_NIGHTLY") == "1"
+PREDICTIONS = 55_000 if NIGHTLY else 20_000
+KILLS = 3 if NIGHTLY else 1
+TASKS = ("churn", "fraud", "spend")
+MONITOR = "store: rocksdb, checkpoint_interval: 0.5, checkpoint_envelopes: 20"
+
+
+def _sent(worker: WorkerProcess, workload: Workload) -> int:
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": worker.bootstrap, "linger.ms": 20})
+    topics = {
+        "predictions": worker.config.topics.predictions,
+        "labels": worker.config.topics.labels,
+    }
+    sent = produce(producer, topics, workload.events(), 2, 100)
+    return sent + produce(producer, topics, workload.tail(), 2, 1)
+
+
+def _finished(counts: dict[str, float], sent: int, worker: WorkerProcess) -> bool:
+    if worker.inputs_done(counts, TASKS) < sent:
+        return False
+    return all(
+        counts.get(f"{t}.labels", 0) + counts.get(f"{t}.expired", 0)
+        == counts.get(f"{t}.predictions", -1)
+        for t in TASKS
+    )
+
+
+def _run_to_end(worker: WorkerProcess, sent: int, timeout: float = 900.0) -> dict[str, float]:
+    deadline = time.monotonic() + timeout
+    counts: dict[str, float] = {}
+    while time.monotonic() < deadline:
+        assert worker.alive(), f"the worker died; see {worker.directory}/worker.log"
+        counts = worker.scrape()
+        if _finished(counts, sent, worker):
+            time.sleep(3)  # nothing more may come
+            again = worker.scrape()
+            assert again == counts, "counts changed after the stream was done"
+            return counts
+        time.sleep(1.0)
+    pytest.fail(f"not done after {timeout} s: {counts}")
+
+
+def _alert_ids(worker: WorkerProcess) -> set[str]:
+    return {alert["alert_id"] for alert in worker.read("drift_alerts", timeout=20)}
+
+
+def _same(expected: dict[str, float], seen: dict[str, float]) -> list[str]:
+    """Keys whose values differ (counts exactly; float metrics to 1e-9, summation order)."""
+    bad = []
+    for key in sorted(set(expected) | set(seen)):
+        a, b = expected.get(key), seen.get(key)
+        if a is None or b is None:
+            bad.append(f"{key}: {a} vs {b}")
+        elif ".cumulative." in key or key.endswith(".coverage"):
+            if not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
+                bad.append(f"{key}: {a} vs {b}")
+        elif a != b:
+            bad.append(f"{key}: {a} vs {b}")
+    return bad
+
+
+@pytest.mark.slow
+def test_sigkill_and_restart_equals_an_uninterrupted_run(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    workload = Workload(predictions=PREDICTIONS, seed=11, drift_at=PREDICTIONS // 2)
+
+    reference = WorkerProcess(kafka_bootstrap, tmp_path / "reference", TASKS_YAML, MONITOR)
+    sent = _sent(reference, workload)
+    assert sent >= (200_000 if NIGHTLY else 70_000)
+    reference.start()
+    try:
+        expected = _run_to_end(reference, sent)
+    finally:
+        reference.stop()
+    expected_alerts = _alert_ids(reference)
+    assert expected_alerts, "the drift on fraud raised no alert"
+    assert expected["fraud.expired"] > 0 and expected["churn.labels"] > 0
+
+    crashed = WorkerProcess(kafka_bootstrap, tmp_path / "crashed", TASKS_YAML, MONITOR)
+    assert _sent(crashed, workload) == sent
+    rng = random.Random(4)
+    points = sorted(rng.uniform(0.1, 0.9) * sent for _ in range(KILLS))
+    crashed.start()
+    for point in points:
+        deadline = time.monotonic() + 600
+        while crashed.inputs_done(crashed.scrape(), TASKS) < point:
+            assert crashed.alive() and time.monotonic() < deadline, "no progress before a kill"
+            time.sleep(0.2)
+        time.sleep(rng.uniform(0.0, 1.0))  # somewhere inside a checkpoint interval
+        crashed.kill()
+        crashed.start()
+    try:
+        seen = _run_to_end(crashed, sent)
+    finally:
+        crashed.stop()
+    assert _same(expected, seen) == []
+    assert _alert_ids(crashed) >= expected_alerts  # a replay re-sends an alert with its id
+    assert _alert_ids(crashed) == expected_alerts
