@@ -29,6 +29,7 @@ from streams.checkpoint import Checkpoint, CheckpointRule
 from streams.dead_letters import dead_letter
 from streams.errors import StateTooLargeError
 from streams.feature_sink import FeatureSink
+from streams.kafka_auth import faust_credentials
 from streams.outcome import monitor_key
 from streams.stages import JoinStage, MonitorStage, encode_envelope, version_outcomes
 from streams.web import MonitorCollector
@@ -54,21 +55,33 @@ def build_app(
     bootstrap: str | None = None,
     seed: int = 0,
     feature_sink: Any | None = None,
+    worker_index: int = 0,
 ) -> faust.App:
-    """The monitor's Faust app for ``config`` (nothing connects until a worker starts it)."""
+    """The monitor's Faust app for ``config`` (nothing connects until a worker starts it).
+
+    ``worker_index`` tells the processes of ``driftline monitor --workers N`` apart: each has its
+    own state directory and web port (``monitor.web_port + index``) and, with
+    ``monitor.static_membership``, its own ``group.instance.id``, so a restarted worker takes its
+    partitions back at once instead of after the session timeout.
+    """
     mon, names = config.monitor, config.topics
     servers = (
         bootstrap or os.environ.get("DRIFTLINE_BOOTSTRAP_SERVERS") or config.kafka.bootstrap_servers
     )
-    (config.state_dir / "monitor").mkdir(parents=True, exist_ok=True)
+    datadir = config.state_dir / "monitor" / f"worker-{worker_index}"
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         mon.app_id,
         broker=[f"kafka://{server.strip()}" for server in servers.split(",")],
+        broker_credentials=faust_credentials(config.kafka),
         store="rocksdb://" if mon.store == "rocksdb" else "memory://",
-        datadir=str(config.state_dir / "monitor"),
+        datadir=str(datadir),
         topic_partitions=config.kafka.partitions,
         topic_replication_factor=config.kafka.replication_factor,
-        web_port=mon.web_port,
+        web_port=mon.web_port + worker_index,
+        consumer_group_instance_id=(
+            f"{mon.app_id}-{worker_index}" if mon.static_membership else None
+        ),
         broker_session_timeout=mon.session_timeout,
         broker_heartbeat_interval=max(1.0, mon.session_timeout / 4),
         stream_wait_empty=False,

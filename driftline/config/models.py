@@ -284,6 +284,9 @@ class MonitorConfig(Section):
     web_port: int = Field(6066, ge=1, le=65535)
     session_timeout: Duration = 10.0
     workers: int = Field(1, ge=1, le=64)
+    static_membership: bool = Field(
+        False, description="group.instance.id per worker: a restart resumes without a rebalance"
+    )
     join_buckets: int = Field(64, ge=1, le=65_536, description="state values per join partition")
     feature_sink: bool = Field(True, description="push labelled outcomes to Feast")
 

@@ -173,7 +173,7 @@ class Deployment:
                 out["dead_letters"] = float(line.split()[-1])
         return out
 
-    def wait_for(self, expected: dict[str, float], timeout: float = 45.0) -> dict[str, float]:
+    def wait_for(self, expected: dict[str, float], timeout: float = 180.0) -> dict[str, float]:
         deadline = time.monotonic() + timeout
         seen: dict[str, float] = {}
         while time.monotonic() < deadline:

@@ -1,0 +1,231 @@
+"""``driftline bench detection``: detection quality of the monitor vs plain River vs a dummy.
+
+A seeded synthetic model with four tasks and known drift positions:
+
+====== ========== ======= ==================================================================
+task   type       drift   error stream
+====== ========== ======= ==================================================================
+churn  binary     abrupt  wrong with p = 0.10, then 0.35 from label ``drift_at`` on
+spend  regression gradual |error| ~ |N(0, 1)| + a ramp to +1.5 over ``ramp`` labels from
+                          ``drift_at``
+fraud  binary     none    wrong with p = 0.10 throughout
+basket regression none    |error| ~ |N(0, 1)| throughout
+====== ========== ======= ==================================================================
+
+The stream (predictions with all four heads, one label per task right after each prediction) goes
+through the real broker into one ``driftline monitor`` worker (one partition, so the order of labels
+is the order sent); its alerts are read back from ``drift-alerts``. The same error streams go
+through the plain River detector (same kind and parameters) offline, and through a dummy detector
+that fires every ``--every`` labels. Per task and detector configuration: ``delay_labels`` (labels
+of that task from the drift start to the first firing at or after it; ``null`` when missed),
+``missed``, ``false_alarms_per_100k`` (firings before the drift, or anywhere on a stable task, per
+100 000 labels of that stretch).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["main", "run"]
+
+DETECTORS: dict[str, dict[str, Any]] = {
+    "adwin": {},
+    "page_hinkley": {"threshold": 50.0},
+}
+POLICY = {"min_samples": 300, "warmup": 300, "cooldown": 1_000_000}
+TASKS = {"churn": ("binary", "abrupt"), "spend": ("regression", "gradual"),
+         "fraud": ("binary", "none"), "basket": ("regression", "none")}  # fmt: skip
+
+
+def tasks_yaml() -> str:
+    """The ``tasks:`` body: every task watched by every detector configuration, one policy."""
+    detectors = ", ".join(
+        f"{{kind: {kind}, params: {json.dumps(params)}}}" for kind, params in DETECTORS.items()
+    )
+    policy = json.dumps(POLICY)
+    return "".join(
+        f"  {name}: {{type: {kind}, label_delay: 3600, detectors: [{detectors}],"
+        f" policy: {policy}, metrics: [{'accuracy' if kind == 'binary' else 'mae'}]}}\n"
+        for name, (kind, _) in TASKS.items()
+    )
+
+
+def streams(labels: int, drift_at: int, ramp: int, seed: int) -> dict[str, list[tuple[Any, Any]]]:
+    """Per task: ``labels`` pairs ``(y_true, y_pred)`` with the drift of the table above."""
+    rng = random.Random(seed)
+    out: dict[str, list[tuple[Any, Any]]] = {name: [] for name in TASKS}
+    for i in range(labels):
+        after = i >= drift_at
+        for name, (kind, drift) in TASKS.items():
+            if kind == "binary":
+                p_wrong = 0.35 if drift == "abrupt" and after else 0.10
+                y = int(rng.random() < 0.5)
+                wrong = rng.random() < p_wrong
+                out[name].append((y, (0.2 if y else 0.8) if wrong else (0.8 if y else 0.2)))
+            else:
+                shift = min(1.0, (i - drift_at) / ramp) * 1.5 if drift == "gradual" and after else 0
+                y = 10.0 + rng.gauss(0, 3)
+                out[name].append((y, y + (abs(rng.gauss(0, 1)) + shift) * rng.choice((-1, 1))))
+    return out
+
+
+def score(firings: list[int], drift: str, drift_at: int, labels: int) -> dict[str, Any]:
+    """Delay, miss and false alarms per 100k labels from the (1-based) label counts of firings."""
+    start = drift_at if drift != "none" else labels
+    false = [f for f in firings if f <= start]
+    after = [f for f in firings if f > start]
+    delay = after[0] - start if after else None
+    return {
+        "delay_labels": delay if drift != "none" else None,
+        "missed": drift != "none" and delay is None,
+        "false_alarms_per_100k": round(len(false) * 100_000 / max(1, start), 1),
+        "firings": len(firings),
+    }
+
+
+def river_offline(
+    kind: str, params: dict[str, Any], pairs: list[tuple[Any, Any]], task_type: str
+) -> list[int]:
+    """1-based positions at which a plain River detector fires on the task's error stream."""
+    from streams.detectors.river_detector import DETECTOR_CLASSES
+    from streams.metric_set import error_of
+
+    detector = DETECTOR_CLASSES[kind](**params)
+    fired = []
+    for n, (y, p) in enumerate(pairs, start=1):
+        detector.update(error_of(task_type, y, p))
+        if detector.drift_detected:
+            fired.append(n)
+    return fired
+
+
+def through_monitor(
+    bootstrap: str, directory: Path, data: dict[str, list[tuple[Any, Any]]]
+) -> list[dict[str, Any]]:
+    """Send the streams through a worker; return its alerts."""
+    from confluent_kafka import Producer
+
+    from bench.worker_process import WorkerProcess
+    from bench.workload import T0, iso, produce
+
+    worker = WorkerProcess(bootstrap, directory, tasks_yaml(), partitions=1)
+    count = len(next(iter(data.values())))
+    events = []
+    for i in range(count):
+        pid = f"p-{i}"
+        outputs = {
+            name: {"score": data[name][i][1]} if kind == "binary" else {"value": data[name][i][1]}
+            for name, (kind, _) in TASKS.items()
+        }
+        events.append(("predictions", pid, {
+            "schema": "driftline.prediction/1", "prediction_id": pid, "model": "shop",
+            "model_version": "1", "entity_id": f"e-{i}", "event_time": iso(T0 + i),
+            "outputs": outputs}))  # fmt: skip
+        for name in TASKS:
+            events.append(("labels", pid, {
+                "schema": "driftline.label/1", "prediction_id": pid, "task": name,
+                "label": data[name][i][0], "event_time": iso(T0 + i)}))  # fmt: skip
+    topics = {
+        "predictions": worker.config.topics.predictions,
+        "labels": worker.config.topics.labels,
+    }
+    sent = produce(Producer({"bootstrap.servers": bootstrap, "linger.ms": 20}), topics, events, 1)
+    worker.start()
+    try:
+        deadline = time.monotonic() + max(600.0, sent / 300)
+        while time.monotonic() < deadline:
+            time.sleep(2)
+            done = worker.scrape()
+            if all(done.get(f"{name}.labels") == count for name in TASKS):
+                break
+        else:
+            raise click.ClickException(f"the worker did not finish; see {directory}/worker.log")
+        return worker.read("drift_alerts", timeout=20)
+    finally:
+        worker.stop()
+
+
+def run(
+    bootstrap: str, labels: int, drift_at: int, ramp: int, every: int, seed: int
+) -> dict[str, Any]:
+    """The whole comparison against the broker at ``bootstrap``."""
+    from streams.detectors import PeriodicDetector
+
+    data = streams(labels, drift_at, ramp, seed)
+    alerts = through_monitor(bootstrap, Path(tempfile.mkdtemp(prefix="bench-detection-")), data)
+    result: dict[str, Any] = {"benchmark": "detection", "labels_per_task": labels,
+                              "drift_at": drift_at, "ramp": ramp, "seed": seed,
+                              "policy": POLICY, "dummy_every": every, "tasks": {}}  # fmt: skip
+    for name, (kind, drift) in TASKS.items():
+        dummy_detector = PeriodicDetector(every)
+        dummy = [n for n in range(1, labels + 1) if dummy_detector.update(0.0)]
+        per_detector = {}
+        for det, params in DETECTORS.items():
+            fired = sorted(
+                a["evidence"]["end_count"]
+                for a in alerts
+                if a["task"] == name and a["detector"] == f"{det}/error"
+            )
+            offline = river_offline(det, params, data[name], kind)
+            per_detector[det] = {
+                "monitor": score(fired, drift, drift_at, labels),
+                "river_offline": score(offline, drift, drift_at, labels),
+            }
+        result["tasks"][name] = {
+            "type": kind,
+            "drift": drift,
+            "detector": "adwin",
+            "monitor": per_detector["adwin"]["monitor"],
+            "river_offline": per_detector["adwin"]["river_offline"],
+            "dummy": score(dummy, drift, drift_at, labels),
+            "by_detector": per_detector,
+        }
+    return result
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write it here.")
+@click.option("--bootstrap", default=None, help="Use this broker instead of starting one.")
+@click.option("--labels", default=20_000, show_default=True, help="Labels per task.")
+@click.option("--drift-at", default=10_000, show_default=True, help="Label index of the drift.")
+@click.option("--ramp", default=2_000, show_default=True, help="Labels of the gradual drift ramp.")
+@click.option("--every", default=2_000, show_default=True, help="The dummy fires every N labels.")
+@click.option("--seed", default=0, show_default=True)
+def main(
+    as_json: bool, out: Path | None, bootstrap: str | None, labels: int, drift_at: int,
+    ramp: int, every: int, seed: int,
+) -> None:  # fmt: skip
+    """Detection delay, misses and false alarms: monitor vs plain River vs a periodic dummy."""
+    if not 0 < drift_at < labels:
+        raise click.BadParameter("must be inside (0, --labels)", param_hint="--drift-at")
+    broker = None
+    if bootstrap is None:
+        from driftline.broker import KafkaJars, LocalBroker
+        from driftline.broker.jars import default_pom
+
+        broker = LocalBroker(
+            Path(tempfile.mkdtemp(prefix="bench-kafka-")),
+            port=0,
+            controller_port=0,
+            jars=KafkaJars(Path(".driftline/kafka/libs"), default_pom()),
+        )
+        bootstrap = broker.start().bootstrap_servers
+        assert bootstrap is not None
+    try:
+        result = run(bootstrap, labels, drift_at, ramp, every, seed)
+    finally:
+        if broker is not None:
+            broker.stop()
+    text = json.dumps(result, indent=None if as_json else 2)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    click.echo(text)
