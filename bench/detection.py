@@ -39,7 +39,7 @@ DETECTORS: dict[str, dict[str, Any]] = {
     "adwin": {},
     "page_hinkley": {"threshold": 50.0},
 }
-POLICY = {"min_samples": 300, "warmup": 300, "cooldown": 1_000_000}
+POLICY = {"min_samples": 300, "warmup": 300, "cooldown": 2_000}
 TASKS = {"churn": ("binary", "abrupt"), "spend": ("regression", "gradual"),
          "fraud": ("binary", "none"), "basket": ("regression", "none")}  # fmt: skip
 
