@@ -109,17 +109,22 @@ def build_app(
     join_out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     join_dead: list[Any] = []
     join_reroutes: list[Any] = []
+    join_sent: list[Any] = []  # delivery futures of the checkpoint in progress
 
     async def send_join_outputs() -> None:
         for key, items in join_out.items():
             for start in range(0, len(items), OUTCOMES_PER_ENVELOPE):
                 chunk = items[start : start + OUTCOMES_PER_ENVELOPE]
-                await outcomes.send(key=key.encode(), value=encode_envelope(chunk))
+                join_sent.append(
+                    await outcomes.send(key=key.encode(), value=encode_envelope(chunk))
+                )
         join_out.clear()
-        await _send_dead(dead_out, join_dead)
+        await _send_dead(dead_out, join_dead, join_sent)
         for reroute in join_reroutes:
-            await app.topic(reroute.topic, **_RAW).send(
-                key=reroute.key, value=reroute.value, partition=reroute.partition
+            join_sent.append(
+                await app.topic(reroute.topic, **_RAW).send(
+                    key=reroute.key, value=reroute.value, partition=reroute.partition
+                )
             )
         join_reroutes.clear()
 
@@ -142,7 +147,7 @@ def build_app(
         CheckpointRule(mon.checkpoint_envelopes, mon.checkpoint_interval),
         send_join_outputs,
         write_join_state,
-        lambda: _flush(app),
+        lambda: _flush(app, join_sent),
     )
 
     def restore_join(partition: int) -> None:
@@ -214,14 +219,15 @@ def build_app(
     monitor_lock = asyncio.Lock()
     monitor_out: list[tuple[Any, bytes, bytes]] = []
     monitor_dead: list[Any] = []
+    monitor_sent: list[Any] = []
     touched: dict[str, int] = {}
     sink = FeatureSink(config, feature_sink) if mon.feature_sink else None
 
     async def send_monitor_outputs() -> None:
         for topic, key, value in monitor_out:
-            await topic.send(key=key, value=value)
+            monitor_sent.append(await topic.send(key=key, value=value))
         monitor_out.clear()
-        await _send_dead(dead_out, monitor_dead)
+        await _send_dead(dead_out, monitor_dead, monitor_sent)
         if sink is not None:
             await asyncio.get_running_loop().run_in_executor(None, sink.flush)
 
@@ -242,7 +248,7 @@ def build_app(
         CheckpointRule(mon.checkpoint_envelopes, mon.checkpoint_interval),
         send_monitor_outputs,
         write_monitor_state,
-        lambda: _flush(app),
+        lambda: _flush(app, monitor_sent),
     )
     topic_of = {"Alert": alerts_out, "RetrainRequest": requests_out, "TaskMetrics": metrics_out}
 
@@ -355,14 +361,28 @@ def _checked(data: bytes, what: str, hint: str) -> bytes:
     return data
 
 
-async def _send_dead(topic: Any, letters: list[Any]) -> None:
+async def _send_dead(topic: Any, letters: list[Any], sent: list[Any] | None = None) -> None:
     for letter in letters:
-        await topic.send(key=letter.source.topic.encode(), value=encode(letter))
+        future = await topic.send(key=letter.source.topic.encode(), value=encode(letter))
+        if sent is not None:
+            sent.append(future)
     letters.clear()
 
 
-async def _flush(app: faust.App) -> None:
-    await app.producer.flush()
+async def _flush(app: faust.App, sent: list[Any]) -> None:
+    """Step 3 of a checkpoint: every buffered record handed to the client and delivered.
+
+    Faust's own ``producer.flush()`` gives up on its buffer after 0.1 s without progress (table
+    writes can still be queued); drain it until empty, flush the client, then check each send's
+    delivery result (a failed send raises, so nothing is acknowledged).
+    """
+    producer = app.producer
+    while producer.buffer.size:
+        await producer.buffer.flush()
+    await producer.flush()
+    futures, sent[:] = list(sent), []
+    for future in futures:
+        await future
 
 
 def _lag(app: faust.App) -> dict[tuple[str, int], int]:
