@@ -373,8 +373,8 @@ def test_restart_mid_stream_counts_equal_an_uninterrupted_run(deploy: Any) -> No
     )
 
     def produce(d: Deployment, start: int, stop: int) -> None:
-        rng = random.Random(start)
         for i in range(start, stop):
+            rng = random.Random(i)  # the same labels whatever the split into produce calls
             d.prediction(i, {"churn": {"score": 0.6}, "spend": {"value": 3.0}})
             if rng.random() < 0.8:
                 d.label(i, "churn", 1)
