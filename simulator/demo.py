@@ -9,8 +9,9 @@ summary → down.
 from __future__ import annotations
 
 import shutil
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,17 +31,20 @@ class DemoPlan:
     window ends "now").
     """
 
-    history: int = 6000
-    before: int = 4000
-    after: int = 4000
+    history: int = 5000
+    before: int = 5000
+    after: int = 5000
     max_events: int = 60_000
     drifted: tuple[str, ...] = ("churn", "category")
     severity: float = 1.0
-    interval: float = 0.002
+    interval: float = 0.0025
     seed: int = 7
     correlation: float = 0.5
     label_delay: float = 0.25
     promotion_timeout: float = 240.0
+    drain_timeout: float = 20.0
+    max_lag: int = 1000
+    lag_wait: float = 60.0
 
 
 @dataclass
@@ -49,9 +53,13 @@ class DemoTimings:
 
     up_s: float = 0.0
     bootstrap_s: float = 0.0
+    healthy_s: float = 0.0
     simulate_s: float = 0.0
     down_s: float = 0.0
-    extra: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, float]:
+        """Rounded, JSON-ready."""
+        return {name: round(value, 1) for name, value in asdict(self).items()}
 
 
 class DemoRun:
@@ -90,19 +98,27 @@ class DemoRun:
         self.keep_running = keep_running
         self.view = view
         self.manage_broker = manage_broker
+        self._reset()
         unknown = [t for t in self.plan.drifted if t not in config.tasks]
         if unknown:
             raise SimulatorError(f"cannot drift {unknown}: not tasks of {config.model!r} ({sorted(config.tasks)})")  # fmt: skip
 
+    def _reset(self) -> None:
+        self._started = time.monotonic()
+        self._timeline: list[str] = []
+
     def _say(self, line: str) -> None:
+        elapsed = time.monotonic() - self._started
+        self._timeline.append(f"{elapsed:6.1f}s {line}")
         if self.view is not None:
-            self.view.log(line)
+            self.view.log(self._timeline[-1])
 
     def run(self, refresh: Any = None) -> dict[str, Any]:
         """Run the whole loop; return the summary (see ``docs/demo.md``)."""
         from simulator.stack import LocalStack
 
-        started = time.monotonic()
+        self._reset()
+        started = self._started
         timings = DemoTimings()
         stack = LocalStack(self.config, self.config_path, manage_broker=self.manage_broker)
         if self.fresh:
@@ -110,7 +126,6 @@ class DemoRun:
             state = self.config.state_dir.resolve()
             if state.exists() and state != Path.cwd().resolve():
                 shutil.rmtree(state)
-        tick = time.monotonic()
         self._phase("starting broker, monitor, retrainer", refresh)
 
         def progress(message: str) -> None:
@@ -118,24 +133,27 @@ class DemoRun:
             if refresh is not None:
                 refresh()
 
-        stack.up(progress=progress)
-        timings.up_s = time.monotonic() - tick
-        config = stack.client_config()
+        # Feast and torch take several seconds to import here: do it while the broker starts.
+        threading.Thread(target=_import_training_stack, name="demo-imports", daemon=True).start()
         try:
-            summary = self._loop(config, timings, refresh)
+            tick = time.monotonic()
+            bootstrap = stack.start_broker(progress)
+            # Nothing reaches the monitor or the retrainer before the bootstrap below, and they
+            # touch Feast only at their first label / request: they can start before the repo
+            # is applied, so their start-up overlaps the apply and the bootstrap.
+            stack.start_services(bootstrap, progress)
+            stack.apply_feature_repo(progress)
+            timings.up_s = time.monotonic() - tick
+            summary = self._loop(stack, bootstrap, timings, refresh, progress)
         finally:
             if not self.keep_running:
                 tick = time.monotonic()
                 self._phase("stopping", refresh)
                 stack.down()
                 timings.down_s = time.monotonic() - tick
-        summary["timings"] = {
-            "up_s": round(timings.up_s, 1),
-            "bootstrap_s": round(timings.bootstrap_s, 1),
-            "simulate_s": round(timings.simulate_s, 1),
-            "down_s": round(timings.down_s, 1),
-        }
+        summary["timings"] = timings.as_dict()
         summary["wall_s"] = round(time.monotonic() - started, 1)
+        summary["timeline"] = list(self._timeline)
         return summary
 
     def _phase(self, name: str, refresh: Any) -> None:
@@ -144,7 +162,9 @@ class DemoRun:
         if refresh is not None:
             refresh()
 
-    def _loop(self, config: DriftlineConfig, timings: DemoTimings, refresh: Any) -> dict[str, Any]:
+    def _loop(
+        self, stack: Any, bootstrap: str, timings: DemoTimings, refresh: Any, progress: Any
+    ) -> dict[str, Any]:
         from simulator.bootstrap import bootstrap_champion
         from simulator.labels import LabelPlan
         from simulator.outputs import SystemOutputs
@@ -154,6 +174,7 @@ class DemoRun:
         from simulator.synthetic import SyntheticStream
 
         plan = self.plan
+        config = stack.client_config()
         drift_at = plan.history + plan.before
         schedule = DriftSchedule(
             tuple(ConceptDrift(t, drift_at, plan.severity) for t in plan.drifted)
@@ -169,6 +190,9 @@ class DemoRun:
         timings.bootstrap_s = time.monotonic() - tick
         self._say(f"bootstrap: v{report.version} trained on {report.rows} historical rows "
                   f"in {report.wall_s:.1f} s")  # fmt: skip
+        tick = time.monotonic()
+        stack.wait_healthy(bootstrap, progress)
+        timings.healthy_s = time.monotonic() - tick
         outputs = SystemOutputs(config)
         tracker = PhaseTracker(config, drift_at)
         simulation = Simulation(
@@ -177,25 +201,33 @@ class DemoRun:
         )  # fmt: skip
         if self.view is not None:
             self.view.outputs = outputs
-        state: dict[str, float | None] = {"promoted_at": None, "deadline": None}
+        state: dict[str, Any] = {"promoted_at": None, "swaps": 1, "deadline": None, "checked": 0.0}
         first_seen: dict[str, int] = {}
+        lag: dict[str, int | None] = {"at_drift": None, "max": None, "at_end": None}
 
         def on_batch(stats: SimulationStats) -> None:
             index = plan.history + stats.events
-            for event in outputs.poll():
-                self._narrate(event, start)
-                if type(event).__name__ == "Alert":
-                    first_seen.setdefault(event.task, index)
+            if time.monotonic() - state["checked"] > 2.0:
+                stack.check_alive()  # a dead monitor or retrainer ends the demo with its log
+                state["checked"] = time.monotonic()
+            self._read(outputs, index, first_seen)
+            behind = self._hold_back(outputs, stats, index, first_seen, refresh)
+            if behind is not None:
+                lag["max"] = max(lag["max"] or 0, behind)
             if index >= drift_at and state["deadline"] is None:
                 state["deadline"] = time.monotonic() + plan.promotion_timeout
-                self._say(f"event {drift_at}: concept drift injected on {', '.join(plan.drifted)}")
+                lag["at_drift"] = behind
+                self._say(f"event {drift_at}: concept drift injected on {', '.join(plan.drifted)}"
+                          f" (monitor {behind if behind is not None else '?'} events behind)")  # fmt: skip
                 self._phase("drift: waiting for the monitor and the retrainer", refresh)
-            if len(stats.swaps) > 1 and state["promoted_at"] is None:
+            if len(stats.swaps) > state["swaps"]:  # the latest champion must serve `after` events
+                state["swaps"] = len(stats.swaps)
                 state["promoted_at"] = stats.events
                 self._say(f"event {index}: simulator now scores with v{stats.version}")
                 self._phase("recovering on the new champion", refresh)
             if self.view is not None:
                 self.view.stats = stats
+                self.view.lag = behind
             if refresh is not None:
                 refresh()
 
@@ -203,23 +235,62 @@ class DemoRun:
             if stats.events >= plan.max_events:
                 return True
             if state["promoted_at"] is not None:
-                return stats.events - state["promoted_at"] >= plan.after
+                return bool(stats.events - state["promoted_at"] >= plan.after)
             deadline = state["deadline"]
             return deadline is not None and time.monotonic() > deadline
 
         tick = time.monotonic()
         self._phase("traffic before drift", refresh)
         stats = simulation.run(until=done, on_batch=on_batch)
-        time.sleep(3.0)  # let the monitor catch up with the last labels
-        for event in outputs.poll(5000):
-            self._narrate(event, start)
-            if type(event).__name__ == "Alert":
-                first_seen.setdefault(event.task, plan.history + stats.events)
+        self._phase("waiting for the monitor to see the last labels", refresh)
+        lag["at_end"] = self._drain(outputs, stats, first_seen, refresh)
         outputs.close()
         timings.simulate_s = time.monotonic() - tick
-        return self._summary(config, stats, outputs, tracker, report, drift_at, first_seen)
+        summary = self._summary(config, stats, outputs, tracker, report, drift_at, first_seen)
+        summary["monitor_lag_events"] = lag
+        return summary
 
-    def _narrate(self, event: Any, start: float) -> None:
+    def _read(self, outputs: Any, index: int, first_seen: dict[str, int], budget: int = 500) -> None:  # fmt: skip
+        """Read what the system said; note the event index at which each task's first alert came."""
+        for event in outputs.poll(budget):
+            self._narrate(event)
+            if type(event).__name__ == "Alert":
+                first_seen.setdefault(event.task, index)
+
+    def _hold_back(self, outputs: Any, stats: Any, index: int, first_seen: dict[str, int], refresh: Any) -> int | None:  # fmt: skip
+        """Backpressure: while the monitor is more than ``max_lag`` events behind (or has not
+        reported yet), wait for it (at most ``lag_wait`` s). Returns its lag."""
+        plan = self.plan
+        deadline = time.monotonic() + plan.lag_wait
+        while True:
+            behind = monitor_lag(outputs, stats.event_time, plan.interval)
+            pending = stats.events if behind is None else behind
+            if pending <= plan.max_lag or time.monotonic() > deadline:
+                return behind
+            if self.view is not None:
+                self.view.lag = behind
+            if refresh is not None:
+                refresh()
+            time.sleep(0.2)
+            self._read(outputs, index, first_seen)
+
+    def _drain(self, outputs: Any, stats: Any, first_seen: dict[str, int], refresh: Any) -> int | None:  # fmt: skip
+        """Read the system's outputs until the monitor has processed the whole run (its metric
+        snapshots reach the last event's time) or ``drain_timeout`` passes; return its lag then."""
+        plan = self.plan
+        slack = self.config.monitor.snapshot_interval + 0.5
+        deadline = time.monotonic() + plan.drain_timeout
+        while True:
+            self._read(outputs, plan.history + stats.events, first_seen, 5000)
+            behind = monitor_lag(outputs, stats.event_time, plan.interval)
+            caught_up = behind is not None and behind * plan.interval <= slack
+            if caught_up or time.monotonic() > deadline:
+                return behind
+            if refresh is not None:
+                refresh()
+            time.sleep(0.5)
+
+    def _narrate(self, event: Any) -> None:
         kind = type(event).__name__
         if kind == "Alert":
             self._say(f"alert: {event.task} {event.detector} {event.metric}={event.value:.3f} "
@@ -266,3 +337,25 @@ class DemoRun:
             "simulator": stats.as_dict(),
             "finished_at": datetime.now(UTC).isoformat(),
         }
+
+
+def monitor_lag(outputs: Any, event_time: float, interval: float) -> int | None:
+    """How many events the monitor is behind the simulator: the simulator's event time minus the
+    newest task-metrics snapshot's, in events (``None`` before the first snapshot).
+
+    >>> from types import SimpleNamespace
+    >>> from datetime import datetime, UTC
+    >>> snap = SimpleNamespace(event_time=datetime.fromtimestamp(100.0, UTC))
+    >>> monitor_lag(SimpleNamespace(latest_metrics={"churn": snap}), 102.0, 0.004)
+    500
+    """
+    times: list[float] = [m.event_time.timestamp() for m in outputs.latest_metrics.values()]
+    if not times or not event_time:
+        return None
+    return max(0, round((event_time - max(times)) / interval))
+
+
+def _import_training_stack() -> None:
+    """Import Feast and torch (both needed for the bootstrap) ahead of their first use."""
+    import feast  # noqa: F401
+    import torch  # noqa: F401

@@ -28,9 +28,10 @@ class LiveView:
         self._reset()
 
     def _reset(self) -> None:
-        self.lines: deque[str] = deque(maxlen=10)
+        self.lines: deque[str] = deque(maxlen=14)
         self.stats: Any = None
         self.outputs: Any = None
+        self.lag: int | None = None
         self.phase = "starting"
 
     def log(self, line: str) -> None:
@@ -68,4 +69,6 @@ class LiveView:
             if stats is not None
             else "starting"
         )
+        if self.lag is not None:
+            head += f"  monitor {self.lag} events behind"
         return Group(table, Panel("\n".join(self.lines) or "…", title=head))

@@ -120,6 +120,7 @@ class Simulation:
         self._queue = LabelQueue()
         self._sent: dict[str, tuple[int, str, dict[str, Any]]] = {}
         self._repo: Any = None
+        self._due = 0.0
 
     def run(
         self,
@@ -153,7 +154,7 @@ class Simulation:
                 self.stats.wall_s = time.monotonic() - started
                 if on_batch is not None:
                     on_batch(self.stats)
-                self._pace(started)
+                self._pace(size)
             if drain_labels:
                 self._send_labels(client, self._queue.drain())
             client.flush()
@@ -219,9 +220,13 @@ class Simulation:
         report = push_features(self.config, rows, to="online", repo=self._repo, source="simulator")
         self.stats.feature_rows += report.pushed
 
-    def _pace(self, started: float) -> None:
+    def _pace(self, size: int) -> None:
+        """Sleep so that at most ``rate`` events per second are sent. Time lost elsewhere (a
+        slow batch, a caller pausing in ``on_batch``) is not made up by a burst afterwards."""
         if self.rate is None:
             return
-        ahead = self.stats.events / self.rate - (time.monotonic() - started)
-        if ahead > 0:
-            time.sleep(ahead)
+        now = time.monotonic()
+        step = size / self.rate
+        self._due = max(self._due, now - step) + step
+        if self._due > now:
+            time.sleep(self._due - now)

@@ -122,6 +122,14 @@ class LocalStack:
 
     def up(self, progress: Progress | None = None, timeout: float = 120.0) -> list[ServiceState]:
         """Start what is not running (broker, topics, Feast repo, services); wait until healthy."""
+        bootstrap = self.start_broker(progress)
+        self.apply_feature_repo(progress)
+        self.start_services(bootstrap, progress)
+        self.wait_healthy(bootstrap, progress, timeout)
+        return self.status()
+
+    def start_broker(self, progress: Progress | None = None) -> str:
+        """Start the broker (when managed), create the topics; return the bootstrap servers."""
         say = progress or (lambda _m: None)
         if self.manage_broker:
             status = self.broker().start(progress=say)
@@ -133,29 +141,56 @@ class LocalStack:
         from driftline.topics import create_topics
 
         create_topics(config)
+        if "monitor" in self.services:
+            create_changelog_topics(config)
+        return bootstrap
+
+    def apply_feature_repo(self, progress: Progress | None = None) -> None:
+        """Generate and register the Feast repo (idempotent) when a service needs it."""
+        config = self.config
         if config.monitor.feature_sink or "retrainer" in self.services:
-            say("applying the Feast repo")
+            (progress or (lambda _m: None))("applying the Feast repo")
             from featurestore import FeatureRepo
 
             FeatureRepo(config).apply()
+
+    def start_services(self, bootstrap: str, progress: Progress | None = None) -> None:
+        """Launch the services that are not running (without waiting for them)."""
+        say = progress or (lambda _m: None)
         for name in self.services:
             process = self.process(name, bootstrap)
             if process.pid() is None:
                 say(f"starting the {name} (log: {process.log})")
             process.start()
+
+    def wait_healthy(
+        self, bootstrap: str, progress: Progress | None = None, timeout: float = 120.0
+    ) -> None:
+        """Wait until every service answers its health check (see the module docstring)."""
+        say = progress or (lambda _m: None)
         deadline = time.monotonic() + timeout
         for name in self.services:
             say(f"waiting for the {name} to be healthy")
             self._wait_healthy(name, bootstrap, deadline)
-        return self.status()
+
+    def check_alive(self) -> None:
+        """Raise :class:`ServiceError` (with its log tail) when a service has died since ``up``."""
+        for name in self.services:
+            process = self.process(name)
+            if process.pid() is None:
+                raise ServiceError(
+                    f"the {name} is not running any more; see {process.log}:\n{log_tail(process.log)}"
+                )
 
     def down(self, keep_broker: bool = False, progress: Progress | None = None) -> dict[str, bool]:
         """Stop the services (then the broker); ``{name: was_running}``."""
         say = progress or (lambda _m: None)
-        stopped = {}
-        for name in reversed(self.services):
-            say(f"stopping the {name}")
-            stopped[name] = self.process(name).stop()
+        from concurrent.futures import ThreadPoolExecutor
+
+        say(f"stopping the {', '.join(reversed(self.services))}")
+        with ThreadPoolExecutor(max(1, len(self.services))) as pool:  # SIGTERM all, then wait
+            results = pool.map(lambda name: self.process(name).stop(), reversed(self.services))
+            stopped = dict(zip(reversed(self.services), results, strict=True))
         if not keep_broker and self.manage_broker:
             say("stopping the broker")
             stopped["broker"] = self.broker().stop()
@@ -212,6 +247,50 @@ class LocalStack:
         raise ServiceError(
             f"the {name} is not healthy ({detail}); see {process.log}:\n{log_tail(process.log)}"
         )
+
+
+CHANGELOG_TABLES = ("join", "monitor")
+"""The monitor's Faust tables (``streams/app.py``); their changelogs are ``<app_id>-<table>-changelog``."""
+
+
+def create_changelog_topics(config: DriftlineConfig, timeout: float = 30.0) -> list[str]:
+    """Create the monitor's table changelog topics before the monitor starts (compacted, with the
+    input topics' partition count) and wait until the broker's metadata lists them.
+
+    On a freshly formatted broker, Faust can create these topics itself and still join its group
+    before its metadata shows them; it then assigns no changelog partitions ("Ignoring missing
+    topic") and the first table write crashes the worker with ``PartitionsMismatch`` (seen in the
+    demo, faust-streaming 0.15.3). Topics that exist before the worker starts avoid the race;
+    Faust leaves existing topics as they are. Returns the names created.
+    """
+    from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+    from driftline.kafka_settings import librdkafka_settings
+
+    admin = AdminClient(librdkafka_settings(config.kafka))
+    names = [f"{config.monitor.app_id}-{table}-changelog" for table in CHANGELOG_TABLES]
+    existing = admin.list_topics(timeout=timeout).topics
+    new = [
+        NewTopic(name, config.kafka.partitions, config.kafka.replication_factor,
+                 config={"cleanup.policy": "compact"})
+        for name in names
+        if name not in existing
+    ]  # fmt: skip
+    for name, future in (admin.create_topics(new, request_timeout=timeout) if new else {}).items():
+        try:
+            future.result()
+        except Exception as exc:  # TOPIC_ALREADY_EXISTS when another process raced us
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise ServiceError(f"could not create the monitor's topic {name!r}: {exc}") from exc
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        topics = admin.list_topics(timeout=timeout).topics
+        if all(name in topics and len(topics[name].partitions) == config.kafka.partitions for name in names):  # fmt: skip
+            return [t.topic for t in new]
+        time.sleep(0.2)
+    raise ServiceError(
+        f"the broker does not list the monitor's topics {names} after {timeout:.0f} s"
+    )
 
 
 def _broker_answers(bootstrap: str) -> bool:

@@ -7,10 +7,15 @@ between the tasks' latents (0: independent tasks, 1: one task in several guises)
 binary
     ``1[3 z + logistic noise > 0]`` (a well-specified logistic model reaches ROC AUC ~0.9);
 regression
-    ``50 + 10 z + N(0, 2)``;
+    ``50 + 10 z + N(0, 5)`` (R² 0.8: a well-fit model's MAE is ~4, dominated by the noise);
 multiclass
-    the class ``c`` maximising ``3 (cos θ_c z + sin θ_c z') + Gumbel noise`` with a second,
-    task-own latent ``z'`` and ``θ_c`` spread around the circle.
+    the class ``c`` maximising ``8 (cos θ_c z + sin θ_c z') + Gumbel noise`` with a second,
+    task-own latent ``z'`` and ``θ_c`` spread around the circle (the true class is the most
+    likely one ~90 % of the time with 4 classes).
+
+The noise levels are chosen so that the demo's primary metrics can be told apart at its sample
+sizes: a model's accuracy near 0.9 measured on 5 000 labels has a standard error of ~0.45 %
+(relative), against ~0.8 % near 0.77.
 
 A :class:`~simulator.schedule.ConceptDrift` rotates a task's weight vectors by ``severity × 90°``
 (norm kept, so the new concept is as learnable as the old); a
@@ -35,8 +40,8 @@ __all__ = ["SyntheticStream", "TaskShape"]
 
 BLOCK = 1024
 _BINARY_SCALE = 3.0
-_CLASS_SCALE = 3.0
-_REGRESSION = (50.0, 10.0, 2.0)  # intercept, slope, noise sd
+_CLASS_SCALE = 8.0
+_REGRESSION = (50.0, 10.0, 5.0)  # intercept, slope, noise sd
 _CATEGORIES = ("north", "south", "east", "west")
 
 

@@ -23,14 +23,22 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
 @config_option
 @click.option("--drift", "drifted", default="churn,category", show_default=True,
               help="Comma-separated tasks whose concept drifts.")  # fmt: skip
-@click.option("--history", type=click.IntRange(min=100), default=6000, show_default=True,
+@click.option("--history", type=click.IntRange(min=100), default=5000, show_default=True,
               help="Pre-drift events the first champion is trained on.")  # fmt: skip
-@click.option("--before", type=click.IntRange(min=100), default=4000, show_default=True,
+@click.option("--before", type=click.IntRange(min=100), default=5000, show_default=True,
               help="Live events before the drift.")  # fmt: skip
-@click.option("--after", type=click.IntRange(min=100), default=4000, show_default=True,
+@click.option("--after", type=click.IntRange(min=100), default=5000, show_default=True,
               help="Live events scored by the retrained champion before the demo ends.")  # fmt: skip
-@click.option("--rate", type=click.FloatRange(min=10), default=500.0, show_default=True,
-              help="Events per second (event time tracks wall time).")  # fmt: skip
+@click.option("--rate", type=click.FloatRange(min=10), default=400.0, show_default=True,
+              help="Events per second at most (the simulator also waits while the monitor is "
+                   "more than --max-lag events behind).")  # fmt: skip
+@click.option(
+    "--max-lag",
+    type=click.IntRange(min=100),
+    default=1000,
+    show_default=True,
+    help="Events the monitor may fall behind before the simulator waits for it.",
+)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--timeout", type=float, default=240.0, show_default=True,
               help="Seconds to wait for a promotion after the drift.")  # fmt: skip
@@ -38,7 +46,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def demo(
     config_path: str | None, drifted: str, history: int, before: int, after: int, rate: float,
-    seed: int, timeout: float, keep_running: bool, as_json: bool,
+    max_lag: int, seed: int, timeout: float, keep_running: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """Show drift → alert → retrain → new champion → recovery on the local stack."""
     from rich.console import Console
@@ -51,7 +59,8 @@ def demo(
     config = load_or_exit(str(path))
     tasks = tuple(t.strip() for t in drifted.split(",") if t.strip())
     plan = DemoPlan(history=history, before=before, after=after, drifted=tasks,
-                    interval=1.0 / rate, seed=seed, promotion_timeout=timeout)  # fmt: skip
+                    interval=1.0 / rate, seed=seed, promotion_timeout=timeout,
+                    max_lag=max_lag)  # fmt: skip
     view = LiveView(config, list(tasks))
     console = Console(stderr=True)
     with Live(view.render(), console=console, refresh_per_second=4, transient=False) as live:
