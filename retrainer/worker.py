@@ -136,6 +136,9 @@ class RetrainWorker:
             from featurestore import FeatureRepo
 
             self.job = RetrainJob(config, registry, FeatureRepo(config))
+        # Feast and torch take 5-20 s to import on a small machine: import them beside the
+        # polling now, so that the first request does not wait for them.
+        threading.Thread(target=_import_training_stack, name="retrain-imports", daemon=True).start()
         self.publisher = self.publisher or UpdatePublisher(config)
         if self.consumer is None:
             from confluent_kafka import Consumer
@@ -341,3 +344,9 @@ class RetrainWorker:
             logger.warning("commit of %s failed (will retry): %s", offsets, exc)
             return
         self._offsets.committed(offsets)
+
+
+def _import_training_stack() -> None:
+    """Import what a retrain needs (Feast for the training set, torch for training)."""
+    import feast  # noqa: F401
+    import torch  # noqa: F401
