@@ -298,7 +298,16 @@ class DemoRun:
         elif kind == "RetrainRequest":
             self._say(f"retrain requested for {', '.join(event.tasks)}")
         elif kind == "ModelUpdate":
-            self._say(f"model update: v{event.version} {event.status} {event.reason[:60]}")
+            compared = [
+                f"{task} {metric} {event.metrics[task][metric]:.3f} vs {event.champion_metrics[task][metric]:.3f}"
+                for task, metric in ((t, str(c.primary_metric)) for t, c in self.config.tasks.items())
+                if metric in event.metrics.get(task, {}) and metric in event.champion_metrics.get(task, {})
+            ]  # fmt: skip
+            if event.status == "promoted" and compared:
+                detail = f" (candidate vs champion: {', '.join(compared)})"
+            else:
+                detail = f": {event.reason[:160]}" if event.reason else ""
+            self._say(f"model update: v{event.version} {event.status}{detail}")
 
     def _summary(self, config: DriftlineConfig, stats: Any, outputs: Any, tracker: Any,
                  report: Any, drift_at: int, first_seen: dict[str, int]) -> dict[str, Any]:  # fmt: skip

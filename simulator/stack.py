@@ -160,7 +160,7 @@ class LocalStack:
         for name in self.services:
             process = self.process(name, bootstrap)
             if process.pid() is None:
-                say(f"starting the {name} (log: {process.log})")
+                say(f"starting the {name} (log: {_shown(process.log)})")
             process.start()
 
     def wait_healthy(
@@ -291,6 +291,14 @@ def create_changelog_topics(config: DriftlineConfig, timeout: float = 30.0) -> l
     raise ServiceError(
         f"the broker does not list the monitor's topics {names} after {timeout:.0f} s"
     )
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it (shorter to read)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _broker_answers(bootstrap: str) -> bool:
