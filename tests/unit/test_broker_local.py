@@ -161,16 +161,20 @@ def test_stop_kills_a_broker_that_ignores_sigterm(
     tmp_path: Path, jars: KafkaJars, processes: list[subprocess.Popen[bytes]]
 ) -> None:
     broker = LocalBroker(tmp_path / "s", stop_timeout=0.3, jars=jars)
+    ready = tmp_path / "trap-installed"
     stubborn = subprocess.Popen(
         [
             "sh",
             "-c",
-            "trap '' TERM; while :; do sleep 0.05; done",
+            f"trap '' TERM; touch {ready}; while :; do sleep 0.05; done",
             "kafka.Kafka",
             str(broker.properties_path),
         ]
     )
     processes.append(stubborn)
+    deadline = time.monotonic() + 10
+    while not ready.exists() and time.monotonic() < deadline:  # SIGTERM before the trap kills it
+        time.sleep(0.01)
     broker.pid_file.write(stubborn.pid)
     started = time.monotonic()
     assert broker.stop() is True
