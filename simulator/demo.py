@@ -223,7 +223,7 @@ class DemoRun:
             if len(stats.swaps) > state["swaps"]:  # the latest champion must serve `after` events
                 state["swaps"] = len(stats.swaps)
                 state["promoted_at"] = stats.events
-                self._say(f"event {index}: simulator now scores with v{stats.version}")
+                self._say(f"event {stats.swaps[-1][0]}: simulator now scores with v{stats.version}")
                 self._phase("recovering on the new champion", refresh)
             if self.view is not None:
                 self.view.stats = stats
@@ -283,6 +283,8 @@ class DemoRun:
         while True:
             self._read(outputs, plan.history + stats.events, first_seen, 5000)
             behind = monitor_lag(outputs, stats.event_time, plan.interval)
+            if self.view is not None:
+                self.view.lag = behind
             caught_up = behind is not None and behind * plan.interval <= slack
             if caught_up or time.monotonic() > deadline:
                 return behind
