@@ -296,7 +296,10 @@ class LabelJoin:
     def _outcome(
         self, kind: Any, p: PredictionRecord, task: str, output: dict[str, Any], origin: Origin
     ) -> Outcome:
-        y_pred = output.get("score", output.get("value", output.get("label")))
+        # the first field that is set: producers (the SDK among them) may send unused ones as null
+        y_pred = next(
+            (output[k] for k in ("score", "value", "label") if output.get(k) is not None), None
+        )
         if self.config.tasks[task].type == "multiclass":
             y_pred = output.get("label")
         return Outcome(

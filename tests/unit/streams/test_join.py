@@ -170,3 +170,17 @@ def test_outcome_origins_are_unique_per_event() -> None:
     join = LabelJoin(CFG)
     out = join.add(prediction(1, 0.0), ("p", 0, 7, 3))
     assert [o.origin for o in out] == [("p", 0, 7, 3, 0), ("p", 0, 7, 3, 1)]
+
+
+def test_outputs_with_explicit_nulls_keep_their_value() -> None:
+    """The SDK serialises every TaskOutput field, unused ones as null (``"score": null``)."""
+    join = LabelJoin(CFG)
+    outputs = {
+        "churn": {"score": 0.9, "value": None, "label": None, "probs": None, "group": None},
+        "spend": {"score": None, "value": 5.0, "label": None, "probs": None, "group": None},
+    }
+    join.add(PredictionRecord("p-1", "m", "1", "e-1", 0.0, outputs), ("p", 0, 0, 0))
+    out = join.add(LabelRecord("p-1", "spend", 4.0, 1.0), ("l", 0, 0, 0))
+    out += join.add(LabelRecord("p-1", "churn", 1, 1.0), ("l", 0, 1, 0))
+    y_pred = {o.task: o.y_pred for o in out if o.kind == "labelled"}
+    assert y_pred == {"spend": 5.0, "churn": 0.9}
