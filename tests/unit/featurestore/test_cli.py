@@ -39,7 +39,7 @@ def test_apply_push_materialize_stats(tmp_path: Path) -> None:
 
     result = runner.invoke(features, ["stats", "--config", str(config), "--json"])
     assert result.exit_code == 0, result.output
-    stats = {s["view"]: s for s in json.loads(result.output)}
+    stats = {s["view"]: s for s in json.loads(result.stdout)}  # stderr may carry warnings
     assert stats["shared_features"]["rows"] == 1
     assert stats["shared_features"]["null_rates"] == {
         "tenure": 0.0,
