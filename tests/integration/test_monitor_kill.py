@@ -25,6 +25,7 @@ from bench.workload import TASKS_YAML, Workload, produce
 NIGHTLY = os.environ.get("DRIFTLINE_NIGHTLY") == "1"
 PREDICTIONS = 55_000 if NIGHTLY else 20_000
 KILLS = 3 if NIGHTLY else 1
+STALL_S = 120.0  # counts frozen this long while short of the input: events were lost
 TASKS = ("churn", "fraud", "spend")
 MONITOR = "store: rocksdb, checkpoint_interval: 0.5, checkpoint_envelopes: 20"
 
@@ -54,6 +55,7 @@ def _finished(counts: dict[str, float], sent: int, worker: WorkerProcess) -> boo
 def _run_to_end(worker: WorkerProcess, sent: int, timeout: float = 900.0) -> dict[str, float]:
     deadline = time.monotonic() + timeout
     counts: dict[str, float] = {}
+    last_change, previous = time.monotonic(), None
     while time.monotonic() < deadline:
         assert worker.alive(), f"the worker died; see {worker.directory}/worker.log"
         counts = worker.scrape()
@@ -62,6 +64,10 @@ def _run_to_end(worker: WorkerProcess, sent: int, timeout: float = 900.0) -> dic
             again = worker.scrape()
             assert again == counts, "counts changed after the stream was done"
             return counts
+        if counts != previous:
+            last_change, previous = time.monotonic(), counts
+        elif time.monotonic() - last_change > STALL_S:
+            pytest.fail(f"no progress for {STALL_S} s, short of the input: {counts}")
         time.sleep(1.0)
     pytest.fail(f"not done after {timeout} s: {counts}")
 
