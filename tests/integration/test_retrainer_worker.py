@@ -275,7 +275,7 @@ def test_sigkill_mid_training_then_restart_gives_exactly_one_version(
     worker = start(first_log)
     try:
         produce_requests(config, retrain_request("r-kill", ["churn", "spend"]))
-        wait_for(lambda: "epoch 1 " in first_log.read_text(errors="replace"), 300,
+        wait_for(lambda: "epoch 1 " in first_log.read_text(errors="replace"), 600,
                  "the first epoch")  # fmt: skip
     finally:
         worker.send_signal(signal.SIGKILL)
