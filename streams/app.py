@@ -7,6 +7,9 @@
 
 All logic lives in plain classes (:class:`JoinStage`, :class:`MonitorStage`); this module only
 wires them to Kafka, holds acks until a :class:`Checkpoint` and stores state in Faust tables.
+A rebalance aborts the checkpoints in progress and drops the in-memory state of both stages
+(nothing is written while partitions move); Faust then seeks every partition back to its
+committed offset and the stages reload their state from the tables.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from streams.dead_letters import dead_letter
 from streams.errors import StateTooLargeError
 from streams.feature_sink import FeatureSink
 from streams.kafka_auth import faust_credentials
-from streams.outcome import monitor_key
+from streams.outcome import encode_outcomes, monitor_key
 from streams.stages import JoinStage, MonitorStage, encode_envelope, version_outcomes
 from streams.web import MonitorCollector
 
@@ -110,14 +113,18 @@ def build_app(
     join_dead: list[Any] = []
     join_reroutes: list[Any] = []
     join_sent: list[Any] = []  # delivery futures of the checkpoint in progress
+    join_durable: dict[
+        int, dict[str, int]
+    ] = {}  # input frontier of the last checkpoint, per partition
+    join_written: dict[int, dict[str, int]] = {}
 
     async def send_join_outputs() -> None:
+        frontiers = {p: join.frontier() for p, join in join_stage.joins.items()}
         for key, items in join_out.items():
             for start in range(0, len(items), OUTCOMES_PER_ENVELOPE):
                 chunk = items[start : start + OUTCOMES_PER_ENVELOPE]
-                join_sent.append(
-                    await outcomes.send(key=key.encode(), value=encode_envelope(chunk))
-                )
+                value = encode_outcomes(chunk, frontiers, join_durable)
+                join_sent.append(await outcomes.send(key=key.encode(), value=value))
         join_out.clear()
         await _send_dead(dead_out, join_dead, join_sent)
         for reroute in join_reroutes:
@@ -142,12 +149,18 @@ def build_app(
                     )
                 join_table[f"{partition}/meta"] = join.dump_meta()
             join.clear_dirty()
+            join_written[partition] = join.frontier()
+
+    def join_committed() -> None:
+        join_durable.update(join_written)
+        join_written.clear()
 
     join_checkpoint = Checkpoint(
         CheckpointRule(mon.checkpoint_envelopes, mon.checkpoint_interval),
         send_join_outputs,
         write_join_state,
         lambda: _flush(app, join_sent),
+        join_committed,
     )
 
     def restore_join(partition: int) -> None:
@@ -196,9 +209,10 @@ def build_app(
                         )
                         continue
                     for outcome in version_outcomes(config, update, where):
-                        await outcomes.send(
+                        sent = await outcomes.send(
                             key=outcome.key.encode(), value=encode_envelope([outcome.to_wire()])
                         )
+                        await sent  # delivered before this update is acknowledged
             except Exception as exc:  # a bad update must not stop the worker
                 reason = getattr(exc, "reason", str(exc))
                 await _send_dead(
@@ -220,6 +234,7 @@ def build_app(
     monitor_out: list[tuple[Any, bytes, bytes]] = []
     monitor_dead: list[Any] = []
     monitor_sent: list[Any] = []
+    monitor_labelled: list[Any] = []  # for the feature sink, handed over at the checkpoint
     touched: dict[str, int] = {}
     sink = FeatureSink(config, feature_sink) if mon.feature_sink else None
 
@@ -229,6 +244,9 @@ def build_app(
         monitor_out.clear()
         await _send_dead(dead_out, monitor_dead, monitor_sent)
         if sink is not None:
+            for outcome in monitor_labelled:
+                sink.add(outcome)
+            monitor_labelled.clear()
             await asyncio.get_running_loop().run_in_executor(None, sink.flush)
 
     async def write_monitor_state() -> None:
@@ -283,8 +301,7 @@ def build_app(
                         )
                 monitor_dead.extend(result.dead_letters)
                 if sink is not None:
-                    for outcome in result.labelled:
-                        sink.add(outcome)
+                    monitor_labelled.extend(result.labelled)
                 if monitor_checkpoint.hold(event):
                     await monitor_checkpoint.run()
 
@@ -298,20 +315,28 @@ def build_app(
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app: faust.App, revoked: Iterable[Any], **_: Any) -> None:
+        """Abort, never write: Faust seeks every partition back to its committed offset."""
         async with join_lock:
-            await join_checkpoint.run()
+            join_checkpoint.abort()
+            join_out.clear()
+            join_dead.clear()
+            join_reroutes.clear()
+            join_sent.clear()
+            join_written.clear()
+            join_durable.clear()
+            join_stage.joins.clear()
+            join_loaded.clear()
         async with monitor_lock:
-            await monitor_checkpoint.run()
+            monitor_checkpoint.abort()
+            monitor_out.clear()
+            monitor_dead.clear()
+            monitor_sent.clear()
+            touched.clear()
+            monitor_stage.monitors.clear()
+            monitor_labelled.clear()
         for tp in revoked:
-            if tp.topic in (names.predictions, names.labels):
-                join_stage.joins.pop(tp.partition, None)
-                join_loaded.discard(tp.partition)
-                join_checkpoint.ledger.forget(tp.topic, tp.partition)
-            elif tp.topic == names.outcomes:
-                for key in [k for k, p in touched.items() if p == tp.partition]:
-                    touched.pop(key)
-                monitor_stage.monitors.clear()
-                monitor_checkpoint.ledger.forget(tp.topic, tp.partition)
+            join_checkpoint.ledger.forget(tp.topic, tp.partition)
+            monitor_checkpoint.ledger.forget(tp.topic, tp.partition)
 
     # ------------------------------------------------------------------------------- web
     registry = CollectorRegistry()

@@ -11,7 +11,10 @@ dirty; a checkpoint then runs, in this order (as Kafka Streams and Quix Streams 
 5. (the RocksDB store persists locally as Faust flushes it).
 
 A crash anywhere re-processes the records after the last committed offset; the offsets inside
-the state values and the high-water marks of stage 2 make that replay skip what was applied.
+the state values make that replay skip what was applied, and stage 2 recognises the outcomes
+stage 1 sends again (:class:`streams.replay_filter.ReplayFilter`). A rebalance never writes:
+it aborts the checkpoint in progress (:meth:`Checkpoint.abort`: nothing acknowledged, outputs dropped),
+the stage drops its in-memory state, and Faust seeks every partition back to its committed offset.
 A recorded offset that goes backwards within one assignment is a bug and raises.
 """
 
@@ -137,6 +140,8 @@ class Checkpoint:
         Step 2: writes the dirty state values.
     flush_producer
         Step 3: flushes the producer and confirms delivery.
+    committed
+        Called after step 4: the state written in step 2 is durable and its input acknowledged.
     """
 
     def __init__(
@@ -145,11 +150,13 @@ class Checkpoint:
         send_outputs: Callable[[], Awaitable[None]],
         write_state: Callable[[], Awaitable[None]],
         flush_producer: Callable[[], Awaitable[None]],
+        committed: Callable[[], None] = lambda: None,
     ) -> None:
         self.rule = rule
         self.send_outputs = send_outputs
         self.write_state = write_state
         self.flush_producer = flush_producer
+        self.committed = committed
         self.ledger = OffsetLedger()
         self._held: list[Any] = []
         self.completed = 0
@@ -179,3 +186,9 @@ class Checkpoint:
             event.ack()
         self.rule.done()
         self.completed += 1
+        self.committed()
+
+    def abort(self) -> None:
+        """Drop the held records unacknowledged (a rebalance): they are read again."""
+        self._held = []
+        self.rule.done()

@@ -25,6 +25,10 @@ Rules
 * State is kept in ``buckets`` (hash of ``prediction_id``), each with the input offsets it reflects;
   a checkpoint writes only the dirty buckets, and a replayed event whose offset is not beyond its
   bucket's recorded offset is skipped (stream times still advance, so expiry replays the same).
+* Every outcome's origin is the input event it is *about* (the prediction for ``unlabelled`` and
+  ``expired``, the label for the others), never the record that happened to trigger it, so a
+  replay that reads the two topics in another interleaving re-creates the same origins (see
+  :class:`streams.replay_filter.ReplayFilter`).
 """
 
 from __future__ import annotations
@@ -49,12 +53,17 @@ _KEEP = 1.5
 """Predictions are kept for this many label budgets (in label stream time): out-of-order slack."""
 
 
+Where = tuple[str, int, int, int]
+"""``(topic, partition, offset, index)`` of one input event."""
+
+
 @dataclass(slots=True)
 class _Entry:
     prediction: PredictionRecord | None = None
     joined: set[str] = field(default_factory=set)
     expired: set[str] = field(default_factory=set)
-    early: dict[str, tuple[Any, float]] = field(default_factory=dict)
+    early: dict[str, tuple[Any, float, Where]] = field(default_factory=dict)
+    where: Where | None = None  # of the prediction
 
 
 class LabelJoin:
@@ -96,6 +105,7 @@ class LabelJoin:
 
     def _reset(self) -> None:
         self._delay = {name: task.label_delay for name, task in self.config.tasks.items()}
+        self._rank = {name: rank for rank, name in enumerate(sorted(self.config.tasks))}
         self._entries: list[dict[str, _Entry]] = [{} for _ in range(self.buckets)]
         self._offsets: list[dict[str, int]] = [{} for _ in range(self.buckets)]
         self._dirty: set[int] = set()
@@ -124,24 +134,21 @@ class LabelJoin:
         """The state bucket of a prediction id (stable across processes: CRC32)."""
         return zlib.crc32(prediction_id.encode()) % self.buckets
 
-    def add(
-        self, record: PredictionRecord | LabelRecord, where: tuple[str, int, int, int]
-    ) -> list[Outcome]:
+    def add(self, record: PredictionRecord | LabelRecord, where: Where) -> list[Outcome]:
         """Apply one validated event read at ``where`` = (topic, partition, offset, index).
 
         Returns the outcomes it produces, in a deterministic order; a replayed event (offset not
         beyond its bucket's) produces only the expiries its event time causes.
         """
         topic, _, offset, _ = where
-        seq = [0]
         out: list[Outcome] = []
         b = self.bucket_of(record.prediction_id)
         if offset > self._offsets[b].get(topic, -1):
             if isinstance(record, PredictionRecord):
-                self._add_prediction(b, record, where, seq, out)
-                self._expire_predictions(where, seq, out)
+                self._add_prediction(b, record, where, out)
+                self._expire_predictions(out)
             else:
-                self._add_label(b, record, where, seq, out)
+                self._add_label(b, record, where, out)
             self._dirty.add(b)
         else:
             self.skipped += 1
@@ -153,8 +160,8 @@ class LabelJoin:
         watermark = min(self.prediction_time, self.label_time)
         if watermark > self.watermark:
             self.watermark = watermark
-            self._expire_predictions(where, seq, out)
-            self._expire_early_labels(where, seq, out)
+            self._expire_predictions(out)
+            self._expire_early_labels(out)
         return out
 
     def mark_applied(self, topic: str, offset: int) -> None:
@@ -166,17 +173,22 @@ class LabelJoin:
         if offset > self._applied.get(topic, -1):
             self._applied[topic] = offset
 
-    def _origin(self, where: tuple[str, int, int, int], seq: list[int]) -> Origin:
-        origin = (*where, seq[0])
-        seq[0] += 1
-        return origin
+    def frontier(self) -> dict[str, int]:
+        """The highest offset applied per topic (what the state reflects once checkpointed)."""
+        return dict(self._applied)
+
+    def _about_prediction(self, where: Where, task: str, expired: bool) -> Origin:
+        return (*where, 2 * self._rank[task] + expired)
+
+    @staticmethod
+    def _about_label(where: Where) -> Origin:
+        return (*where, 0)
 
     def _add_prediction(
         self,
         b: int,
         p: PredictionRecord,
-        where: tuple[str, int, int, int],
-        seq: list[int],
+        where: Where,
         out: list[Outcome],
     ) -> None:
         entry = self._entries[b].get(p.prediction_id)
@@ -185,55 +197,56 @@ class LabelJoin:
         if entry is None:
             entry = self._entries[b][p.prediction_id] = _Entry()
         entry.prediction = p
+        entry.where = where
         last = _NO_TIME
         for task, output in p.outputs.items():
-            out.append(self._outcome("unlabelled", p, task, output, self._origin(where, seq)))
+            origin = self._about_prediction(where, task, expired=False)
+            out.append(self._outcome("unlabelled", p, task, output, origin))
             deadline = p.t + self._delay[task] * _KEEP
             last = max(last, deadline)
             heapq.heappush(self._deadlines, (deadline, p.prediction_id, task))
         heapq.heappush(self._deadlines, (last, p.prediction_id, _RETIRE))
-        for task, (label, label_t) in sorted(entry.early.items()):
+        for task, (label, label_t, label_where) in sorted(entry.early.items()):
             self._early_count -= 1
+            origin = self._about_label(label_where)
             if task in p.outputs:
                 kind = "labelled" if label_t <= p.t + self._delay[task] else "late"
-                outcome = self._outcome(kind, p, task, p.outputs[task], self._origin(where, seq))
+                outcome = self._outcome(kind, p, task, p.outputs[task], origin)
                 outcome.y_true, outcome.label_t = label, label_t
                 if kind == "labelled":
                     entry.joined.add(task)
                     outcome.features = p.features
                 out.append(outcome)
             else:
-                out.append(self._orphan(p.prediction_id, task, label_t, self._origin(where, seq)))
+                out.append(self._orphan(p.prediction_id, task, label_t, origin))
         entry.early.clear()
 
     def _add_label(
         self,
         b: int,
         label: LabelRecord,
-        where: tuple[str, int, int, int],
-        seq: list[int],
+        where: Where,
         out: list[Outcome],
     ) -> None:
+        origin = self._about_label(where)
         entry = self._entries[b].get(label.prediction_id)
         p = entry.prediction if entry is not None else None
         if p is None:
             if entry is None:
                 entry = self._entries[b][label.prediction_id] = _Entry()
             if label.task in entry.early:
-                out.append(self._bare("duplicate", label, self._origin(where, seq)))
+                out.append(self._bare("duplicate", label, origin))
                 return
-            entry.early[label.task] = (label.label, label.t)
+            entry.early[label.task] = (label.label, label.t, where)
             self._early_count += 1
             deadline = label.t + self._delay[label.task]
             heapq.heappush(self._early, (deadline, label.prediction_id, label.task))
             while self._early_count > self.max_early_labels:
-                self._pop_early(where, seq, out)
+                self._pop_early(out)
             return
         output = p.outputs.get(label.task)
         if output is None:
-            out.append(
-                self._orphan(label.prediction_id, label.task, label.t, self._origin(where, seq))
-            )
+            out.append(self._orphan(label.prediction_id, label.task, label.t, origin))
             return
         if label.task in entry.joined:
             kind = "duplicate"
@@ -242,15 +255,13 @@ class LabelJoin:
         else:
             entry.joined.add(label.task)
             kind = "labelled"
-        outcome = self._outcome(kind, p, label.task, output, self._origin(where, seq))
+        outcome = self._outcome(kind, p, label.task, output, origin)
         outcome.y_true, outcome.label_t = label.label, label.t
         if kind == "labelled":
             outcome.features = p.features
         out.append(outcome)
 
-    def _expire_predictions(
-        self, where: tuple[str, int, int, int], seq: list[int], out: list[Outcome]
-    ) -> None:
+    def _expire_predictions(self, out: list[Outcome]) -> None:
         heap = self._deadlines
         while heap and heap[0][0] < self.watermark:
             _, pid, task = heapq.heappop(heap)
@@ -265,31 +276,27 @@ class LabelJoin:
             if task not in entry.joined and task not in entry.expired:
                 entry.expired.add(task)
                 p = entry.prediction
-                out.append(
-                    self._outcome("expired", p, task, p.outputs[task], self._origin(where, seq))
-                )
+                assert entry.where is not None
+                origin = self._about_prediction(entry.where, task, expired=True)
+                out.append(self._outcome("expired", p, task, p.outputs[task], origin))
 
-    def _expire_early_labels(
-        self, where: tuple[str, int, int, int], seq: list[int], out: list[Outcome]
-    ) -> None:
+    def _expire_early_labels(self, out: list[Outcome]) -> None:
         early = self._early
         while early and early[0][0] < self.watermark:
-            self._pop_early(where, seq, out)
+            self._pop_early(out)
 
-    def _pop_early(
-        self, where: tuple[str, int, int, int], seq: list[int], out: list[Outcome]
-    ) -> None:
+    def _pop_early(self, out: list[Outcome]) -> None:
         _, pid, task = heapq.heappop(self._early)
         b = self.bucket_of(pid)
         entry = self._entries[b].get(pid)
         if entry is None or entry.prediction is not None or task not in entry.early:
             return
-        _, label_t = entry.early.pop(task)
+        _, label_t, label_where = entry.early.pop(task)
         self._early_count -= 1
         self._dirty.add(b)
         if not entry.early:
             del self._entries[b][pid]
-        out.append(self._orphan(pid, task, label_t, self._origin(where, seq)))
+        out.append(self._orphan(pid, task, label_t, self._about_label(label_where)))
 
     # ------------------------------------------------------------------------------ outcomes
 
@@ -362,7 +369,7 @@ class LabelJoin:
                     last = max(last, deadline)
                     heapq.heappush(self._deadlines, (deadline, pid, task))
                 heapq.heappush(self._deadlines, (last, pid, _RETIRE))
-            for task, (_, label_t) in entry.early.items():
+            for task, (_, label_t, _) in entry.early.items():
                 self._early_count += 1
                 heapq.heappush(self._early, (label_t + self._delay.get(task, 0.0), pid, task))
 

@@ -3,23 +3,38 @@
 An outcome is one observation of one task: a labelled pair (prediction + label), an unlabelled
 score (every prediction head feeds the label-free signals), an expired prediction (its label never
 came within the task's budget), a duplicate or orphan label, or a model-version change. Each one
-carries its **origin** ``(topic, partition, offset, index, seq)``: the input record that produced it,
-the event's index inside an envelope and its rank among the outcomes of that event. Stage 2 keeps a
-high-water mark per origin partition, so an outcome re-emitted by a replay is recognised and
-skipped.
+carries its **origin** ``(topic, partition, offset, index, rank)``: the input event it is *about*
+(the prediction of an ``unlabelled`` or ``expired`` outcome, the label of the others, the
+model update of a ``version``) and a rank that tells apart the outcomes of one event (task, and
+for predictions unlabelled or expired). The origin never depends on which record triggered the
+outcome, so a replay re-creates it, and stage 2 recognises the repeat
+(:class:`~streams.replay_filter.ReplayFilter`).
 
-On the wire an outcome is a JSON object with schema ``driftline.outcome/1`` (internal; several go
-in one ``driftline.batch/1`` envelope keyed by ``model/task``).
+On the wire an outcome is a JSON object with schema ``driftline.outcome/1`` (internal). Stage 1
+sends them in ``driftline.outcomes/1`` envelopes keyed by ``model/task``, one per task per
+checkpoint (in the order the join produced them), stamped per input partition with its
+frontier (the offsets applied when sent) and its durable frontier (the offsets of its last
+completed checkpoint).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["OUTCOME_SCHEMA", "Origin", "Outcome", "OutcomeKind", "monitor_key"]
+__all__ = [
+    "OUTCOMES_ENVELOPE",
+    "OUTCOME_SCHEMA",
+    "Origin",
+    "Outcome",
+    "OutcomeKind",
+    "encode_outcomes",
+    "monitor_key",
+]
 
 OUTCOME_SCHEMA = "driftline.outcome/1"
+OUTCOMES_ENVELOPE = "driftline.outcomes/1"
 OutcomeKind = Literal["labelled", "unlabelled", "expired", "duplicate", "orphan", "late", "version"]
 
 Origin = tuple[str, int, int, int, int]
@@ -62,6 +77,7 @@ class Outcome:
     entity_id: str | None = None
     label_t: float | None = None
     features: dict[str, Any] | None = None
+    retrained: bool | None = None  # of a ``version``: did that version retrain this task?
 
     @property
     def key(self) -> str:
@@ -89,6 +105,7 @@ class Outcome:
             ("e", self.entity_id),
             ("lt", self.label_t),
             ("f", self.features),
+            ("rt", self.retrained),
         ):
             if value is not None:
                 wire[name] = value
@@ -114,4 +131,22 @@ class Outcome:
             entity_id=wire.get("e"),
             label_t=wire.get("lt"),
             features=wire.get("f"),
+            retrained=wire.get("rt"),
         )
+
+
+def encode_outcomes(
+    items: list[dict[str, Any]],
+    frontiers: dict[int, dict[str, int]],
+    durables: dict[int, dict[str, int]],
+) -> bytes:
+    """One ``driftline.outcomes/1`` envelope of wire dicts, with stage 1's progress per partition.
+
+    ``frontiers[p]``: the input offsets partition ``p`` had applied when the envelope was sent;
+    ``durables[p]``: those of its last completed checkpoint (absent before the first one).
+
+    >>> encode_outcomes([], {0: {"labels": 4}}, {})
+    b'{"schema":"driftline.outcomes/1","f":{"0":{"labels":4}},"d":{},"events":[]}'
+    """
+    envelope = {"schema": OUTCOMES_ENVELOPE, "f": frontiers, "d": durables, "events": items}
+    return json.dumps(envelope, separators=(",", ":")).encode()

@@ -20,7 +20,7 @@ from driftline.partitioning import partition_for
 from streams.dead_letters import dead_letter
 from streams.decoding import EventDecoder
 from streams.join import LabelJoin
-from streams.outcome import OUTCOME_SCHEMA, Outcome, monitor_key
+from streams.outcome import OUTCOME_SCHEMA, OUTCOMES_ENVELOPE, Outcome, monitor_key
 from streams.records import LabelRecord, PredictionRecord
 from streams.task_monitor import MonitorOutput, TaskMonitor
 
@@ -201,10 +201,14 @@ class MonitorStage:
     def process(
         self, topic: str, partition: int, offset: int, value: bytes | None
     ) -> MonitorResult:
-        """Process one ``outcomes`` record (an envelope of outcomes)."""
+        """Process one ``outcomes`` record (an envelope of outcomes of one model/task).
+
+        A record at or below the offset a monitor's state reflects is a replay of this stage's
+        own input and is skipped whole.
+        """
         result = MonitorResult()
         try:
-            raws = decode_record(value or b"")
+            raws, frontiers, durables = _unwrap(decode_record(value or b""))
         except EventValidationError as exc:
             result.dead_letters.append(
                 dead_letter(
@@ -213,6 +217,7 @@ class MonitorStage:
             )
             self.dead_lettered += 1
             return result
+        applied: list[TaskMonitor] = []
         for index, raw in enumerate(raws):
             try:
                 if raw.get("schema") != OUTCOME_SCHEMA:
@@ -220,6 +225,7 @@ class MonitorStage:
                 outcome = Outcome.from_wire(raw)
                 if outcome.task not in self.config.tasks:
                     raise ValueError(f"unknown task {outcome.task!r}")
+                monitor = self.monitor_for(outcome.model, outcome.task)
             except (KeyError, TypeError, ValueError) as exc:
                 result.dead_letters.append(
                     dead_letter(
@@ -232,13 +238,26 @@ class MonitorStage:
                 )
                 self.dead_lettered += 1
                 continue
-            self.apply(outcome, result)
+            if offset <= monitor.applied_offset:
+                result.skipped += 1
+                continue
+            source = outcome.origin[1]
+            self.apply(outcome, result, frontiers.get(source), durables.get(source))
+            applied.append(monitor)
+        for monitor in applied:
+            monitor.applied_offset = offset
         return result
 
-    def apply(self, outcome: Outcome, result: MonitorResult) -> None:
+    def apply(
+        self,
+        outcome: Outcome,
+        result: MonitorResult,
+        frontier: dict[str, int] | None = None,
+        durable: dict[str, int] | None = None,
+    ) -> None:
         """Apply one decoded outcome (the in-process path the benchmark also uses)."""
         monitor = self.monitor_for(outcome.model, outcome.task)
-        outputs = monitor.apply(outcome)
+        outputs = monitor.apply(outcome, frontier, durable)
         if outputs is None:
             result.skipped += 1
             return
@@ -267,9 +286,34 @@ def version_outcomes(
             update.update_id,
             update.event_time.timestamp(),
             (topic, partition, offset, 0, seq),
+            retrained=(task in update.tasks) if update.tasks else None,
         )
         for seq, task in enumerate(sorted(config.tasks))
     ]
+
+
+Progress = dict[int, dict[str, int]]
+"""Stage 1 offsets per input partition (frontiers or durable frontiers of an envelope)."""
+
+
+def _unwrap(raws: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Progress, Progress]:
+    """The outcomes of a record and, for a stage 1 envelope, its frontiers and durable ones."""
+    if len(raws) != 1 or raws[0].get("schema") != OUTCOMES_ENVELOPE:
+        return raws, {}, {}
+    envelope = raws[0]
+    events, frontiers, durables = envelope.get("events"), envelope.get("f"), envelope.get("d")
+    if not isinstance(events, list) or not isinstance(frontiers, dict):
+        raise EventValidationError(f"malformed {OUTCOMES_ENVELOPE} envelope: needs events and f")
+    if not all(isinstance(event, dict) for event in events):
+        raise EventValidationError("every outcome in an envelope must be a JSON object")
+    try:
+        return (
+            events,
+            {int(p): dict(f) for p, f in frontiers.items()},
+            {int(p): dict(d) for p, d in (durables or {}).items()},
+        )
+    except (TypeError, ValueError) as exc:
+        raise EventValidationError(f"malformed {OUTCOMES_ENVELOPE} envelope: {exc}") from exc
 
 
 def encode_envelope(items: list[dict[str, Any]]) -> bytes:

@@ -1,9 +1,20 @@
 """Stage 2 logic: everything monitored for one (model, task), fed by outcomes.
 
 A :class:`TaskMonitor` applies outcomes in order and returns the events they cause (alerts, retrain
-requests, metric snapshots). Its state is one picklable value that records the high-water mark of
-every origin partition it has applied, so a replayed outcome (at or below the mark) is skipped:
-the monitor is exact across restarts as long as its state and marks are saved together.
+requests, metric snapshots). Its state is one picklable value that holds a
+:class:`~streams.replay_filter.ReplayFilter`, so an outcome stage 1 sends again after a restart is
+skipped, and the ``outcomes`` offset it reflects (``applied_offset``), so its own replay is
+skipped too: the monitor is exact across restarts as long as both are saved with it.
+
+Alert ids are ``stable_id(model, version, task, slice, detector, n)`` for the n-th alert of that
+detector on that model version: the outcomes of several input partitions reach a task in an order
+that a crash can change, so an alert may fire a few labels earlier or later after one (a new
+evidence window), but it keeps its id and consumers drop the repeat.
+
+After a ``version`` outcome (a promotion or rollback) the monitor is pinned to that version:
+outcomes of other versions (the old champion's predictions still being labelled) are counted
+(and, as ``stale``, once more) but feed no metric or detector, so they cannot raise an alarm
+against the new baseline.
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ from driftline.events import Alert, EvidenceWindow, RetrainRequest, TaskMetrics,
 from streams.outcome import Outcome
 from streams.policy import RetrainTrigger
 from streams.records import to_datetime
+from streams.replay_filter import ReplayFilter
 from streams.scope_monitor import Firing, ScopeMonitor
 
 __all__ = ["TaskMonitor"]
@@ -55,11 +67,12 @@ class TaskMonitor:
     >>> from driftline.config import parse_config
     >>> cfg = parse_config("model: m\\ntasks:\\n  churn: {type: binary}\\n")
     >>> mon = TaskMonitor(cfg, "m", "churn")
-    >>> o = Outcome("labelled", "m", "1", "churn", "p-1", 0.0, ("predictions", 0, 7, 0, 0),
+    >>> o = Outcome("labelled", "m", "1", "churn", "p-1", 0.0, ("labels", 0, 7, 0, 0),
     ...             y_pred=0.9, y_true=1)
-    >>> mon.apply(o), mon.labels
+    >>> frontier = {"predictions": 9, "labels": 7}
+    >>> mon.apply(o, frontier), mon.labels
     ([], 1)
-    >>> mon.apply(o), mon.labels        # the same origin again: a replay, skipped
+    >>> mon.apply(o, frontier), mon.labels        # stage 1 sent it again: skipped
     (None, 1)
     """
 
@@ -77,7 +90,11 @@ class TaskMonitor:
         self._task_config = task
         self.scopes: dict[SliceKey, ScopeMonitor] = {(): ScopeMonitor(task, self.seed)}
         self._trigger = RetrainTrigger.from_config(task.retrain)
-        self.high_water: dict[tuple[str, int], tuple[int, int, int]] = {}
+        self.replays = ReplayFilter()
+        self.applied_offset = -1
+        self.alerts_fired: dict[tuple[str, SliceKey, str], int] = {}
+        self.pinned_version: str | None = None
+        self.stale = 0
         self.predictions = 0
         self.labels = 0
         self.expired = 0
@@ -93,33 +110,45 @@ class TaskMonitor:
 
     # ------------------------------------------------------------------------------ applying
 
-    def apply(self, outcome: Outcome) -> list[MonitorOutput] | None:
-        """Apply one outcome; the events it causes, or ``None`` when it was a replay (skipped)."""
-        topic, partition, offset, index, seq = outcome.origin
-        mark = (offset, index, seq)
-        source = (topic, partition)
-        last = self.high_water.get(source)
-        if last is not None and mark <= last:
+    def apply(
+        self,
+        outcome: Outcome,
+        frontier: dict[str, int] | None = None,
+        durable: dict[str, int] | None = None,
+    ) -> list[MonitorOutput] | None:
+        """Apply one outcome; the events it causes, or ``None`` when it was a repeat (skipped).
+
+        ``frontier``/``durable`` are the stage 1 progress its envelope carried (see
+        :class:`~streams.replay_filter.ReplayFilter`).
+        """
+        if not self.replays.admit(outcome, frontier, durable):
             self.skipped += 1
             return None
-        self.high_water[source] = mark
         out: list[MonitorOutput] = []
         if outcome.kind == "version":
-            self._new_version(outcome.model_version)
+            self._new_version(outcome.model_version, outcome.retrained)
             return out
         if outcome.t > self.clock:
             self._maybe_snapshot(outcome.t, out)
             self.clock = outcome.t
-        if outcome.model_version:
-            self.model_version = outcome.model_version
+        version = outcome.model_version
+        stale = self.pinned_version is not None and bool(version) and version != self.pinned_version
+        if stale:
+            self.stale += 1
+        elif version:
+            self.model_version = version
         kind = outcome.kind
         if kind == "unlabelled":
             self.predictions += 1
+            if stale:
+                return out
             score = _score(outcome, self._task_config.type)
             for scope in self._scopes_of(outcome):
                 self._emit(scope[0], scope[1].observe_score(score, outcome.t), outcome, out)
         elif kind == "labelled":
             self.labels += 1
+            if stale:
+                return out
             self.labels_since_version += 1
             for key, scope in self._scopes_of(outcome):
                 firings = scope.observe_label(
@@ -150,10 +179,14 @@ class TaskMonitor:
             scopes.append((key, scope))
         return scopes
 
-    def _new_version(self, version: str) -> None:
-        self.model_version = version
+    def _new_version(self, version: str, retrained: bool | None) -> None:
+        self.model_version = self.pinned_version = version
         self.labels_since_version = 0
-        self._held_request = None  # a new champion answers it
+        if self._held_request is not None:
+            if retrained is False:  # the new version did not retrain this task: still ask
+                self._held_request.version = version
+            else:
+                self._held_request = None  # the new champion answers it
         for scope in self.scopes.values():
             scope.rebaseline()
 
@@ -163,15 +196,10 @@ class TaskMonitor:
         for firing in firings:
             slice_ = dict(key)
             version = self.model_version or outcome.model_version
-            alert_id = stable_id(
-                self.model,
-                version,
-                self.task,
-                slice_,
-                firing.detector,
-                firing.start_count,
-                firing.end_count,
-            )
+            ordinal_key = (version, key, firing.detector)
+            ordinal = self.alerts_fired.get(ordinal_key, 0) + 1
+            self.alerts_fired[ordinal_key] = ordinal
+            alert_id = stable_id(self.model, version, self.task, slice_, firing.detector, ordinal)
             alert = Alert.model_validate(
                 {
                     "schema": Alert.SCHEMA,
@@ -300,6 +328,7 @@ class TaskMonitor:
     def counts(self) -> dict[str, int]:
         """The per-task counters (what the restart and kill tests compare)."""
         return {
+            "stale": self.stale,
             "predictions": self.predictions,
             "labels": self.labels,
             "expired": self.expired,

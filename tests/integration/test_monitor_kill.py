@@ -1,6 +1,7 @@
 """Crash-exactness: a worker killed with SIGKILL and restarted ends with the same per-task counts,
 label coverage and cumulative metrics as an uninterrupted run on the same stream, and raises the
-same alerts (same task and detector, evidence within a few labels; ids are not compared).
+same set of alert ids (the n-th alert of a detector on a model version keeps its id even where a
+restart moved its evidence by a few labels).
 
 The stream (:class:`bench.workload.Workload`): three tasks, labels shuffled within 50
 predictions and delayed, 10 % never come, an abrupt drift on ``fraud``; each prediction carries
@@ -72,15 +73,9 @@ def _run_to_end(worker: WorkerProcess, sent: int, timeout: float = 900.0) -> dic
     pytest.fail(f"not done after {timeout} s: {counts}")
 
 
-def _alerts(worker: WorkerProcess) -> dict[tuple[str, str], list[int]]:
-    """Evidence end counts per (task, detector), without the duplicates a replay re-sends."""
-    unique = {a["alert_id"]: a for a in worker.read("drift_alerts", timeout=20)}
-    out: dict[tuple[str, str], list[int]] = {}
-    for alert in unique.values():
-        out.setdefault((alert["task"], alert["detector"]), []).append(
-            alert["evidence"]["end_count"]
-        )
-    return {key: sorted(counts) for key, counts in out.items()}
+def _alerts(worker: WorkerProcess) -> dict[str, dict]:
+    """The alerts by id (a replay re-sends some: same id)."""
+    return {a["alert_id"]: a for a in worker.read("drift_alerts", timeout=20)}
 
 
 def _same(expected: dict[str, float], seen: dict[str, float]) -> list[str]:
@@ -99,12 +94,6 @@ def _same(expected: dict[str, float], seen: dict[str, float]) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 5 open: kill -9 exactness is not yet achieved (one failure in two runs: after a "
-    "kill and a rebalance, stage 2 ended short by ~170 outcomes of one task; suspects in "
-    "docs/monitoring.md). Reported as XFAIL/XPASS on every run, never skipped.",
-)
 def test_sigkill_and_restart_equals_an_uninterrupted_run(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
@@ -119,7 +108,7 @@ def test_sigkill_and_restart_equals_an_uninterrupted_run(
     finally:
         reference.stop()
     expected_alerts = _alerts(reference)
-    assert {task for task, _ in expected_alerts} == {"fraud"}, expected_alerts
+    assert {a["task"] for a in expected_alerts.values()} == {"fraud"}, expected_alerts
     assert expected["fraud.expired"] > 0 and expected["churn.labels"] > 0
 
     crashed = WorkerProcess(kafka_bootstrap, tmp_path / "crashed", TASKS_YAML, MONITOR)
@@ -140,12 +129,8 @@ def test_sigkill_and_restart_equals_an_uninterrupted_run(
     finally:
         crashed.stop()
     assert _same(expected, seen) == []
-    # Alerts: the same detectors fire on the same task, at nearly the same label. Not the same
-    # ids: outcomes of the two input partitions reach a task's detectors in the order the join
-    # happened to process them, which a restart changes (see docs/monitoring.md, Guarantees).
     alerts = _alerts(crashed)
     assert alerts.keys() == expected_alerts.keys(), (alerts, expected_alerts)
-    for key, counts in alerts.items():
-        assert len(counts) == len(expected_alerts[key]), (key, counts, expected_alerts[key])
-        for got, want in zip(counts, expected_alerts[key], strict=True):
-            assert abs(got - want) <= 300, (key, counts, expected_alerts[key])
+    for alert_id, alert in alerts.items():  # the evidence may move a little, never far
+        want = expected_alerts[alert_id]["evidence"]["end_count"]
+        assert abs(alert["evidence"]["end_count"] - want) <= 300, (alert, want)

@@ -169,7 +169,36 @@ def test_replay_at_or_below_recorded_offsets_is_skipped() -> None:
 def test_outcome_origins_are_unique_per_event() -> None:
     join = LabelJoin(CFG)
     out = join.add(prediction(1, 0.0), ("p", 0, 7, 3))
-    assert [o.origin for o in out] == [("p", 0, 7, 3, 0), ("p", 0, 7, 3, 1)]
+    assert [o.origin for o in out] == [("p", 0, 7, 3, 0), ("p", 0, 7, 3, 2)]
+
+
+def _origins_in(order: list[int]) -> set[tuple[str, tuple]]:
+    """Outcomes of one fixed input read in the given interleaving: (kind, origin) pairs."""
+    records = [
+        (prediction(1, 0.0), ("p", 0, 0, 0)),
+        (LabelRecord("p-2", "churn", 1, 5.0), ("l", 0, 0, 0)),  # early: before its prediction
+        (prediction(2, 1.0), ("p", 0, 1, 0)),
+        (LabelRecord("p-9", "churn", 0, 6.0), ("l", 0, 1, 0)),  # an orphan in the end
+        (prediction(3, 500.0), ("p", 0, 2, 0)),
+        (LabelRecord("p-3", "churn", 1, 2000.0), ("l", 0, 2, 0)),  # late; moves the watermark
+        (prediction(4, 3000.0), ("p", 0, 3, 0)),
+    ]
+    join = LabelJoin(CFG)
+    out = []
+    for i in order:
+        out += join.add(*records[i])
+    return {(o.kind, o.origin) for o in out}
+
+
+def test_origins_are_the_events_outcomes_are_about_whatever_the_interleaving() -> None:
+    """A replay reads the two topics in another order: every outcome keeps its origin."""
+    predictions_first = _origins_in([0, 2, 4, 6, 1, 3, 5])
+    labels_first = _origins_in([1, 3, 5, 0, 2, 4, 6])
+    as_written = _origins_in(list(range(7)))
+    assert predictions_first == labels_first == as_written
+    assert ("labelled", ("l", 0, 0, 0, 0)) in as_written  # the early label, about its label
+    assert ("expired", ("p", 0, 0, 0, 1)) in as_written  # about its prediction, rank + 1
+    assert ("orphan", ("l", 0, 1, 0, 0)) in as_written
 
 
 def test_outputs_with_explicit_nulls_keep_their_value() -> None:

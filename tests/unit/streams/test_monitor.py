@@ -6,8 +6,8 @@ import json
 import random
 
 from driftline.config import parse_config
-from driftline.events import Alert, RetrainRequest
-from streams.outcome import Outcome
+from driftline.events import Alert, ModelUpdate, RetrainRequest
+from streams.outcome import Outcome, encode_outcomes
 from streams.stages import JoinStage, MonitorResult, MonitorStage, version_outcomes
 from streams.task_monitor import TaskMonitor
 
@@ -98,11 +98,44 @@ def test_promoted_version_rebaselines_and_warms_up() -> None:
 def test_state_roundtrip_and_replay_skip() -> None:
     monitor = TaskMonitor(CFG, "m", "a")
     for i in range(50):
-        monitor.apply(labelled("a", i, 1.0, 0.9))
+        monitor.apply(labelled("a", i, 1.0, 0.9), {"in": 49})
     restored = TaskMonitor.load(CFG, monitor.dump())
-    assert restored.apply(labelled("a", 49, 1.0, 0.9)) is None  # replayed origin
-    assert restored.apply(labelled("a", 50, 1.0, 0.9)) == []
+    assert restored.apply(labelled("a", 49, 1.0, 0.9), {"in": 60}) is None  # sent again
+    assert restored.apply(labelled("a", 50, 1.0, 0.9), {"in": 60}) == []
     assert restored.counts()["labels"] == 51
+    # stage 1 checkpointed beyond offset 49: those identities are forgotten
+    restored.apply(labelled("a", 51, 1.0, 0.9), {"in": 70}, durable={"in": 60})
+    assert restored.replays.remembered == 1
+
+
+def test_a_record_at_or_below_the_applied_offset_is_skipped_whole() -> None:
+    stage = MonitorStage(CFG)
+    record = encode_outcomes([labelled("a", i, 1.0, 0.9).to_wire() for i in range(3)], {0: {}}, {})
+    assert stage.process("outcomes", 0, 10, record).applied == 3
+    again = stage.process("outcomes", 0, 10, record)
+    assert (again.applied, again.skipped) == (0, 3)
+    assert stage.monitors["m/a"].counts()["labels"] == 3
+
+
+def test_outcomes_of_an_older_version_are_counted_but_feed_no_detector() -> None:
+    monitor = TaskMonitor(CFG, "m", "a")
+    update = ModelUpdate.model_validate(
+        {
+            "schema": ModelUpdate.SCHEMA,
+            "update_id": "u-2",
+            "model": "m",
+            "version": "2",
+            "status": "promoted",
+            "event_time": "2026-11-23T00:00:00Z",
+        }
+    )
+    for outcome in version_outcomes(CFG, update, ("model-updates", 0, 0)):
+        if outcome.task == "a":
+            monitor.apply(outcome)
+    for i in range(1000):  # the old champion's predictions, all wrong: no alarm, no metric
+        assert monitor.apply(labelled("a", i, 1.0, 0.0)) == []
+    assert monitor.counts()["stale"] == 1000 and monitor.labels == 1000
+    assert monitor.scopes[()].labels == 0
 
 
 def test_snapshots_by_event_time_have_stable_ids() -> None:
@@ -176,3 +209,43 @@ def test_retrain_request_waits_for_post_drift_labels() -> None:
     # 400 labels of task b after the alert: event time (= label index here) moved ~400 on
     alert_t = alerts[0].evidence.end_time.timestamp()
     assert 399 <= requests[0].window_end.timestamp() - alert_t <= 401
+
+
+def test_a_promotion_that_did_not_retrain_a_task_keeps_its_held_request() -> None:
+    data = json.loads(CFG.model_dump_json())
+    data["tasks"]["b"]["retrain"]["collect_labels"] = 400
+    cfg = type(CFG).model_validate(data)
+    stage = MonitorStage(cfg)
+    result = feed(stage, 1700, "b", 1500)  # b alerts near 1600; its request is still held
+    assert not [o for o in result.outputs if isinstance(o, RetrainRequest)]
+    update = ModelUpdate.model_validate(
+        {
+            "schema": ModelUpdate.SCHEMA,
+            "update_id": "u-2",
+            "model": "m",
+            "version": "2",
+            "status": "promoted",
+            "tasks": ["a"],
+            "event_time": "2026-11-23T00:00:00Z",
+        }
+    )
+    for outcome in version_outcomes(cfg, update, ("model-updates", 0, 0)):
+        stage.apply(outcome, result)
+    later = MonitorResult()
+    for i in range(1700, 2200):
+        stage.apply(
+            labelled("b", i, 1.0, 0.9).__class__(
+                "labelled",
+                "m",
+                "2",
+                "b",
+                f"p-{i}",
+                float(i),
+                ("in", 0, i, 0, 0),
+                y_pred=0.9,
+                y_true=1.0,
+            ),
+            later,
+        )
+    requests = [o for o in later.outputs if isinstance(o, RetrainRequest)]
+    assert len(requests) == 1 and requests[0].model_version == "2"

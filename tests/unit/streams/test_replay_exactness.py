@@ -1,0 +1,170 @@
+"""Both stages, a crash and a replay in another interleaving, without a broker.
+
+Stage 1 checkpoints the way ``streams/app.py`` does (send the outcomes of the checkpoint, then
+write its dirty state values, then ack); a "crash" lands between sending and writing, so the
+outcomes of that checkpoint reach stage 2 while stage 1's state does not reflect them. Stage 1
+then restores its last written state and reads the rest of the input in a different interleaving
+of the two topics. Stage 2 must end with exactly the counts and cumulative metrics of a run
+without a crash: nothing lost, nothing counted twice.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime
+
+import pytest
+
+from driftline.config import parse_config
+from streams.outcome import encode_outcomes
+from streams.stages import JoinStage, MonitorStage
+
+CFG = parse_config("""
+model: m
+kafka: {partitions: 1}
+monitor: {snapshot_interval: 0}
+tasks:
+  churn: {type: binary, label_delay: 60}
+  spend: {type: regression, label_delay: 90}
+""")
+
+
+def _time(t: float) -> str:
+    return datetime.fromtimestamp(1_700_000_000 + t, UTC).isoformat()
+
+
+def _input(n: int, seed: int) -> dict[str, list[bytes]]:
+    """Predictions and labels of one partition: shuffled labels, 10 % missing, some early."""
+    rng = random.Random(seed)
+    predictions, labels = [], []
+    for i in range(n):
+        predictions.append(
+            {
+                "schema": "driftline.prediction/1",
+                "prediction_id": f"p-{i}",
+                "model": "m",
+                "model_version": "1",
+                "entity_id": f"e-{i % 50}",
+                "event_time": _time(i),
+                "outputs": {"churn": {"score": rng.random()}, "spend": {"value": rng.gauss(5, 1)}},
+            }
+        )
+        for task, label in (("churn", int(rng.random() < 0.5)), ("spend", rng.gauss(5, 1))):
+            if rng.random() < 0.1:
+                continue  # never arrives: expires
+            delay = rng.uniform(-3, 40)  # a few labels come before their prediction
+            labels.append((i + delay, f"p-{i}", task, label))
+    labels.sort()
+    label_events = [
+        {
+            "schema": "driftline.label/1",
+            "prediction_id": pid,
+            "task": task,
+            "label": label,
+            "event_time": _time(t),
+        }
+        for t, pid, task, label in labels
+    ]
+    return {
+        "predictions": [json.dumps(p).encode() for p in predictions],
+        "labels": [json.dumps(label).encode() for label in label_events],
+    }
+
+
+def _interleaving(records: dict[str, list[bytes]], start: dict[str, int], seed: int):
+    """The records from ``start`` on, the two topics mixed at random (each in offset order)."""
+    rng = random.Random(seed)
+    position = dict(start)
+    while any(position[t] < len(records[t]) for t in records):
+        open_ = [t for t in records if position[t] < len(records[t])]
+        topic = rng.choice(open_)
+        yield topic, position[topic], records[topic][position[topic]]
+        position[topic] += 1
+
+
+class _StageOne:
+    """Stage 1 with checkpoints, its state store and the outcomes log it appends to."""
+
+    def __init__(self, log: list[bytes], store: dict[str, bytes]) -> None:
+        self.stage = JoinStage(CFG, partitions=1)
+        self.join = self.stage.join_for(0)
+        for bucket in range(self.join.buckets):
+            if f"0/{bucket}" in store:
+                self.join.load_bucket(bucket, store[f"0/{bucket}"])
+        if "0/meta" in store:
+            self.join.load_meta(store["0/meta"])
+        self.log, self.store = log, store
+        self.pending: dict[str, list] = {}
+        self.durable: dict[str, int] | None = None
+        self.acked: dict[str, int] = {}
+        self.held: dict[str, int] = {}
+
+    def process(self, topic: str, offset: int, value: bytes) -> None:
+        result = self.stage.process(topic, 0, offset, b"", value)
+        for outcome in result.outcomes:
+            self.pending.setdefault(outcome.key, []).append(outcome.to_wire())
+        self.held[topic] = offset
+
+    def send(self) -> None:
+        frontier = self.join.frontier()
+        for key in sorted(self.pending):
+            durables = {0: self.durable} if self.durable is not None else {}
+            self.log.append(encode_outcomes(self.pending[key], {0: frontier}, durables))
+        self.pending.clear()
+
+    def write_and_ack(self) -> None:
+        for bucket in self.join.dirty_buckets():
+            self.store[f"0/{bucket}"] = self.join.dump_bucket(bucket)
+        self.store["0/meta"] = self.join.dump_meta()
+        self.join.clear_dirty()
+        self.durable = self.join.frontier()
+        self.acked.update(self.held)
+
+
+def _run(records, crashes: list[int], seed: int) -> MonitorStage:
+    log: list[bytes] = []
+    store: dict[str, bytes] = {}
+    committed = {topic: 0 for topic in records}
+    done = 0
+    for attempt in range(len(crashes) + 1):
+        one = _StageOne(log, store)
+        crash_at = crashes[attempt] if attempt < len(crashes) else None
+        for topic, offset, value in _interleaving(records, committed, seed + attempt):
+            one.process(topic, offset, value)
+            done += 1
+            if done % 97 == 0:
+                one.send()
+                if crash_at is not None and done >= crash_at:
+                    break  # sent, not written, not acked
+                one.write_and_ack()
+        else:
+            one.send()
+            one.write_and_ack()
+        committed = {topic: one.acked.get(topic, committed[topic] - 1) + 1 for topic in records}
+    monitor = MonitorStage(CFG)
+    for offset, value in enumerate(log):
+        monitor.process("outcomes", 0, offset, value)
+    return monitor
+
+
+def _summary(stage: MonitorStage) -> dict[str, object]:
+    return {
+        key: (monitor.counts(), monitor.label_coverage, monitor.scopes[()].metrics.cumulative())
+        for key, monitor in sorted(stage.monitors.items())
+    }
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_crashes_between_send_and_write_lose_and_repeat_nothing(seed: int) -> None:
+    records = _input(1500, seed)
+    expected = _summary(_run(records, crashes=[], seed=100))
+    crashed = _summary(_run(records, crashes=[800, 1700, 2600], seed=seed))
+    for key in expected:
+        counts, coverage, metrics = expected[key]
+        got_counts, got_coverage, got_metrics = crashed[key]
+        assert got_counts == counts, key
+        assert got_coverage == pytest.approx(coverage, rel=1e-12)
+        assert got_metrics == pytest.approx(metrics, rel=1e-9), key
+    assert sum(c["labels"] for c, _, _ in crashed.values()) > 2000
+    assert sum(c["expired"] for c, _, _ in crashed.values()) > 100
