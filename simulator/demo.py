@@ -139,8 +139,9 @@ class DemoRun:
             tick = time.monotonic()
             bootstrap = stack.start_broker(progress)
             # Nothing reaches the monitor or the retrainer before the bootstrap below, and they
-            # touch Feast only at their first label / request: they can start before the repo
-            # is applied, so their start-up overlaps the apply and the bootstrap.
+            # only import Feast at start (they read or write it at their first label /
+            # request): they can start before the repo is applied, so their start-up (internal
+            # topics, imports) overlaps the apply and the bootstrap.
             stack.start_services(bootstrap, progress)
             stack.apply_feature_repo(progress)
             timings.up_s = time.monotonic() - tick

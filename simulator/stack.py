@@ -140,9 +140,7 @@ class LocalStack:
         config = self.client_config()
         from driftline.topics import create_topics
 
-        create_topics(config)
-        if "monitor" in self.services:
-            create_changelog_topics(config)
+        create_topics(config)  # the monitor creates its internal topics itself at start-up
         return bootstrap
 
     def apply_feature_repo(self, progress: Progress | None = None) -> None:
@@ -247,50 +245,6 @@ class LocalStack:
         raise ServiceError(
             f"the {name} is not healthy ({detail}); see {process.log}:\n{log_tail(process.log)}"
         )
-
-
-CHANGELOG_TABLES = ("join", "monitor")
-"""The monitor's Faust tables (``streams/app.py``); their changelogs are ``<app_id>-<table>-changelog``."""
-
-
-def create_changelog_topics(config: DriftlineConfig, timeout: float = 30.0) -> list[str]:
-    """Create the monitor's table changelog topics before the monitor starts (compacted, with the
-    input topics' partition count) and wait until the broker's metadata lists them.
-
-    On a freshly formatted broker, Faust can create these topics itself and still join its group
-    before its metadata shows them; it then assigns no changelog partitions ("Ignoring missing
-    topic") and the first table write crashes the worker with ``PartitionsMismatch`` (seen in the
-    demo, faust-streaming 0.15.3). Topics that exist before the worker starts avoid the race;
-    Faust leaves existing topics as they are. Returns the names created.
-    """
-    from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
-
-    from driftline.kafka_settings import librdkafka_settings
-
-    admin = AdminClient(librdkafka_settings(config.kafka))
-    names = [f"{config.monitor.app_id}-{table}-changelog" for table in CHANGELOG_TABLES]
-    existing = admin.list_topics(timeout=timeout).topics
-    new = [
-        NewTopic(name, config.kafka.partitions, config.kafka.replication_factor,
-                 config={"cleanup.policy": "compact"})
-        for name in names
-        if name not in existing
-    ]  # fmt: skip
-    for name, future in (admin.create_topics(new, request_timeout=timeout) if new else {}).items():
-        try:
-            future.result()
-        except Exception as exc:  # TOPIC_ALREADY_EXISTS when another process raced us
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise ServiceError(f"could not create the monitor's topic {name!r}: {exc}") from exc
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        topics = admin.list_topics(timeout=timeout).topics
-        if all(name in topics and len(topics[name].partitions) == config.kafka.partitions for name in names):  # fmt: skip
-            return [t.topic for t in new]
-        time.sleep(0.2)
-    raise ServiceError(
-        f"the broker does not list the monitor's topics {names} after {timeout:.0f} s"
-    )
 
 
 def _shown(path: Path) -> str:

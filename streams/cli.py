@@ -1,15 +1,44 @@
-"""``driftline monitor``: run the streaming monitor (one Faust worker, or N worker processes)."""
+"""``driftline monitor``: run the streaming monitor (one Faust worker, or N worker processes).
+
+Before the Faust worker starts, each worker process
+
+1. creates the monitor's internal topics (``outcomes`` and the two table changelogs) when they
+   are missing, and waits until the broker's metadata lists them: see
+   :func:`create_internal_topics`;
+2. opens the Feast label sink (``monitor.feature_sink``), so importing Feast happens here and not
+   inside the first checkpoint: see :func:`streams.feature_sink.open_label_sink`.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
-__all__ = ["monitor"]
+from driftline.config.models import DriftlineConfig
+from streams.errors import StreamsError
+
+__all__ = [
+    "INTERNAL_TABLES",
+    "InternalTopic",
+    "create_internal_topics",
+    "internal_topics",
+    "monitor",
+]
+
+log = logging.getLogger("driftline.monitor")
+
+INTERNAL_TABLES = ("join", "monitor")
+"""The Faust tables of ``streams/app.py``; Faust names their changelogs
+``<monitor.app_id>-<table>-changelog``."""
 
 
 @click.command()
@@ -49,13 +78,154 @@ def monitor(
     if count > 1:
         raise SystemExit(_run_workers(path, loglevel, count))
 
+    # Until the Faust worker sets up its own logging (it replaces these handlers).
+    logging.basicConfig(
+        level=loglevel.upper(), format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
+    )
+    servers = os.environ.get("DRIFTLINE_BOOTSTRAP_SERVERS")  # as build_app reads it
+    if servers:
+        kafka = config.kafka.model_copy(update={"bootstrap_servers": servers})
+        config = config.model_copy(update={"kafka": kafka})
+    try:
+        created = create_internal_topics(config)
+    except StreamsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    log.info("internal topics: %s", ", ".join(f"{n} {s}" for n, s in created.items()))
+    label_sink = None
+    if config.monitor.feature_sink:
+        from streams.feature_sink import open_label_sink
+
+        label_sink = open_label_sink(config)
+
     import faust
 
     from streams.app import build_app
 
-    app = build_app(config, worker_index=worker_index)
+    app = build_app(config, worker_index=worker_index, feature_sink=label_sink)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()
+
+
+@dataclass(frozen=True)
+class InternalTopic:
+    """A topic the monitor reads and writes itself (never a user's input or output)."""
+
+    name: str
+    partitions: int
+    replicas: int
+    settings: dict[str, str]
+
+
+def internal_topics(config: DriftlineConfig) -> list[InternalTopic]:
+    """``outcomes`` (stage 1 → stage 2) and the changelogs of the monitor's Faust tables.
+
+    All have ``kafka.partitions`` partitions: Faust requires a table's changelog to have as many
+    partitions as the topic its agent reads (``outcomes``, or the co-partitioned inputs).
+
+    >>> from driftline.config import parse_config
+    >>> cfg = parse_config("model: m\\nkafka: {partitions: 3}\\nmonitor: {app_id: mon}\\n"
+    ...                    "tasks: {a: {type: binary}}\\n")
+    >>> for topic in internal_topics(cfg):
+    ...     print(topic.name, topic.partitions, topic.settings["cleanup.policy"])
+    outcomes 3 delete
+    mon-join-changelog 3 compact
+    mon-monitor-changelog 3 compact
+    """
+    kafka = config.kafka
+    retention = str(int(config.topics.input_retention * 1000))
+    outcomes = InternalTopic(
+        config.topics.outcomes,
+        kafka.partitions,
+        kafka.replication_factor,
+        {"cleanup.policy": "delete", "retention.ms": retention},
+    )
+    changelogs = [
+        InternalTopic(
+            f"{config.monitor.app_id}-{table}-changelog",
+            kafka.partitions,
+            kafka.replication_factor,
+            {"cleanup.policy": "compact"},
+        )
+        for table in INTERNAL_TABLES
+    ]
+    return [outcomes, *changelogs]
+
+
+def create_internal_topics(
+    config: DriftlineConfig, admin: Any | None = None, timeout: float = 30.0
+) -> dict[str, str]:
+    """Create the missing :func:`internal_topics`; return ``{name: "created" | "exists"}``.
+
+    Waits until the broker's metadata lists every one with its partitions. Faust can create these
+    topics itself, but on a fresh broker it may join its consumer group before the metadata shows
+    them, assign no changelog partitions ("Ignoring missing topic") and crash at the first table
+    write with ``PartitionsMismatch`` (seen with faust-streaming 0.15.3); topics that exist before
+    the worker starts avoid that race, and Faust leaves existing topics as they are. Idempotent
+    and safe when several workers start at once.
+
+    Raises :class:`StreamsError` when the broker does not answer, a topic cannot be created, or an
+    existing one has another partition count than ``kafka.partitions``.
+    """
+    if admin is None:
+        from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+
+        from driftline.kafka_settings import librdkafka_settings
+
+        admin = AdminClient(librdkafka_settings(config.kafka))
+    where = f"Kafka at {config.kafka.bootstrap_servers}"
+    wanted = internal_topics(config)
+    existing = _list_topics(admin, where, timeout)
+    result = {t.name: "exists" for t in wanted if t.name in existing}
+    missing = [t for t in wanted if t.name not in existing]
+    if missing:
+        from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
+
+        new = [NewTopic(t.name, t.partitions, t.replicas, config=t.settings) for t in missing]
+        for name, future in admin.create_topics(new, request_timeout=timeout).items():
+            try:
+                future.result()
+                result[name] = "created"
+            except Exception as exc:  # TOPIC_ALREADY_EXISTS: another worker was first
+                if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                    raise StreamsError(
+                        f"could not create the monitor's topic {name!r} on {where}: {exc}; "
+                        "create it yourself (compacted for a changelog) or grant the monitor's "
+                        "principal CREATE on the cluster"
+                    ) from exc
+                result[name] = "exists"
+    _wait_listed(admin, wanted, where, timeout)
+    return {t.name: result[t.name] for t in wanted}
+
+
+def _list_topics(admin: Any, where: str, timeout: float) -> dict[str, Any]:
+    try:
+        return dict(admin.list_topics(timeout=timeout).topics)
+    except Exception as exc:  # KafkaException: the broker does not answer
+        raise StreamsError(
+            f"{where} did not answer within {timeout:.0f} s ({exc}); start the broker "
+            "(`driftline broker start`) or fix kafka.bootstrap_servers"
+        ) from exc
+
+
+def _wait_listed(admin: Any, wanted: list[InternalTopic], where: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        topics = _list_topics(admin, where, timeout)
+        counts = {t.name: len(topics[t.name].partitions) if t.name in topics else 0 for t in wanted}
+        wrong = {t.name: counts[t.name] for t in wanted if counts[t.name] not in (0, t.partitions)}
+        if wrong:
+            raise StreamsError(
+                f"the monitor's topics {wrong} on {where} do not have kafka.partitions = "
+                f"{wanted[0].partitions} partitions (Faust needs a changelog to match the topic "
+                "its table is filled from): set kafka.partitions to their count, or delete them "
+                "(the monitor's state stored in them is lost) and start again"
+            )
+        if all(counts[t.name] == t.partitions for t in wanted):
+            return
+        if time.monotonic() > deadline:
+            absent = sorted(name for name, count in counts.items() if not count)
+            raise StreamsError(f"{where} does not list the monitor's topics {absent} after {timeout:.0f} s")  # fmt: skip
+        time.sleep(0.2)
 
 
 def _run_workers(path: Path, loglevel: str, count: int) -> int:
