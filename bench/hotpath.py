@@ -1,0 +1,317 @@
+"""``driftline bench hotpath``: the monitor's per-event Python work, in-process, without a broker.
+
+Pushes the three-task workload of :mod:`bench.workload` (ADWIN and PageHinkley on each task, 10 %
+of labels never come, labels shuffled within 50 predictions) through the code the Faust worker
+runs, stage by stage, and times each on one core:
+
+* ``decode``: :func:`driftline.events.decode_record` + :class:`streams.decoding.EventDecoder` on
+  every input record (a part of ``join``, timed again on its own);
+* ``join``: :meth:`streams.stages.JoinStage.process` on every input record (decode, route, join);
+* ``wire``: each outcome's ``to_wire()`` and the ``driftline.outcomes/1`` envelopes of up to 500
+  outcomes per (model, task), sent every ``--checkpoint-envelopes`` input records, as the app does;
+* ``monitor``: :meth:`streams.stages.MonitorStage.process` on every outcomes envelope (JSON,
+  ``Outcome.from_wire``, replay filter, metrics, detectors, policy);
+* ``monitor_apply``: the same outcomes, already decoded, through
+  :meth:`streams.stages.MonitorStage.apply` on a fresh stage (the monitor's own work);
+* ``dump``: :meth:`streams.task_monitor.TaskMonitor.dump` of every touched monitor per checkpoint.
+
+Every rate is **input events** (predictions + labels) per second of that stage alone;
+``total`` is input events over the sum of ``join``, ``wire``, ``monitor`` and ``dump``. The
+``digest`` (sha256 of every monitor's counts and cumulative metrics) must not change when the
+code gets faster. Run it under ``python -m cProfile -s cumtime -m bench.hotpath`` to profile.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import hashlib
+import json
+import os
+import pstats
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bench.workload import TASKS_YAML, Workload
+from driftline.config import DriftlineConfig, parse_config
+from driftline.events import decode_record
+from driftline.partitioning import partition_for
+from streams.decoding import EventDecoder
+from streams.outcome import Outcome, encode_outcomes
+from streams.stages import JoinStage, MonitorResult, MonitorStage
+
+__all__ = ["main", "run"]
+
+PARTITIONS = 2
+OUTCOMES_PER_ENVELOPE = 500
+InputRecord = tuple[str, int, int, bytes, bytes]
+"""``(topic, partition, offset, key, value)`` of one input record."""
+
+
+def bench_config() -> DriftlineConfig:
+    """The benchmark's ``driftline.yaml``: the workload's tasks, no snapshots, no feature sink."""
+    return parse_config(
+        f"model: shop\nkafka: {{partitions: {PARTITIONS}}}\n"
+        "monitor: {snapshot_interval: 1000000, feature_sink: false}\n"
+        f"tasks:\n{TASKS_YAML}"
+    )
+
+
+def input_records(workload: Workload, envelope: int) -> list[InputRecord]:
+    """The workload as Kafka records: envelopes of ``envelope`` events per (topic, partition)."""
+    records: list[InputRecord] = []
+    buffers: dict[tuple[str, int], list[bytes]] = defaultdict(list)
+    offsets: dict[tuple[str, int], int] = defaultdict(int)
+
+    def send(where: tuple[str, int], items: list[bytes], key: str) -> None:
+        if envelope == 1:
+            value = items[0]
+        else:
+            value = b'{"schema":"driftline.batch/1","events":[' + b",".join(items) + b"]}"
+        records.append((where[0], where[1], offsets[where], key.encode(), value))
+        offsets[where] += 1
+
+    for topic, key, event in workload.events():
+        where = (topic, partition_for(key, PARTITIONS))
+        buffers[where].append(json.dumps(event, separators=(",", ":")).encode())
+        if len(buffers[where]) >= envelope:
+            send(where, buffers.pop(where), key)
+    for where, items in buffers.items():
+        send(where, items, f"batch-{where[1]}")
+    return records
+
+
+class _Clock:
+    """Seconds spent per stage (and, with ``profile``, one cProfile per stage)."""
+
+    def __init__(self, profile: bool) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.profiles: dict[str, cProfile.Profile] = {}
+        self.profile = profile
+
+    def time(self, stage: str, call: Callable[[], Any]) -> Any:
+        profiler = None
+        if self.profile:
+            profiler = self.profiles.setdefault(stage, cProfile.Profile())
+            profiler.enable()
+        start = time.perf_counter()
+        try:
+            return call()
+        finally:
+            self.seconds[stage] += time.perf_counter() - start
+            if profiler is not None:
+                profiler.disable()
+
+
+def _decode_all(decoder: EventDecoder, records: list[InputRecord]) -> int:
+    decoded = 0
+    for _, _, _, _, value in records:
+        for raw in decode_record(value):
+            decoder.decode(raw)
+            decoded += 1
+    return decoded
+
+
+def run(
+    predictions: int = 30_000,
+    envelope: int = 100,
+    checkpoint_envelopes: int = 50,
+    seed: int = 1,
+    repeat: int = 1,
+    profile: bool = False,
+) -> tuple[dict[str, Any], dict[str, cProfile.Profile]]:
+    """Time each stage ``repeat`` times (best time per stage wins); the JSON-ready result and,
+    with ``profile``, one cProfile per stage (of all passes)."""
+    if repeat < 1:
+        raise ValueError(f"repeat must be >= 1, got {repeat}")
+    config = bench_config()
+    records = input_records(Workload(predictions=predictions, seed=seed), envelope)
+    clock = _Clock(profile)
+    best: dict[str, float] = {}
+    for _ in range(repeat):
+        clock.seconds.clear()
+        stats = _measure(config, records, checkpoint_envelopes, clock)
+        for stage, seconds in clock.seconds.items():
+            best[stage] = min(best.get(stage, seconds), seconds)
+    events = stats["events"]
+    total = sum(best[s] for s in ("join", "wire", "monitor", "dump"))
+    report = {
+        "benchmark": "hotpath",
+        **stats,
+        "input_records": len(records),
+        "events_per_s": {stage: round(events / s) for stage, s in sorted(best.items()) if s > 0}
+        | {"total": round(events / total)},
+        "seconds": {stage: round(s, 4) for stage, s in sorted(best.items())},
+        "details": {
+            "predictions": predictions,
+            "envelope": envelope,
+            "checkpoint_envelopes": checkpoint_envelopes,
+            "seed": seed,
+            "repeat": repeat,
+            "partitions": PARTITIONS,
+            "cpu_count": os.cpu_count(),
+            "load_average": os.getloadavg(),
+        },
+    }
+    return report, clock.profiles
+
+
+def _measure(
+    config: DriftlineConfig, records: list[InputRecord], checkpoint_envelopes: int, clock: _Clock
+) -> dict[str, Any]:
+    """One pass of every stage, timed into ``clock``; the counts and the monitors' digest."""
+    events = clock.time("decode", lambda: _decode_all(EventDecoder(config), records))
+
+    join_stage = JoinStage(config, PARTITIONS)
+    pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    envelopes: list[bytes] = []
+
+    def send_outcomes() -> None:
+        frontiers = {p: join.frontier() for p, join in join_stage.joins.items()}
+        for items in pending.values():
+            for start in range(0, len(items), OUTCOMES_PER_ENVELOPE):
+                chunk = items[start : start + OUTCOMES_PER_ENVELOPE]
+                envelopes.append(encode_outcomes(chunk, frontiers, durables))
+        pending.clear()
+
+    def to_wire(outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            pending[outcome.key].append(outcome.to_wire())
+
+    durables: dict[int, dict[str, int]] = {}
+    outcomes = joined = 0
+    for n, (topic, partition, offset, key, value) in enumerate(records, 1):
+        result = clock.time(
+            "join", partial(join_stage.process, topic, partition, offset, key, value)
+        )
+        joined += result.events
+        outcomes += len(result.outcomes)
+        clock.time("wire", partial(to_wire, result.outcomes))
+        if n % checkpoint_envelopes == 0 or n == len(records):
+            clock.time("wire", send_outcomes)
+            durables = {p: join.frontier() for p, join in join_stage.joins.items()}
+
+    monitor_stage = MonitorStage(config, seed=0)
+    alerts = 0
+    for offset, value in enumerate(envelopes):
+        out = clock.time("monitor", partial(monitor_stage.process, "outcomes", 0, offset, value))
+        alerts += len(out.outputs)
+        if (offset + 1) % checkpoint_envelopes == 0 or offset + 1 == len(envelopes):
+            for monitor in monitor_stage.monitors.values():
+                clock.time("dump", monitor.dump)
+
+    decoded = [_decoded(value) for value in envelopes]
+    apply_stage = MonitorStage(config, seed=0)
+    result = MonitorResult()
+    for batch, frontiers, durable in decoded:
+        clock.time(
+            "monitor_apply", partial(_apply_all, apply_stage, batch, frontiers, durable, result)
+        )
+
+    if joined != events:
+        raise click.ClickException(f"join saw {joined} events, decode {events}")
+    digest_full, digest_apply = _digest(monitor_stage), _digest(apply_stage)
+    if digest_full != digest_apply:
+        raise click.ClickException("process() and apply() left different monitor states")
+    return {
+        "events": events,
+        "outcomes": outcomes,
+        "outcome_envelopes": len(envelopes),
+        "outputs": alerts,
+        "monitor_state_bytes": {
+            k: len(m.dump()) for k, m in sorted(monitor_stage.monitors.items())
+        },
+        "digest": digest_full,
+    }
+
+
+def _decoded(value: bytes) -> tuple[list[Outcome], dict[int, dict[str, int]], dict[int, Any]]:
+    envelope = json.loads(value)
+    frontiers = {int(p): f for p, f in envelope["f"].items()}
+    durables = {int(p): d for p, d in envelope["d"].items()}
+    return [Outcome.from_wire(raw) for raw in envelope["events"]], frontiers, durables
+
+
+def _apply_all(
+    stage: MonitorStage,
+    batch: list[Outcome],
+    frontiers: dict[int, dict[str, int]],
+    durables: dict[int, Any],
+    result: MonitorResult,
+) -> None:
+    for outcome in batch:
+        source = outcome.origin[1]
+        stage.apply(outcome, result, frontiers.get(source), durables.get(source))
+    result.labelled.clear()
+    result.outputs.clear()
+
+
+def _digest(stage: MonitorStage) -> str:
+    """sha256 of each monitor's counts and cumulative metrics (12 significant digits)."""
+    state = {
+        key: {
+            "counts": monitor.counts(),
+            "metrics": {
+                repr(scope_key): {
+                    name: f"{value:.12g}" for name, value in scope.metrics.cumulative().items()
+                }
+                for scope_key, scope in monitor.scopes.items()
+            },
+            "firings": {repr(k): s.firing_counts for k, s in monitor.scopes.items()},
+        }
+        for key, monitor in sorted(stage.monitors.items())
+    }
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write it here.")
+@click.option(
+    "--predictions", default=30_000, show_default=True, help="Predictions (~3.7 events each)."
+)
+@click.option("--envelope", default=100, show_default=True, help="Events per input record.")
+@click.option(
+    "--checkpoint-envelopes", default=50, show_default=True, help="Records per checkpoint."
+)
+@click.option("--seed", default=1, show_default=True, help="Seed of the workload.")
+@click.option(
+    "--repeat", default=3, show_default=True, help="Passes; the best time per stage wins."
+)
+@click.option(
+    "--profile",
+    "profile_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one cProfile .pstats per stage here and print the top of each (cumtime).",
+)
+def main(
+    as_json: bool, out: Path | None, predictions: int, envelope: int, checkpoint_envelopes: int,
+    seed: int, repeat: int, profile_dir: Path | None,
+) -> None:  # fmt: skip
+    """In-process events/s of decode, join, outcome wire, monitor and state dumps (no broker)."""
+    report, profiles = run(
+        predictions, envelope, checkpoint_envelopes, seed, profile_dir is not None
+    )
+    if profile_dir is not None:
+        profile_dir.mkdir(parents=True, exist_ok=True)
+        for stage, profiler in profiles.items():
+            path = profile_dir / f"{stage}.pstats"
+            profiler.dump_stats(path)
+            click.echo(f"==== {stage} ({path})", err=True)
+            pstats.Stats(profiler, stream=click.get_text_stream("stderr")).sort_stats(
+                "cumulative"
+            ).print_stats(25)
+    text = json.dumps(report, indent=None if as_json else 2)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    click.echo(text)
+
+
+if __name__ == "__main__":
+    main()
