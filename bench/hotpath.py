@@ -295,7 +295,7 @@ def main(
 ) -> None:  # fmt: skip
     """In-process events/s of decode, join, outcome wire, monitor and state dumps (no broker)."""
     report, profiles = run(
-        predictions, envelope, checkpoint_envelopes, seed, profile_dir is not None
+        predictions, envelope, checkpoint_envelopes, seed, repeat, profile_dir is not None
     )
     if profile_dir is not None:
         profile_dir.mkdir(parents=True, exist_ok=True)
