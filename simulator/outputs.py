@@ -3,15 +3,16 @@ task-metric snapshots (read without blocking, for the demo's live view and summa
 
 from __future__ import annotations
 
-import uuid
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from driftline.config.models import DriftlineConfig
-from driftline.errors import EventValidationError
-from driftline.events import Alert, ModelUpdate, RetrainRequest, TaskMetrics, decode, split_record
+from driftline.events import Alert, ModelUpdate, RetrainRequest, TaskMetrics
 
 __all__ = ["SystemOutputs"]
+
+log = logging.getLogger("driftline.simulator")
 
 
 @dataclass
@@ -28,48 +29,26 @@ class SystemOutputs:
     updates: list[ModelUpdate] = field(default_factory=list)
     latest_metrics: dict[str, TaskMetrics] = field(default_factory=dict)
     _seen: set[str] = field(default_factory=set)
-    _consumer: Any = None
+    _reader: Any = None
 
     def poll(self, budget: int = 500) -> list[Any]:
-        """New alerts, requests and updates since the last call (snapshots update ``latest_metrics``)."""
-        if self._consumer is None:
-            from confluent_kafka import Consumer
-
-            from driftline.kafka_settings import librdkafka_settings
+        """New alerts, requests and updates since the last call (snapshots update
+        ``latest_metrics``); reads at most ``budget`` records."""
+        if self._reader is None:
+            from driftline.reader import EventReader
 
             topics = self.config.topics
-            self._consumer = Consumer(
-                librdkafka_settings(
-                    self.config.kafka,
-                    **{
-                        "group.id": f"driftline-demo-{uuid.uuid4().hex[:12]}",
-                        "auto.offset.reset": "earliest",
-                        "enable.auto.commit": False,
-                    },
-                )
-            )
-            self._consumer.subscribe(
-                [
-                    topics.drift_alerts,
-                    topics.retrain_requests,
-                    topics.model_updates,
-                    topics.task_metrics,
-                ]
-            )
+            self._reader = EventReader(
+                self.config,
+                [topics.drift_alerts, topics.retrain_requests, topics.model_updates,
+                 topics.task_metrics],
+            )  # fmt: skip
         fresh: list[Any] = []
-        for _ in range(budget):
-            msg = self._consumer.poll(0)
-            if msg is None:
-                break
-            if msg.error():
+        for item in self._reader.poll(max_records=budget):
+            if item.error is not None:
+                log.warning("skipping a bad record at %s: %s", item.source, item.error)
                 continue
-            try:
-                raws, _ = split_record(msg.value() or b"")
-                events = [decode(raw) for raw in raws]
-            except EventValidationError:
-                continue
-            for event in events:
-                fresh += self._add(event)
+            fresh += self._add(item.event)
         return fresh
 
     def _add(self, event: Any) -> list[Any]:
@@ -93,6 +72,6 @@ class SystemOutputs:
 
     def close(self) -> None:
         """Leave the consumer group."""
-        if self._consumer is not None:
-            self._consumer.close()
-            self._consumer = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None

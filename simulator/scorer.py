@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from driftline.config.models import DriftlineConfig
-from driftline.errors import EventValidationError
-from driftline.events import ModelUpdate, decode, split_record
+from driftline.events import ModelUpdate
 from simulator.errors import SimulatorError
 from simulator.event import SimEvent
 
@@ -123,51 +122,30 @@ class ModelUpdateWatcher:
 
     def __init__(self, config: DriftlineConfig) -> None:
         self.config = config
-        self._consumer: Any = None
+        self._reader: Any = None
 
     def poll(self, budget: int = 50) -> list[ModelUpdate]:
-        """Updates of ``config.model`` that moved the champion (promoted, rolled back)."""
-        if self._consumer is None:
-            import uuid
+        """Updates of ``config.model`` that moved the champion (promoted, rolled back); reads at
+        most ``budget`` records."""
+        if self._reader is None:
+            from driftline.reader import EventReader
 
-            from confluent_kafka import Consumer
-
-            from driftline.kafka_settings import librdkafka_settings
-
-            settings = librdkafka_settings(
-                self.config.kafka,
-                **{
-                    "group.id": f"driftline-simulator-{uuid.uuid4().hex[:12]}",
-                    "auto.offset.reset": "earliest",
-                    "enable.auto.commit": False,
-                },
-            )
-            self._consumer = Consumer(settings)
-            self._consumer.subscribe([self.config.topics.model_updates])
+            self._reader = EventReader(self.config, [self.config.topics.model_updates])
         updates = []
-        for _ in range(budget):
-            msg = self._consumer.poll(0)
-            if msg is None:
-                break
-            if msg.error():
-                continue
-            try:
-                raws, _envelope = split_record(msg.value() or b"")
-                events = [decode(raw) for raw in raws]
-            except EventValidationError as exc:
-                log.warning("skipping a bad model-updates record: %s", exc.reason)
-                continue
-            updates += [
-                e
-                for e in events
-                if isinstance(e, ModelUpdate)
-                and e.model == self.config.model
-                and e.status in ("promoted", "rolled_back")
-            ]
+        for item in self._reader.poll(max_records=budget):
+            event = item.event
+            if item.error is not None:
+                log.warning("skipping a bad model-updates record at %s: %s", item.source, item.error)  # fmt: skip
+            elif (
+                isinstance(event, ModelUpdate)
+                and event.model == self.config.model
+                and event.status in ("promoted", "rolled_back")
+            ):
+                updates.append(event)
         return updates
 
     def close(self) -> None:
         """Leave the group."""
-        if self._consumer is not None:
-            self._consumer.close()
-            self._consumer = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None

@@ -167,7 +167,7 @@ def create_internal_topics(
     existing one has another partition count than ``kafka.partitions``.
     """
     if admin is None:
-        from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+        from confluent_kafka.admin import AdminClient
 
         from driftline.kafka_settings import librdkafka_settings
 

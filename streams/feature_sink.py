@@ -108,8 +108,10 @@ class FeatureSink:
     def flush(self) -> int:
         """Write the buffered outcomes (call at a checkpoint, before offsets are committed)."""
         if self.sink is None:
-            log.warning("feature sink: opened inside a checkpoint; call open() at start-up")
-            self.open()
+            log.warning(
+                "feature sink: opening the store inside a checkpoint; open() it at start-up"
+            )
+            self.sink = open_label_sink(self.config)
         if self._rows:
             self.sink.write(self._rows)
             self._rows = []
