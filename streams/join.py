@@ -348,11 +348,13 @@ class LabelJoin:
         for topic, offset in self._applied.items():
             # during a replay a newer restored bucket keeps its (higher) stamp
             stamp[topic] = max(offset, stamp.get(topic, -1))
-        return pickle.dumps((self._offsets[b], self._entries[b]), protocol=5)
+        entries = {pid: _pack(entry) for pid, entry in self._entries[b].items()}
+        return pickle.dumps((self._offsets[b], entries), protocol=5)
 
     def load_bucket(self, b: int, data: bytes) -> None:
         """Restore one bucket from :meth:`dump_bucket`'s bytes (at start / on assignment)."""
-        offsets, entries = pickle.loads(data)
+        offsets, packed = pickle.loads(data)
+        entries = {pid: _unpack(values) for pid, values in packed.items()}
         for topic, offset in self._offsets[b].items():
             if offsets.get(topic, -1) < offset:
                 raise CheckpointError(
@@ -390,3 +392,27 @@ class LabelJoin:
         self.watermark = max(self.watermark, meta["watermark"])
         self.prediction_time = max(self.prediction_time, meta["predictions"])
         self.label_time = max(self.label_time, meta["labels"])
+
+
+def _pack(entry: _Entry) -> tuple[Any, ...]:
+    """An entry as plain tuples: pickles about four times faster than the dataclasses."""
+    p = entry.prediction
+    prediction = None
+    if p is not None:
+        prediction = (
+            p.prediction_id,
+            p.model,
+            p.model_version,
+            p.entity_id,
+            p.t,
+            p.outputs,
+            p.features,
+            p.segments,
+        )
+    return prediction, entry.joined, entry.expired, entry.early, entry.where
+
+
+def _unpack(values: tuple[Any, ...]) -> _Entry:
+    prediction, joined, expired, early, where = values
+    p = PredictionRecord(*prediction) if prediction is not None else None
+    return _Entry(p, joined, expired, early, where)
