@@ -1,4 +1,4 @@
-"""The River metrics of one task type, cumulative and over a rolling window of labels."""
+"""The metrics of one task, cumulative and over a rolling window of labels."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Any
 from river import metrics, utils
 
 from driftline.config.models import TaskConfig
+from streams.binary_metrics import BinaryMetrics
 from streams.ranking import GroupRankingMetric
+from streams.regression_metrics import RegressionMetrics
 
 __all__ = ["MetricSet", "error_of"]
 
@@ -48,10 +50,12 @@ def error_of(task_type: str, y_true: Any, y_pred: Any) -> float:
 class MetricSet:
     """Cumulative and rolling values of a task's configured metrics.
 
-    Cumulative metrics update per label, and the confusion-matrix ones (accuracy, precision,
-    recall, F1, macro F1) share one matrix, so a label costs one matrix update for all of them.
+    Binary and regression tasks keep running counts (:class:`BinaryMetrics`,
+    :class:`RegressionMetrics`), equal to River's metrics; multiclass and ranking tasks keep River's metrics (and
+    :class:`~streams.ranking.GroupRankingMetric`), whose confusion-matrix ones share one matrix.
     Rolling metrics are computed from a ring of the last ``window`` labels when they are read
-    (snapshots, ``/metrics``), except those a threshold rule watches: these update per label.
+    (snapshots, ``/metrics``), except those a threshold rule watches: these update per label
+    (River's ``RollingROCAUC`` for a watched ``roc_auc``).
 
     Parameters
     ----------
@@ -63,8 +67,8 @@ class MetricSet:
     --------
     >>> from driftline.config.models import TaskConfig
     >>> ms = MetricSet(TaskConfig(type="regression", window=2))
-    >>> for y, p in [(1.0, 1.0), (2.0, 1.0), (3.0, 1.0)]:
-    ...     ms.update(y, p)
+    >>> [ms.update(y, p) for y, p in [(1.0, 1.0), (2.0, 1.0), (3.0, 1.0)]]
+    [0.0, 1.0, 2.0]
     >>> ms.cumulative()["mae"], ms.rolling()["mae"]
     (1.0, 1.5)
     """
@@ -75,30 +79,77 @@ class MetricSet:
 
     def _reset(self) -> None:
         task = self.task
+        self._kind = task.type
+        self._names = tuple(task.metrics)
+        self._ring: deque[tuple[Any, ...]] = deque(maxlen=task.window)
+        watched = {rule.metric for rule in task.thresholds} & set(self._names)
+        self._counted = frozenset(watched - {"roc_auc"})  # by the rolling counts, per label
+        self._watched: dict[str, Any] = {}
+        self._counts: BinaryMetrics | RegressionMetrics | None = None
+        self._rolling_counts: BinaryMetrics | RegressionMetrics | None = None
+        if self._kind in ("binary", "regression"):
+            self._counts = self._new_counts()
+            if self._counted:
+                self._rolling_counts = self._new_counts()
+            if "roc_auc" in watched:
+                self._watched["roc_auc"] = metrics.RollingROCAUC(window_size=task.window)
+            return
         self._cm = metrics.ConfusionMatrix()
         self._cumulative: dict[str, Any] = {}
-        self._watched: dict[str, Any] = {}
-        self._ring: deque[tuple[Any, ...]] = deque(maxlen=task.window)
-        watched = {rule.metric for rule in task.thresholds}
         for name in task.metrics:
             self._cumulative[name] = _make(name, task, self._cm)
             if name in watched:
                 self._watched[name] = _make(name, task, None, rolling=True)
 
-    def update(self, y_true: Any, y_pred: Any, group: str | None = None) -> None:
-        """Add one labelled outcome."""
-        pair = _pair(self.task.type, y_true, y_pred, group)
-        self._ring.append(pair)
-        _feed(self.task.type, self._cumulative, pair, self._cm)
+    def _new_counts(self) -> BinaryMetrics | RegressionMetrics:
+        if self._kind == "regression":
+            return RegressionMetrics()
+        return BinaryMetrics(roc_auc="roc_auc" in self._names, log_loss="log_loss" in self._names)
+
+    def update(self, y_true: Any, y_pred: Any, group: str | None = None) -> float:
+        """Add one labelled outcome; its error (what ``signal: error`` detectors watch, see
+        :func:`error_of`)."""
+        ring = self._ring
+        counts = self._counts
+        if counts is None:  # multiclass, ranking: River's metrics
+            pair = _pair(self._kind, y_true, y_pred, group)
+            ring.append(pair)
+            _feed(self._kind, self._cumulative, pair, self._cm)
+            if self._watched:
+                _feed(self._kind, self._watched, pair, None)
+            return error_of(self._kind, y_true, y_pred)
+        score = float(y_pred)
+        truth: Any
+        if self._kind == "binary":
+            truth = bool(float(y_true))
+            error = float((score >= 0.5) != truth)
+        else:
+            truth = float(y_true)
+            error = abs(truth - score)
+        rolling = self._rolling_counts
+        if rolling is not None:
+            if len(ring) == ring.maxlen:
+                rolling.revert(*ring[0])
+            rolling.update(truth, score)
+        ring.append((truth, score))
+        counts.update(truth, score)
         if self._watched:
-            _feed(self.task.type, self._watched, pair, None)
+            self._watched["roc_auc"].update(truth, score)
+        return error
 
     def cumulative(self) -> dict[str, float]:
         """Each metric since the start (or the last re-baseline)."""
+        if self._counts is not None:
+            return _finite(self._counts.values(self._names))
         return _values(self._cumulative)
 
     def rolling(self) -> dict[str, float]:
         """Each metric over the last ``window`` labels."""
+        if self._counts is not None:
+            counts = self._new_counts()
+            for truth, score in self._ring:
+                counts.update(truth, score)
+            return _finite(counts.values(self._names))
         cm = metrics.ConfusionMatrix()
         table = {name: _make(name, self.task, cm) for name in self._cumulative}
         for pair in self._ring:
@@ -108,9 +159,12 @@ class MetricSet:
     def rolling_value(self, name: str) -> float | None:
         """One rolling metric, cheap for the metrics threshold rules watch."""
         metric = self._watched.get(name)
-        if metric is None:
+        if metric is not None:
+            value = float(metric.get())
+        elif self._rolling_counts is not None and name in self._counted:
+            value = self._rolling_counts.value(name)
+        else:
             return self.rolling().get(name)
-        value = float(metric.get())
         return value if math.isfinite(value) else None
 
 
@@ -174,3 +228,7 @@ def _values(table: dict[str, Any]) -> dict[str, float]:
         if math.isfinite(value):
             out[name] = value
     return out
+
+
+def _finite(values: dict[str, float]) -> dict[str, float]:
+    return {name: value for name, value in values.items() if math.isfinite(value)}

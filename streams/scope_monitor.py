@@ -9,7 +9,7 @@ from typing import Any
 from driftline.config.models import TaskConfig
 from driftline.events import stable_id
 from streams.detectors import BINARY_KINDS, RiverDetector, ThresholdDetector
-from streams.metric_set import MetricSet, error_of
+from streams.metric_set import MetricSet
 from streams.policy import AlertPolicy
 
 __all__ = ["Firing", "ScopeMonitor"]
@@ -133,6 +133,8 @@ class ScopeMonitor:
         self.labels = 0
         self.scores = 0
         self._slots = detector_slots(self.task, self.seed)
+        self._label_slots = [slot for slot in self._slots if slot.signal != "score"]
+        self._score_slots = [slot for slot in self._slots if slot.signal == "score"]
         self._label_times: deque[float] = deque(maxlen=_EVIDENCE)
         self._score_times: deque[float] = deque(maxlen=_EVIDENCE)
         self.firing_counts: dict[str, int] = {slot.name: 0 for slot in self._slots}
@@ -146,43 +148,37 @@ class ScopeMonitor:
 
     def observe_label(self, y_true: Any, y_pred: Any, group: str | None, t: float) -> list[Firing]:
         """A labelled outcome: metrics, error detectors, threshold rules."""
-        self.labels += 1
+        self.labels = labels = self.labels + 1
         self._label_times.append(t)
-        self.metrics.update(y_true, y_pred, group)
-        error = error_of(self.task.type, y_true, y_pred)
+        error = self.metrics.update(y_true, y_pred, group)
         rolling: dict[str, float] | None = None
-        firings = []
-        for slot in self._slots:
+        firings: list[Firing] = []
+        for slot in self._label_slots:
             if slot.signal == "error":
                 fired = slot.detector.update(error)
-            elif slot.signal == "metric":
+            else:
                 value = self.metrics.rolling_value(slot.metric)
                 if value is not None:
                     rolling = {**(rolling or {}), slot.metric: value}
                 fired = value is not None and slot.detector.update(value)
-            else:
-                continue
             if fired:
                 self.firing_counts[slot.name] += 1
-            if slot.policy.observe(self.labels, fired):
-                firings.append(self._firing(slot, self.labels, self._label_times, rolling))
+                if slot.policy.observe(labels, fired):
+                    firings.append(self._firing(slot, labels, self._label_times, rolling))
         return firings
 
     def observe_score(self, score: float | None, t: float) -> list[Firing]:
         """An unlabelled outcome: label-free detectors on the score/value stream."""
         if score is None:
             return []
-        self.scores += 1
+        self.scores = scores = self.scores + 1
         self._score_times.append(t)
-        firings = []
-        for slot in self._slots:
-            if slot.signal != "score":
-                continue
-            fired = slot.detector.update(score)
-            if fired:
+        firings: list[Firing] = []
+        for slot in self._score_slots:
+            if slot.detector.update(score):
                 self.firing_counts[slot.name] += 1
-            if slot.policy.observe(self.scores, fired):
-                firings.append(self._firing(slot, self.scores, self._score_times, None))
+                if slot.policy.observe(scores, True):
+                    firings.append(self._firing(slot, scores, self._score_times, None))
         return firings
 
     def _firing(
