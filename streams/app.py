@@ -34,7 +34,7 @@ from streams.errors import StateTooLargeError
 from streams.feature_sink import FeatureSink
 from streams.kafka_auth import faust_credentials
 from streams.outcome import encode_outcomes, monitor_key
-from streams.stages import JoinStage, MonitorStage, encode_envelope, version_outcomes
+from streams.stages import JoinStage, MonitorStage, version_outcomes
 from streams.web import MonitorCollector
 
 __all__ = ["MAX_STATE_BYTES", "build_app"]
@@ -209,9 +209,8 @@ def build_app(
                         )
                         continue
                     for outcome in version_outcomes(config, update, where):
-                        sent = await outcomes.send(
-                            key=outcome.key.encode(), value=encode_envelope([outcome.to_wire()])
-                        )
+                        value = encode_outcomes([outcome.to_wire()], {}, {})
+                        sent = await outcomes.send(key=outcome.key.encode(), value=value)
                         await sent  # delivered before this update is acknowledged
             except Exception as exc:  # a bad update must not stop the worker
                 reason = getattr(exc, "reason", str(exc))

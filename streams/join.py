@@ -106,6 +106,7 @@ class LabelJoin:
     def _reset(self) -> None:
         self._delay = {name: task.label_delay for name, task in self.config.tasks.items()}
         self._rank = {name: rank for rank, name in enumerate(sorted(self.config.tasks))}
+        self._features = self.config.monitor.feature_sink  # labelled outcomes carry them to Feast
         self._entries: list[dict[str, _Entry]] = [{} for _ in range(self.buckets)]
         self._offsets: list[dict[str, int]] = [{} for _ in range(self.buckets)]
         self._dirty: set[int] = set()
@@ -215,7 +216,7 @@ class LabelJoin:
                 outcome.y_true, outcome.label_t = label, label_t
                 if kind == "labelled":
                     entry.joined.add(task)
-                    outcome.features = p.features
+                    outcome.features = p.features if self._features else None
                 out.append(outcome)
             else:
                 out.append(self._orphan(p.prediction_id, task, label_t, origin))
@@ -258,7 +259,7 @@ class LabelJoin:
         outcome = self._outcome(kind, p, label.task, output, origin)
         outcome.y_true, outcome.label_t = label.label, label.t
         if kind == "labelled":
-            outcome.features = p.features
+            outcome.features = p.features if self._features else None
         out.append(outcome)
 
     def _expire_predictions(self, out: list[Outcome]) -> None:

@@ -10,8 +10,9 @@ for predictions unlabelled or expired). The origin never depends on which record
 outcome, so a replay re-creates it, and stage 2 recognises the repeat
 (:class:`~streams.replay_filter.ReplayFilter`).
 
-On the wire an outcome is a JSON object with schema ``driftline.outcome/1`` (internal). Stage 1
-sends them in ``driftline.outcomes/1`` envelopes keyed by ``model/task``, one per task per
+On the wire an outcome is a JSON list of its fields in declaration order (internal; lists
+encode and decode about twice as fast as objects, and stage 2 reads one per labelled or
+unlabelled event). Stage 1 sends them in ``driftline.outcomes/1`` envelopes keyed by ``model/task``, one per task per
 checkpoint (in the order the join produced them), stamped per input partition with its
 frontier (the offsets applied when sent) and its durable frontier (the offsets of its last
 completed checkpoint).
@@ -25,7 +26,6 @@ from typing import Any, Literal
 
 __all__ = [
     "OUTCOMES_ENVELOPE",
-    "OUTCOME_SCHEMA",
     "Origin",
     "Outcome",
     "OutcomeKind",
@@ -33,9 +33,10 @@ __all__ = [
     "monitor_key",
 ]
 
-OUTCOME_SCHEMA = "driftline.outcome/1"
 OUTCOMES_ENVELOPE = "driftline.outcomes/1"
 OutcomeKind = Literal["labelled", "unlabelled", "expired", "duplicate", "orphan", "late", "version"]
+_KINDS = frozenset(OutcomeKind.__args__)  # type: ignore[attr-defined]
+_WIRE_FIELDS = 16
 
 Origin = tuple[str, int, int, int, int]
 """``(topic, partition, offset, index, seq)`` of the input that produced an outcome."""
@@ -84,59 +85,68 @@ class Outcome:
         """The ``outcomes`` record key (model/task)."""
         return monitor_key(self.model, self.task)
 
-    def to_wire(self) -> dict[str, Any]:
-        """The JSON-ready dict (compact field names)."""
-        wire: dict[str, Any] = {
-            "schema": OUTCOME_SCHEMA,
-            "k": self.kind,
-            "m": self.model,
-            "v": self.model_version,
-            "task": self.task,
-            "id": self.prediction_id,
-            "t": self.t,
-            "o": list(self.origin),
-        }
-        for name, value in (
-            ("yp", self.y_pred),
-            ("yt", self.y_true),
-            ("g", self.group),
-            ("pr", self.probs),
-            ("s", self.segments or None),
-            ("e", self.entity_id),
-            ("lt", self.label_t),
-            ("f", self.features),
-            ("rt", self.retrained),
-        ):
-            if value is not None:
-                wire[name] = value
+    def to_wire(self) -> list[Any]:
+        """The JSON-ready list: fields in declaration order, unset trailing ones left out.
+
+        >>> Outcome("unlabelled", "m", "1", "churn", "p", 1.0, ("predictions", 0, 5, 0, 0),
+        ...         y_pred=0.5).to_wire()
+        ['unlabelled', 'm', '1', 'churn', 'p', 1.0, ['predictions', 0, 5, 0, 0], 0.5]
+        """
+        wire = [
+            self.kind,
+            self.model,
+            self.model_version,
+            self.task,
+            self.prediction_id,
+            self.t,
+            list(self.origin),
+            self.y_pred,
+            self.y_true,
+            self.group,
+            self.probs,
+            self.segments or None,
+            self.entity_id,
+            self.label_t,
+            self.features,
+            self.retrained,
+        ]
+        while wire[-1] is None:
+            wire.pop()
         return wire
 
     @classmethod
-    def from_wire(cls, wire: dict[str, Any]) -> Outcome:
-        """Rebuild an outcome from :meth:`to_wire`'s dict; raise ``KeyError``/``TypeError``."""
-        topic, partition, offset, index, seq = wire["o"]
+    def from_wire(cls, wire: list[Any]) -> Outcome:
+        """Rebuild an outcome from :meth:`to_wire`'s list; raise ``ValueError`` when malformed."""
+        if not isinstance(wire, list) or not 7 <= len(wire) <= _WIRE_FIELDS:
+            raise ValueError(f"an outcome is a list of 7 to {_WIRE_FIELDS} fields")
+        kind, model, version, task, pid, t, origin, *rest = wire
+        if kind not in _KINDS:
+            raise ValueError(f"unknown outcome kind {kind!r}")
+        topic, partition, offset, index, rank = origin
+        rest += [None] * (_WIRE_FIELDS - 7 - len(rest))
+        y_pred, y_true, group, probs, segments, entity_id, label_t, features, retrained = rest
         return cls(
-            kind=wire["k"],
-            model=wire["m"],
-            model_version=wire["v"],
-            task=wire["task"],
-            prediction_id=wire["id"],
-            t=float(wire["t"]),
-            origin=(str(topic), int(partition), int(offset), int(index), int(seq)),
-            y_pred=wire.get("yp"),
-            y_true=wire.get("yt"),
-            group=wire.get("g"),
-            probs=wire.get("pr"),
-            segments=wire.get("s") or {},
-            entity_id=wire.get("e"),
-            label_t=wire.get("lt"),
-            features=wire.get("f"),
-            retrained=wire.get("rt"),
+            kind,
+            str(model),
+            str(version),
+            str(task),
+            str(pid),
+            float(t),
+            (str(topic), int(partition), int(offset), int(index), int(rank)),
+            y_pred,
+            y_true,
+            group,
+            probs,
+            segments or {},
+            entity_id,
+            label_t,
+            features,
+            retrained,
         )
 
 
 def encode_outcomes(
-    items: list[dict[str, Any]],
+    items: list[list[Any]],
     frontiers: dict[int, dict[str, int]],
     durables: dict[int, dict[str, int]],
 ) -> bytes:

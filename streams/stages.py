@@ -20,7 +20,7 @@ from driftline.partitioning import partition_for
 from streams.dead_letters import dead_letter
 from streams.decoding import EventDecoder
 from streams.join import LabelJoin
-from streams.outcome import OUTCOME_SCHEMA, OUTCOMES_ENVELOPE, Outcome, monitor_key
+from streams.outcome import OUTCOMES_ENVELOPE, Outcome, monitor_key
 from streams.records import LabelRecord, PredictionRecord
 from streams.task_monitor import MonitorOutput, TaskMonitor
 
@@ -30,7 +30,6 @@ __all__ = [
     "MonitorResult",
     "MonitorStage",
     "Reroute",
-    "encode_envelope",
     "version_outcomes",
 ]
 
@@ -220,8 +219,6 @@ class MonitorStage:
         applied: list[TaskMonitor] = []
         for index, raw in enumerate(raws):
             try:
-                if raw.get("schema") != OUTCOME_SCHEMA:
-                    raise ValueError(f"expected {OUTCOME_SCHEMA}, got {raw.get('schema')!r}")
                 outcome = Outcome.from_wire(raw)
                 if outcome.task not in self.config.tasks:
                     raise ValueError(f"unknown task {outcome.task!r}")
@@ -296,16 +293,14 @@ Progress = dict[int, dict[str, int]]
 """Stage 1 offsets per input partition (frontiers or durable frontiers of an envelope)."""
 
 
-def _unwrap(raws: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Progress, Progress]:
-    """The outcomes of a record and, for a stage 1 envelope, its frontiers and durable ones."""
-    if len(raws) != 1 or raws[0].get("schema") != OUTCOMES_ENVELOPE:
-        return raws, {}, {}
+def _unwrap(raws: list[dict[str, Any]]) -> tuple[list[Any], Progress, Progress]:
+    """The outcomes of a ``driftline.outcomes/1`` record, its frontiers and durable frontiers."""
     envelope = raws[0]
+    if len(raws) != 1 or envelope.get("schema") != OUTCOMES_ENVELOPE:
+        raise EventValidationError(f"expected a {OUTCOMES_ENVELOPE} envelope")
     events, frontiers, durables = envelope.get("events"), envelope.get("f"), envelope.get("d")
     if not isinstance(events, list) or not isinstance(frontiers, dict):
         raise EventValidationError(f"malformed {OUTCOMES_ENVELOPE} envelope: needs events and f")
-    if not all(isinstance(event, dict) for event in events):
-        raise EventValidationError("every outcome in an envelope must be a JSON object")
     try:
         return (
             events,
@@ -314,10 +309,3 @@ def _unwrap(raws: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Progress,
         )
     except (TypeError, ValueError) as exc:
         raise EventValidationError(f"malformed {OUTCOMES_ENVELOPE} envelope: {exc}") from exc
-
-
-def encode_envelope(items: list[dict[str, Any]]) -> bytes:
-    """A ``driftline.batch/1`` envelope of already JSON-ready dicts."""
-    return json.dumps(
-        {"schema": "driftline.batch/1", "events": items}, separators=(",", ":")
-    ).encode()

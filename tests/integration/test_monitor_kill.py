@@ -1,7 +1,8 @@
 """Crash-exactness: a worker killed with SIGKILL and restarted ends with the same per-task counts,
 label coverage and cumulative metrics as an uninterrupted run on the same stream, and raises the
 same set of alert ids (the n-th alert of a detector on a model version keeps its id even where a
-restart moved its evidence by a few labels).
+restart moved its evidence a little), each alert's evidence ending within 600 s of event time
+(600 predictions) of the uninterrupted run's.
 
 The stream (:class:`bench.workload.Workload`): three tasks, labels shuffled within 50
 predictions and delayed, 10 % never come, an abrupt drift on ``fraud``; each prediction carries
@@ -16,6 +17,7 @@ import math
 import os
 import random
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -131,6 +133,14 @@ def test_sigkill_and_restart_equals_an_uninterrupted_run(
     assert _same(expected, seen) == []
     alerts = _alerts(crashed)
     assert alerts.keys() == expected_alerts.keys(), (alerts, expected_alerts)
-    for alert_id, alert in alerts.items():  # the evidence may move a little, never far
-        want = expected_alerts[alert_id]["evidence"]["end_count"]
-        assert abs(alert["evidence"]["end_count"] - want) <= 300, (alert, want)
+    for alert_id, alert in alerts.items():
+        # The evidence may move in event time, not far: after a restart one input partition can
+        # run ahead of the other while the backlog drains, which changes the order (and so the
+        # label counts) in which a task's detectors see the two partitions' labels.
+        got, want = alert["evidence"], expected_alerts[alert_id]["evidence"]
+        moved = abs(_epoch(got["end_time"]) - _epoch(want["end_time"]))
+        assert moved <= 600, (alert_id, got, want)
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()

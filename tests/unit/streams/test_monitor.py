@@ -249,3 +249,15 @@ def test_a_promotion_that_did_not_retrain_a_task_keeps_its_held_request() -> Non
         )
     requests = [o for o in later.outputs if isinstance(o, RetrainRequest)]
     assert len(requests) == 1 and requests[0].model_version == "2"
+
+
+def test_a_malformed_outcome_is_dead_lettered_alone_and_a_foreign_record_whole() -> None:
+    stage = MonitorStage(CFG)
+    good = [labelled("a", i, 1.0, 0.9).to_wire() for i in range(2)]
+    record = encode_outcomes([good[0], ["labelled", "m"], good[1]], {0: {}}, {})
+    result = stage.process("outcomes", 0, 0, record)
+    assert result.applied == 2
+    assert [d.source.index for d in result.dead_letters] == [1]
+    assert result.dead_letters[0].reason.startswith("bad outcome")
+    foreign = stage.process("outcomes", 0, 1, b'{"schema": "driftline.label/1"}')
+    assert foreign.applied == 0 and "driftline.outcomes/1" in foreign.dead_letters[0].reason
