@@ -41,6 +41,8 @@ _PREDICTION_KEYS = frozenset(
 _PREDICTION_REQUIRED = _PREDICTION_KEYS - {"features", "segments"}
 _LABEL_KEYS = frozenset({"schema", "prediction_id", "task", "label", "event_time"})
 _OUTPUT_KEYS = frozenset({"score", "value", "label", "probs", "group"})
+_FEATURE_TYPES = frozenset({int, str, bool})
+_INT_LIMIT = 2**53
 
 
 class _Slow(Exception):
@@ -56,8 +58,12 @@ def _text(value: Any, limit: int) -> str:
 def _number(value: Any) -> float | None:
     if value is None:
         return None
-    if (type(value) is not float and type(value) is not int) or not math.isfinite(value):
-        raise _Slow
+    if type(value) is float:
+        if not math.isfinite(value):
+            raise _Slow
+        return value
+    if type(value) is not int or not -_INT_LIMIT < value < _INT_LIMIT:
+        raise _Slow  # a huge int (10**400) overflows float(): the contract decides
     return float(value)
 
 
@@ -92,6 +98,14 @@ class EventDecoder:
 
     def __init__(self, config: DriftlineConfig) -> None:
         self.config = config
+        self._reset()
+
+    def _reset(self) -> None:
+        # per task: its type and its classes, looked up once per output instead of per field
+        self._tasks: dict[str, tuple[str, frozenset[str]]] = {
+            name: (task.type, frozenset(task.classes or ()))
+            for name, task in self.config.tasks.items()
+        }
 
     def decode(self, raw: dict[str, Any]) -> PredictionRecord | LabelRecord | ModelUpdate:
         """Validate one event; raise :class:`EventValidationError` with the reason."""
@@ -99,10 +113,10 @@ class EventDecoder:
             raise EventValidationError(f"an event must be a JSON object, got {type(raw).__name__}")
         try:
             schema = raw.get("schema")
-            if schema == "driftline.prediction/1":
-                return self._fast_prediction(raw)
             if schema == "driftline.label/1":
                 return self._fast_label(raw)
+            if schema == "driftline.prediction/1":
+                return self._fast_prediction(raw)
         except _Slow:
             pass
         return self._slow(raw)
@@ -137,90 +151,112 @@ class EventDecoder:
         keys = raw.keys()
         if not keys >= _PREDICTION_REQUIRED or not keys <= _PREDICTION_KEYS:
             raise _Slow
-        model = _text(raw["model"], 128)
-        if model != self.config.model:
+        model = raw["model"]
+        if model != self.config.model or type(model) is not str or not 0 < len(model) <= 128:
             raise _Slow
         outputs = raw["outputs"]
         if type(outputs) is not dict or not outputs:
             raise _Slow
-        tasks = self.config.tasks
+        tasks = self._tasks
         for name, output in outputs.items():
-            task = tasks.get(name)
-            if task is None or type(output) is not dict or not output.keys() <= _OUTPUT_KEYS:
+            spec = tasks.get(name)
+            if spec is None or type(output) is not dict:
                 raise _Slow
-            score = _number(output.get("score"))
-            value = _number(output.get("value"))
-            label = output.get("label")
-            group = output.get("group")
-            probs = output.get("probs")
-            if label is not None and type(label) is not str and type(label) is not int:
-                raise _Slow
-            if group is not None:
-                _text(group, 256)
-            if probs is not None:
-                if type(probs) is not dict:
-                    raise _Slow
-                for cls, prob in probs.items():
-                    _number(prob)
-                    if task.type != "multiclass" or cls not in (task.classes or ()):
-                        raise _Slow
-            kind = task.type
-            if kind == "binary" and (score is None or not 0.0 <= score <= 1.0):
-                raise _Slow
-            if kind == "regression" and value is None:
-                raise _Slow
-            if kind == "multiclass" and (label is None or str(label) not in (task.classes or ())):
-                raise _Slow
-            if kind == "ranking" and (score is None or group is None):
-                raise _Slow
+            if len(output) == 1:  # the usual {"score": p} or {"value": x}: plainly valid
+                kind = spec[0]
+                if kind == "binary":
+                    score = output.get("score")
+                    if (type(score) is float or type(score) is int) and 0.0 <= score <= 1.0:
+                        continue
+                elif kind == "regression":
+                    value = output.get("value")
+                    if type(value) is float and math.isfinite(value):
+                        continue
+            _check_output(spec, output)
         features = raw.get("features", {})
         segments = raw.get("segments", {})
         if type(features) is not dict or type(segments) is not dict:
             raise _Slow
         for name, value in features.items():
-            _text(name, 128)
-            if type(value) is float and not math.isfinite(value):
+            if type(name) is not str or not 0 < len(name) <= 128:
                 raise _Slow
-            if value is not None and type(value) not in (float, int, str, bool):
+            kind_of = type(value)
+            if kind_of is float:
+                if not math.isfinite(value):
+                    raise _Slow
+            elif value is not None and kind_of not in _FEATURE_TYPES:
                 raise _Slow
         for name, value in segments.items():
-            _text(name, 128)
+            if type(name) is not str or not 0 < len(name) <= 128:
+                raise _Slow
             if type(value) is not str or len(value) > 256:
                 raise _Slow
         return PredictionRecord(
-            prediction_id=_text(raw["prediction_id"], 256),
-            model=model,
-            model_version=_text(raw["model_version"], 128),
-            entity_id=_text(raw["entity_id"], 256),
-            t=_time(raw["event_time"]),
-            outputs=outputs,
-            features=features,
-            segments=segments,
+            _text(raw["prediction_id"], 256),
+            model,
+            _text(raw["model_version"], 128),
+            _text(raw["entity_id"], 256),
+            _time(raw["event_time"]),
+            outputs,
+            features,
+            segments,
         )
 
     def _fast_label(self, raw: dict[str, Any]) -> LabelRecord:
         if raw.keys() != _LABEL_KEYS:
             raise _Slow
-        task_name = _text(raw["task"], 128)
-        task = self.config.tasks.get(task_name)
-        if task is None:
+        task_name = raw["task"]
+        if type(task_name) is not str or not 0 < len(task_name) <= 128:
+            raise _Slow
+        spec = self._tasks.get(task_name)
+        if spec is None:
             raise _Slow
         value = raw["label"]
-        kind = task.type
+        kind = spec[0]
         if kind == "binary":
             if type(value) is bool:
                 value = int(value)
             elif type(value) is not int or value not in (0, 1):
                 raise _Slow
         elif kind == "multiclass":
-            if (type(value) is not str and type(value) is not int) or str(value) not in (
-                task.classes or ()
-            ):
+            if (type(value) is not str and type(value) is not int) or str(value) not in spec[1]:
                 raise _Slow
         else:
             _number(value)
             if kind == "ranking" and value < 0:
                 raise _Slow
-        return LabelRecord(
-            _text(raw["prediction_id"], 256), task_name, value, _time(raw["event_time"])
-        )
+        prediction_id = raw["prediction_id"]
+        if type(prediction_id) is not str or not 0 < len(prediction_id) <= 256:
+            raise _Slow
+        return LabelRecord(prediction_id, task_name, value, _time(raw["event_time"]))
+
+
+def _check_output(spec: tuple[str, frozenset[str]], output: dict[str, Any]) -> None:
+    """Raise :class:`_Slow` unless one output is plainly valid for its task."""
+    if not output.keys() <= _OUTPUT_KEYS:
+        raise _Slow
+    kind, classes = spec
+    score = _number(output.get("score"))
+    value = _number(output.get("value"))
+    label = output.get("label")
+    group = output.get("group")
+    probs = output.get("probs")
+    if label is not None and type(label) is not str and type(label) is not int:
+        raise _Slow
+    if group is not None:
+        _text(group, 256)
+    if probs is not None:
+        if type(probs) is not dict:
+            raise _Slow
+        for cls, prob in probs.items():
+            _number(prob)
+            if kind != "multiclass" or cls not in classes:
+                raise _Slow
+    if kind == "binary" and (score is None or not 0.0 <= score <= 1.0):
+        raise _Slow
+    if kind == "regression" and value is None:
+        raise _Slow
+    if kind == "multiclass" and (label is None or str(label) not in classes):
+        raise _Slow
+    if kind == "ranking" and (score is None or group is None):
+        raise _Slow
