@@ -105,6 +105,8 @@ def build_app(
     join_table = app.Table("join", key_type=str, value_type=bytes, partitions=partitions)
     monitor_table = app.Table("monitor", key_type=str, value_type=bytes, partitions=partitions)
 
+    rebalances = _Rebalances()
+
     # ---------------------------------------------------------------------------- stage 1: join
     join_stage = JoinStage(config, partitions)
     join_loaded: set[int] = set()
@@ -178,7 +180,10 @@ def build_app(
     async def join(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.noack().events():
             message = event.message
+            read_in = rebalances.count
             async with join_lock:
+                if rebalances.count != read_in:
+                    continue  # read before a rebalance: Faust delivers it again after it
                 if message.partition not in join_loaded:
                     restore_join(message.partition)
                 result = join_stage.process(
@@ -273,7 +278,10 @@ def build_app(
     async def monitor(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.noack().events():
             message = event.message
+            read_in = rebalances.count
             async with monitor_lock:
+                if rebalances.count != read_in:
+                    continue  # read before a rebalance: Faust delivers it again after it
                 result = monitor_stage.process(
                     message.topic, message.partition, message.offset, message.value
                 )
@@ -315,6 +323,7 @@ def build_app(
     @app.on_partitions_revoked.connect
     async def on_revoked(app: faust.App, revoked: Iterable[Any], **_: Any) -> None:
         """Abort, never write: Faust seeks every partition back to its committed offset."""
+        rebalances.count += 1
         async with join_lock:
             join_checkpoint.abort()
             join_out.clear()
@@ -355,6 +364,15 @@ def build_app(
 
 
 # ------------------------------------------------------------------------------------ helpers
+
+
+class _Rebalances:
+    """How many rebalances began. A record an agent read before one must not be processed
+    after it: the tables are being recovered then (a state restored now would come back empty),
+    and Faust seeks the partition back and delivers the record again anyway."""
+
+    def __init__(self) -> None:
+        self.count = 0
 
 
 def _last_event_per_partition(events: list[Any]) -> dict[int, Any]:
