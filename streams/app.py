@@ -19,7 +19,7 @@ import logging
 import os
 import weakref
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 import faust
@@ -176,25 +176,27 @@ def build_app(
             join.load_meta(meta)
         join_loaded.add(partition)
 
+    async def join_record(event: Any) -> None:
+        message = event.message
+        if message.partition not in join_loaded:
+            restore_join(message.partition)
+        result = join_stage.process(
+            message.topic, message.partition, message.offset, message.key, message.value
+        )
+        for outcome in result.outcomes:
+            join_out[outcome.key].append(outcome.to_wire())
+        join_dead.extend(result.dead_letters)
+        join_reroutes.extend(result.reroutes)
+        if join_checkpoint.hold(event):
+            await join_checkpoint.run()
+
     @app.agent(inputs, concurrency=1)
     async def join(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.noack().events():
-            message = event.message
             read_in = rebalances.count
             async with join_lock:
-                if rebalances.count != read_in:
-                    continue  # read before a rebalance: Faust delivers it again after it
-                if message.partition not in join_loaded:
-                    restore_join(message.partition)
-                result = join_stage.process(
-                    message.topic, message.partition, message.offset, message.key, message.value
-                )
-                for outcome in result.outcomes:
-                    join_out[outcome.key].append(outcome.to_wire())
-                join_dead.extend(result.dead_letters)
-                join_reroutes.extend(result.reroutes)
-                if join_checkpoint.hold(event):
-                    await join_checkpoint.run()
+                if rebalances.count == read_in:  # else read before a rebalance: it comes again
+                    await _or_exit(join_record(event), "join")
 
     # ------------------------------------------------------------------ model updates → stage 2
     @app.agent(model_updates, concurrency=1)
@@ -274,43 +276,43 @@ def build_app(
     )
     topic_of = {"Alert": alerts_out, "RetrainRequest": requests_out, "TaskMetrics": metrics_out}
 
+    async def monitor_record(event: Any) -> None:
+        message = event.message
+        result = monitor_stage.process(
+            message.topic, message.partition, message.offset, message.value
+        )
+        for key in result.touched:
+            touched[key] = message.partition
+        for output in result.outputs:
+            name = type(output).__name__
+            key = (
+                output.model if name == "RetrainRequest" else monitor_key(output.model, output.task)
+            )
+            monitor_out.append((topic_of[name], key.encode(), encode(output)))
+            if name == "Alert":
+                log.warning(
+                    "drift alert %s on %s/%s: %s %s=%.4g (%s)",
+                    output.alert_id,
+                    output.model,
+                    output.task,
+                    output.detector,
+                    output.metric,
+                    output.value,
+                    output.severity,
+                )
+        monitor_dead.extend(result.dead_letters)
+        if sink is not None:
+            monitor_labelled.extend(result.labelled)
+        if monitor_checkpoint.hold(event):
+            await monitor_checkpoint.run()
+
     @app.agent(outcomes, concurrency=1)
     async def monitor(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.noack().events():
-            message = event.message
             read_in = rebalances.count
             async with monitor_lock:
-                if rebalances.count != read_in:
-                    continue  # read before a rebalance: Faust delivers it again after it
-                result = monitor_stage.process(
-                    message.topic, message.partition, message.offset, message.value
-                )
-                for key in result.touched:
-                    touched[key] = message.partition
-                for output in result.outputs:
-                    name = type(output).__name__
-                    key = (
-                        output.model
-                        if name == "RetrainRequest"
-                        else monitor_key(output.model, output.task)
-                    )
-                    monitor_out.append((topic_of[name], key.encode(), encode(output)))
-                    if name == "Alert":
-                        log.warning(
-                            "drift alert %s on %s/%s: %s %s=%.4g (%s)",
-                            output.alert_id,
-                            output.model,
-                            output.task,
-                            output.detector,
-                            output.metric,
-                            output.value,
-                            output.severity,
-                        )
-                monitor_dead.extend(result.dead_letters)
-                if sink is not None:
-                    monitor_labelled.extend(result.labelled)
-                if monitor_checkpoint.hold(event):
-                    await monitor_checkpoint.run()
+                if rebalances.count == read_in:  # else read before a rebalance: it comes again
+                    await _or_exit(monitor_record(event), "monitor")
 
     # ------------------------------------------------------------------ timers and rebalances
     @app.timer(max(0.05, mon.checkpoint_interval))
@@ -318,7 +320,7 @@ def build_app(
         for lock, checkpoint in ((join_lock, join_checkpoint), (monitor_lock, monitor_checkpoint)):
             async with lock:
                 if checkpoint.rule.due():
-                    await checkpoint.run()
+                    await _or_exit(checkpoint.run(), "checkpoint")
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app: faust.App, revoked: Iterable[Any], **_: Any) -> None:
@@ -373,6 +375,26 @@ class _Rebalances:
 
     def __init__(self) -> None:
         self.count = 0
+
+
+async def _or_exit(work: Awaitable[None], stage: str) -> None:
+    """Run one step of a stage; on any error end the process at once, like a crash.
+
+    A Faust agent that raises is restarted by Faust with the stream moved on and our in-memory
+    state half-applied: records would be lost until the next restart. Exiting keeps the state
+    guarantee (a restart restores the tables and replays from the committed offsets, exactly as
+    after ``kill -9``) and lets the supervisor (``--workers``, systemd, Kubernetes) see it.
+    """
+    try:
+        await work
+    except Exception:
+        log.critical(
+            "the %s stage failed; exiting so that a restart replays from the last checkpoint",
+            stage,
+            exc_info=True,
+        )
+        logging.shutdown()
+        os._exit(70)
 
 
 def _last_event_per_partition(events: list[Any]) -> dict[int, Any]:
