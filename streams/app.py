@@ -434,7 +434,7 @@ async def _send_dead(topic: Any, letters: list[Any], sent: list[Any] | None = No
 
 
 async def _flush(app: faust.App, sent: list[Any]) -> None:
-    """Step 3 of a checkpoint: every buffered record handed to the client and delivered.
+    """Steps 2 and 4 of a checkpoint: every buffered record handed to the client and delivered.
 
     Faust's own ``producer.flush()`` gives up on its buffer after 0.1 s without progress (table
     writes can still be queued); drain it until empty, flush the client, then check each send's
