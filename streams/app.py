@@ -106,6 +106,7 @@ def build_app(
     monitor_table = app.Table("monitor", key_type=str, value_type=bytes, partitions=partitions)
 
     rebalances = _Rebalances()
+    read_order = _ReadOrder()
 
     # ---------------------------------------------------------------------------- stage 1: join
     join_stage = JoinStage(config, partitions)
@@ -196,6 +197,7 @@ def build_app(
             read_in = rebalances.count
             async with join_lock:
                 if rebalances.count == read_in:  # else read before a rebalance: it comes again
+                    read_order.check(app, event.message)
                     await _or_exit(join_record(event), "join")
 
     # ------------------------------------------------------------------ model updates → stage 2
@@ -312,6 +314,7 @@ def build_app(
             read_in = rebalances.count
             async with monitor_lock:
                 if rebalances.count == read_in:  # else read before a rebalance: it comes again
+                    read_order.check(app, event.message)
                     await _or_exit(monitor_record(event), "monitor")
 
     # ------------------------------------------------------------------ timers and rebalances
@@ -326,6 +329,7 @@ def build_app(
     async def on_revoked(app: faust.App, revoked: Iterable[Any], **_: Any) -> None:
         """Abort, never write: Faust seeks every partition back to its committed offset."""
         rebalances.count += 1
+        read_order.reset()
         async with join_lock:
             join_checkpoint.abort()
             join_out.clear()
@@ -375,6 +379,43 @@ class _Rebalances:
 
     def __init__(self) -> None:
         self.count = 0
+
+
+class _ReadOrder:
+    """Checks that the first record of each partition after an assignment is the committed one.
+
+    faust-streaming 0.15.3 can hand out a record fetched before a rebalance's seek: its offset is
+    beyond the committed one, Faust then counts the offsets in between as a "gap" it treats as
+    acknowledged and drops those records when they come (seen in the kill and ``--workers``
+    tests: whole envelopes of predictions lost). Processing it would lose them for good, so the
+    worker exits instead, before acknowledging anything of that partition: the gap stays above
+    every acknowledged offset, nothing past it is committed, and a restart reads them again.
+    """
+
+    def __init__(self) -> None:
+        self.checked: set[tuple[str, int]] = set()
+
+    def reset(self) -> None:
+        self.checked.clear()
+
+    def check(self, app: faust.App, message: Any) -> None:
+        where = (message.topic, message.partition)
+        if where in self.checked:
+            return
+        self.checked.add(where)
+        committed = getattr(app.consumer, "_committed_offset", {}).get(message.tp)
+        if committed is not None and message.offset != committed:
+            log.critical(
+                "%s[%s]: the first record after the assignment is offset %s, the committed "
+                "offset is %s (a record fetched before a rebalance); exiting so that a "
+                "restart reads from the committed offset",
+                message.topic,
+                message.partition,
+                message.offset,
+                committed,
+            )
+            logging.shutdown()
+            os._exit(70)
 
 
 async def _or_exit(work: Awaitable[None], stage: str) -> None:

@@ -110,7 +110,9 @@ def test_sigkill_and_restart_equals_an_uninterrupted_run(
     finally:
         reference.stop()
     expected_alerts = _alerts(reference)
-    assert {a["task"] for a in expected_alerts.values()} == {"fraud"}, expected_alerts
+    # the drift on fraud is found; over the nightly 55 000 predictions PageHinkley may also
+    # raise a false alarm on a stable task (about 5 per 100 000 labels, docs/monitoring.md)
+    assert "fraud" in {a["task"] for a in expected_alerts.values()}, expected_alerts
     assert expected["fraud.expired"] > 0 and expected["churn.labels"] > 0
 
     crashed = WorkerProcess(kafka_bootstrap, tmp_path / "crashed", TASKS_YAML, MONITOR)

@@ -1,0 +1,122 @@
+"""``driftline monitor --workers 2``: two processes share the partitions and together count
+exactly what the stream holds, and when one is SIGKILLed the other takes over its partitions
+(after the session timeout) and still ends with the exact counts.
+
+The stream (:class:`bench.workload.Workload`) makes the final per-task counts a function of the
+stream alone: every prediction of every task ends labelled or expired.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from bench.worker_process import WorkerProcess
+from bench.workload import TASKS_YAML, Workload, produce
+
+TASKS = ("churn", "fraud", "spend")
+PREDICTIONS = 6000
+
+
+def _scrape_all(worker: WorkerProcess, ports: list[int]) -> dict[str, float]:
+    """Counts summed over the workers (each task's monitor lives on one of them)."""
+    total: dict[str, float] = {}
+    base = worker.port
+    try:
+        for port in ports:
+            worker.port = port
+            for key, value in worker.scrape().items():
+                if not key.endswith(".coverage") and ".cumulative." not in key:
+                    total[key] = total.get(key, 0.0) + value
+    finally:
+        worker.port = base
+    return total
+
+
+def _join_partitions(port: int) -> set[str]:
+    """The input partitions whose join state a worker holds (from its ``/metrics``)."""
+    try:
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+    except OSError:
+        return set()
+    return set(re.findall(r'driftline_join_buffer\{partition="(\d+)"', body.decode()))
+
+
+def _done(counts: dict[str, float]) -> bool:
+    return all(
+        counts.get(f"{t}.predictions") == PREDICTIONS
+        and counts.get(f"{t}.labels", 0) + counts.get(f"{t}.expired", 0) == PREDICTIONS
+        for t in TASKS
+    )
+
+
+def _wait(worker: WorkerProcess, ports: list[int], timeout: float) -> dict[str, float]:
+    deadline = time.monotonic() + timeout
+    counts: dict[str, float] = {}
+    while time.monotonic() < deadline:
+        counts = _scrape_all(worker, ports)
+        if _done(counts):
+            return counts
+        time.sleep(1.0)
+    pytest.fail(f"not done after {timeout} s: {counts}; see {worker.directory}/worker.log")
+
+
+@pytest.mark.slow
+def test_two_workers_share_partitions_and_survive_a_kill(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    worker = WorkerProcess(kafka_bootstrap, tmp_path, TASKS_YAML, "store: rocksdb", partitions=4)
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "linger.ms": 20})
+    topics = {
+        "predictions": worker.config.topics.predictions,
+        "labels": worker.config.topics.labels,
+    }
+    workload = Workload(predictions=PREDICTIONS, seed=5)
+    produce(producer, topics, workload.events(), 4, 100)
+    produce(producer, topics, workload.tail(), 4, 1)
+
+    env = {**os.environ, "DRIFTLINE_BOOTSTRAP_SERVERS": kafka_bootstrap}
+    log = open(tmp_path / "worker.log", "ab")  # noqa: SIM115
+    command = [str(Path(sys.executable).parent / "driftline"), "monitor", "--config"]
+    parent = subprocess.Popen(
+        [*command, str(worker.path), "--workers", "2", "--loglevel", "warning"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    ports = [worker.port, worker.port + 1]
+    try:
+        deadline = time.monotonic() + 180
+        children = psutil.Process(parent.pid).children()
+        while len(children) < 2:
+            assert time.monotonic() < deadline and parent.poll() is None, children
+            time.sleep(0.5)
+            children = psutil.Process(parent.pid).children()
+        while sorted(_join_partitions(port) for port in ports)[0] == set():
+            assert time.monotonic() < deadline, "both workers should hold input partitions"
+            time.sleep(1.0)
+        children[0].kill()  # its partitions move to the other worker
+        counts = _wait(worker, ports, timeout=600)
+        for task in TASKS:
+            assert counts[f"{task}.predictions"] == PREDICTIONS
+            assert counts[f"{task}.labels"] + counts[f"{task}.expired"] == PREDICTIONS
+            assert counts[f"{task}.duplicates"] == 0 and counts[f"{task}.orphans"] == 0
+    finally:
+        parent.send_signal(signal.SIGTERM)
+        try:
+            parent.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            parent.kill()
+            parent.wait()
+    assert parent.returncode is not None
