@@ -30,7 +30,7 @@ from driftline.config.models import DriftlineConfig
 from driftline.events import ModelUpdate, decode, decode_record, encode
 from streams.checkpoint import Checkpoint, CheckpointRule
 from streams.dead_letters import dead_letter
-from streams.errors import StateTooLargeError
+from streams.errors import RESTART_EXIT_CODE, StateTooLargeError
 from streams.feature_sink import FeatureSink
 from streams.kafka_auth import faust_credentials
 from streams.outcome import encode_outcomes, monitor_key
@@ -415,11 +415,11 @@ class _ReadOrder:
                 committed,
             )
             logging.shutdown()
-            os._exit(70)
+            os._exit(RESTART_EXIT_CODE)
 
 
 async def _or_exit(work: Awaitable[None], stage: str) -> None:
-    """Run one step of a stage; on any error end the process at once, like a crash.
+    """Run one step of a stage; on any error end the process at once (exit 70), like a crash.
 
     A Faust agent that raises is restarted by Faust with the stream moved on and our in-memory
     state half-applied: records would be lost until the next restart. Exiting keeps the state
@@ -435,7 +435,7 @@ async def _or_exit(work: Awaitable[None], stage: str) -> None:
             exc_info=True,
         )
         logging.shutdown()
-        os._exit(70)
+        os._exit(RESTART_EXIT_CODE)
 
 
 def _last_event_per_partition(events: list[Any]) -> dict[int, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 import click
 
 from driftline.config.models import DriftlineConfig
-from streams.errors import StreamsError
+from streams.errors import RESTART_EXIT_CODE, StreamsError
 
 __all__ = [
     "INTERNAL_TABLES",
@@ -229,18 +229,40 @@ def _wait_listed(admin: Any, wanted: list[InternalTopic], where: str, timeout: f
 
 
 def _run_workers(path: Path, loglevel: str, count: int) -> int:
-    """Start ``count`` single-worker processes; forward stop signals; the worst exit code."""
+    """Start ``count`` single-worker processes and supervise them until a stop signal.
+
+    A worker that exits with :data:`RESTART_EXIT_CODE` (it stopped itself so that a restart
+    replays from the last checkpoint) is started again; any other exit is final. Returns the worst
+    exit code once every worker has ended.
+    """
     script = Path(sys.executable).parent / "driftline"
     command = [str(script) if script.exists() else "driftline", "monitor", "--config", str(path)]
     options = ["--loglevel", loglevel, "--workers", "1", "--worker-index"]
-    children = [subprocess.Popen([*command, *options, str(index)]) for index in range(count)]
+
+    def start(index: int) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([*command, *options, str(index)])
+
+    children = [start(index) for index in range(count)]
+    stopping: list[int] = []
 
     def forward(signum: int, _frame: object) -> None:
+        stopping.append(signum)
         for child in children:
             if child.poll() is None:
                 child.send_signal(signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    codes = [child.wait() for child in children]
-    return max(codes, key=abs)
+    codes: dict[int, int] = {}
+    while len(codes) < count:
+        for index, child in enumerate(children):
+            code = child.poll()
+            if code is None or index in codes:
+                continue
+            if code == RESTART_EXIT_CODE and not stopping:
+                log.warning("monitor worker %d asked for a restart; starting it again", index)
+                children[index] = start(index)
+            else:
+                codes[index] = code
+        time.sleep(0.2)
+    return max(codes.values(), key=abs)

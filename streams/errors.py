@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from driftline.errors import DriftlineError
 
-__all__ = ["CheckpointError", "StateTooLargeError", "StreamsError"]
+__all__ = ["RESTART_EXIT_CODE", "CheckpointError", "StateTooLargeError", "StreamsError"]
 
 
 class StreamsError(DriftlineError):
@@ -17,3 +17,9 @@ class CheckpointError(StreamsError):
 
 class StateTooLargeError(StreamsError):
     """A state value would exceed Kafka's record limit; raise ``monitor.join_buckets``."""
+
+
+RESTART_EXIT_CODE = 70
+"""The exit code of a worker that stops itself so that a restart replays from its last checkpoint
+(a failed stage, or a record Faust handed out of order); ``driftline monitor --workers N``
+starts such a worker again."""
