@@ -107,6 +107,7 @@ class LabelJoin:
         self._delay = {name: task.label_delay for name, task in self.config.tasks.items()}
         self._rank = {name: rank for rank, name in enumerate(sorted(self.config.tasks))}
         self._features = self.config.monitor.feature_sink  # labelled outcomes carry them to Feast
+        self._multiclass = {n for n, t in self.config.tasks.items() if t.type == "multiclass"}
         self._entries: list[dict[str, _Entry]] = [{} for _ in range(self.buckets)]
         self._offsets: list[dict[str, int]] = [{} for _ in range(self.buckets)]
         self._dirty: set[int] = set()
@@ -305,11 +306,14 @@ class LabelJoin:
         self, kind: Any, p: PredictionRecord, task: str, output: dict[str, Any], origin: Origin
     ) -> Outcome:
         # the first field that is set: producers (the SDK among them) may send unused ones as null
-        y_pred = next(
-            (output[k] for k in ("score", "value", "label") if output.get(k) is not None), None
-        )
-        if self.config.tasks[task].type == "multiclass":
+        if task in self._multiclass:
             y_pred = output.get("label")
+        else:
+            y_pred = output.get("score")
+            if y_pred is None:
+                y_pred = output.get("value")
+                if y_pred is None:
+                    y_pred = output.get("label")
         return Outcome(
             kind,
             p.model,

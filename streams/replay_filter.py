@@ -82,7 +82,7 @@ class ReplayFilter:
         if frontier is None:  # not from stage 1 (a test or benchmark feeding stage 2 directly)
             return True
         groups = self.groups.setdefault(partition, [])
-        if durable is not None and groups:
+        if durable is not None and groups and _within(groups[0].frontier, durable):
             groups[:] = [g for g in groups if not _within(g.frontier, durable)]
         identity = (offset << (_INDEX_BITS + _RANK_BITS)) | (index << _RANK_BITS) | rank
         if any(identity in g.ids.get(topic, ()) for g in groups):

@@ -8,6 +8,7 @@ a bad event in an envelope is dead-lettered alone.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -144,7 +145,7 @@ class JoinStage:
                 self.dead_lettered += 1
                 continue
             result.events += 1
-            home = partition_for(record.prediction_id, self.partitions)
+            home = _home(record.prediction_id, self.partitions)
             if home != partition:
                 self.rerouted += 1
                 result.reroutes.append(
@@ -216,13 +217,17 @@ class MonitorStage:
             )
             self.dead_lettered += 1
             return result
-        applied: list[TaskMonitor] = []
+        applied: set[int] = set()
+        monitors: dict[tuple[str, str], TaskMonitor] = {}
         for index, raw in enumerate(raws):
             try:
                 outcome = Outcome.from_wire(raw)
                 if outcome.task not in self.config.tasks:
                     raise ValueError(f"unknown task {outcome.task!r}")
-                monitor = self.monitor_for(outcome.model, outcome.task)
+                which = (outcome.model, outcome.task)
+                monitor = monitors.get(which) or monitors.setdefault(
+                    which, self.monitor_for(*which)
+                )
             except (KeyError, TypeError, ValueError) as exc:
                 result.dead_letters.append(
                     dead_letter(
@@ -239,10 +244,11 @@ class MonitorStage:
                 result.skipped += 1
                 continue
             source = outcome.origin[1]
-            self.apply(outcome, result, frontiers.get(source), durables.get(source))
-            applied.append(monitor)
-        for monitor in applied:
-            monitor.applied_offset = offset
+            self._apply(monitor, outcome, result, frontiers.get(source), durables.get(source))
+            applied.add(id(monitor))
+        for monitor in monitors.values():
+            if id(monitor) in applied:
+                monitor.applied_offset = offset
         return result
 
     def apply(
@@ -254,6 +260,16 @@ class MonitorStage:
     ) -> None:
         """Apply one decoded outcome (the in-process path the benchmark also uses)."""
         monitor = self.monitor_for(outcome.model, outcome.task)
+        self._apply(monitor, outcome, result, frontier, durable)
+
+    @staticmethod
+    def _apply(
+        monitor: TaskMonitor,
+        outcome: Outcome,
+        result: MonitorResult,
+        frontier: dict[str, int] | None,
+        durable: dict[str, int] | None,
+    ) -> None:
         outputs = monitor.apply(outcome, frontier, durable)
         if outputs is None:
             result.skipped += 1
@@ -291,6 +307,12 @@ def version_outcomes(
 
 Progress = dict[int, dict[str, int]]
 """Stage 1 offsets per input partition (frontiers or durable frontiers of an envelope)."""
+
+
+@functools.lru_cache(maxsize=65_536)
+def _home(prediction_id: str, partitions: int) -> int:
+    """The murmur2 partition of a prediction id (its prediction and labels repeat it)."""
+    return partition_for(prediction_id, partitions)
 
 
 def _unwrap(raws: list[dict[str, Any]]) -> tuple[list[Any], Progress, Progress]:

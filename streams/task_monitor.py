@@ -168,6 +168,8 @@ class TaskMonitor:
 
     def _scopes_of(self, outcome: Outcome) -> list[tuple[SliceKey, ScopeMonitor]]:
         scopes = [((), self.scopes[()])]
+        if not self._task_config.slices:
+            return scopes
         for name in self._task_config.slices:
             value = outcome.segments.get(name)
             if value is None:
