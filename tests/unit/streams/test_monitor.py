@@ -25,17 +25,32 @@ tasks:
 """)
 
 
-def labelled(task: str, i: int, y_true: float, y_pred: float) -> Outcome:
+def labelled(task: str, i: int, y_true: float, y_pred: float, version: str = "1") -> Outcome:
     return Outcome(
         "labelled",
         "m",
-        "1",
+        version,
         task,
         f"p-{i}",
         float(i),
         ("in", 0, i, 0, 0),
         y_pred=y_pred,
         y_true=y_true,
+    )
+
+
+def promotion(version: str = "2", tasks: list[str] | None = None) -> ModelUpdate:
+    """A ``promoted`` model update (of ``tasks``, or of every task when ``None``)."""
+    return ModelUpdate.model_validate(
+        {
+            "schema": ModelUpdate.SCHEMA,
+            "update_id": f"u-{version}",
+            "model": "m",
+            "version": version,
+            "status": "promoted",
+            "tasks": tasks or [],
+            "event_time": "2026-11-23T12:00:00Z",
+        }
     )
 
 
@@ -73,20 +88,9 @@ def test_alert_ids_are_deterministic() -> None:
 
 
 def test_promoted_version_rebaselines_and_warms_up() -> None:
-    from driftline.events import ModelUpdate
-
     stage = MonitorStage(CFG)
     feed(stage, 1000, None, 0)
-    update = ModelUpdate.model_validate(
-        {
-            "schema": "driftline.model-update/1",
-            "update_id": "u1",
-            "model": "m",
-            "version": "2",
-            "status": "promoted",
-            "event_time": "2026-11-23T12:00:00Z",
-        }
-    )
+    update = promotion()
     result = MonitorResult()
     for outcome in version_outcomes(CFG, update, ("model-updates", 0, 0)):
         stage.apply(outcome, result)
@@ -119,16 +123,7 @@ def test_a_record_at_or_below_the_applied_offset_is_skipped_whole() -> None:
 
 def test_outcomes_of_an_older_version_are_counted_but_feed_no_detector() -> None:
     monitor = TaskMonitor(CFG, "m", "a")
-    update = ModelUpdate.model_validate(
-        {
-            "schema": ModelUpdate.SCHEMA,
-            "update_id": "u-2",
-            "model": "m",
-            "version": "2",
-            "status": "promoted",
-            "event_time": "2026-11-23T00:00:00Z",
-        }
-    )
+    update = promotion()
     for outcome in version_outcomes(CFG, update, ("model-updates", 0, 0)):
         if outcome.task == "a":
             monitor.apply(outcome)
@@ -218,35 +213,12 @@ def test_a_promotion_that_did_not_retrain_a_task_keeps_its_held_request() -> Non
     stage = MonitorStage(cfg)
     result = feed(stage, 1700, "b", 1500)  # b alerts near 1600; its request is still held
     assert not [o for o in result.outputs if isinstance(o, RetrainRequest)]
-    update = ModelUpdate.model_validate(
-        {
-            "schema": ModelUpdate.SCHEMA,
-            "update_id": "u-2",
-            "model": "m",
-            "version": "2",
-            "status": "promoted",
-            "tasks": ["a"],
-            "event_time": "2026-11-23T00:00:00Z",
-        }
-    )
+    update = promotion(tasks=["a"])
     for outcome in version_outcomes(cfg, update, ("model-updates", 0, 0)):
         stage.apply(outcome, result)
     later = MonitorResult()
     for i in range(1700, 2200):
-        stage.apply(
-            labelled("b", i, 1.0, 0.9).__class__(
-                "labelled",
-                "m",
-                "2",
-                "b",
-                f"p-{i}",
-                float(i),
-                ("in", 0, i, 0, 0),
-                y_pred=0.9,
-                y_true=1.0,
-            ),
-            later,
-        )
+        stage.apply(labelled("b", i, 1.0, 0.9, version="2"), later)
     requests = [o for o in later.outputs if isinstance(o, RetrainRequest)]
     assert len(requests) == 1 and requests[0].model_version == "2"
 
