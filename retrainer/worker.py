@@ -92,6 +92,7 @@ class RetrainWorker:
         self._announced: set[str] = set()
         self._attempts: dict[tuple[str, ...], int] = {}
         self._running: tuple[PendingRetrain, Future[list[JobOutcome]]] | None = None
+        self._imports: threading.Thread | None = None
         self._assigned: set[tuple[str, int]] = set()
         self.runs = 0
         self.outcomes: list[JobOutcome] = []
@@ -137,8 +138,13 @@ class RetrainWorker:
 
             self.job = RetrainJob(config, registry, FeatureRepo(config))
         # Feast and torch take 5-20 s to import on a small machine: import them beside the
-        # polling now, so that the first request does not wait for them.
-        threading.Thread(target=_import_training_stack, name="retrain-imports", daemon=True).start()
+        # polling now, so that the first request does not wait for them. A retrain waits for
+        # this thread: two threads importing Feast at once fail on its circular imports
+        # ("partially initialized module"), seen in CI-like runs.
+        self._imports = threading.Thread(
+            target=_import_training_stack, name="retrain-imports", daemon=True
+        )
+        self._imports.start()
         self.publisher = self.publisher or UpdatePublisher(config)
         if self.consumer is None:
             from confluent_kafka import Consumer
@@ -266,7 +272,13 @@ class RetrainWorker:
             "retrain of %s for request(s) %s (tasks %s)",
             pending.model, ", ".join(pending.request_ids), pending.tasks,
         )  # fmt: skip
-        self._running = (pending, executor.submit(self.job.run, pending))
+        self._running = (pending, executor.submit(self._run_after_imports, pending))
+
+    def _run_after_imports(self, pending: PendingRetrain) -> list[JobOutcome]:
+        if self._imports is not None:
+            self._imports.join()
+        assert self.job is not None
+        return self.job.run(pending)
 
     def _collect(self, on_outcome: Callable[[JobOutcome], None] | None, wait: bool) -> None:
         if self._running is None:
