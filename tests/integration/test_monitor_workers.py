@@ -65,6 +65,19 @@ def _expected_predictions() -> dict[str, int]:
 EXPECTED = _expected_predictions()
 
 
+def _members(bootstrap: str, group: str) -> int:
+    """Members of the workers' consumer group once it is stable (partitions assigned)."""
+    from confluent_kafka import ConsumerGroupState
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    try:
+        (description,) = [f.result(10) for f in admin.describe_consumer_groups([group]).values()]
+    except Exception:  # the group does not exist yet
+        return 0
+    return len(description.members) if description.state == ConsumerGroupState.STABLE else 0
+
+
 def _done(counts: dict[str, float]) -> bool:
     return all(
         counts.get(f"{t}.predictions") == EXPECTED[t]
@@ -97,8 +110,8 @@ def test_two_workers_share_partitions_and_survive_a_kill(
         "labels": worker.config.topics.labels,
     }
     workload = Workload(predictions=PREDICTIONS, seed=5)
-    produce(producer, topics, workload.events(), 4, 100)
-    produce(producer, topics, workload.tail(), 4, 1)
+    events = list(workload.events())
+    half = len(events) // 2
 
     env = {**os.environ, "DRIFTLINE_BOOTSTRAP_SERVERS": kafka_bootstrap}
     log = open(tmp_path / "worker.log", "ab")  # noqa: SIM115
@@ -117,10 +130,16 @@ def test_two_workers_share_partitions_and_survive_a_kill(
             assert time.monotonic() < deadline and parent.poll() is None, children
             time.sleep(0.5)
             children = psutil.Process(parent.pid).children()
+        while _members(kafka_bootstrap, worker.config.monitor.app_id) < 2:
+            assert time.monotonic() < deadline, "both workers should join the group"
+            time.sleep(1.0)
+        produce(producer, topics, iter(events[:half]), 4, 100)
         while sorted(_join_partitions(port) for port in ports)[0] == set():
             assert time.monotonic() < deadline, "both workers should hold input partitions"
             time.sleep(1.0)
         children[0].kill()  # its partitions move to the other worker
+        produce(producer, topics, iter(events[half:]), 4, 100)
+        produce(producer, topics, workload.tail(), 4, 1)
         counts = _wait(worker, ports, timeout=600)
         for task in TASKS:
             assert counts[f"{task}.predictions"] == EXPECTED[task]
