@@ -384,12 +384,13 @@ class _Rebalances:
 class _ReadOrder:
     """Checks that the first record of each partition after an assignment is the committed one.
 
-    faust-streaming 0.15.3 can hand out a record fetched before a rebalance's seek: its offset is
-    beyond the committed one, Faust then counts the offsets in between as a "gap" it treats as
-    acknowledged and drops those records when they come (seen in the kill and ``--workers``
-    tests: whole envelopes of predictions lost). Processing it would lose them for good, so the
-    worker exits instead, before acknowledging anything of that partition: the gap stays above
-    every acknowledged offset, nothing past it is committed, and a restart reads them again.
+    By its code (``transport/consumer.py``), faust-streaming 0.15.3 counts the offsets between
+    the last record read and a higher one as a "gap" it treats as acknowledged, and drops lower
+    offsets that come later; a record fetched before a rebalance's seek would so lose the
+    records in between. This is a guard against that suspected cause of lost envelopes in the
+    ``--workers`` test, not a confirmed fix: the worker exits before acknowledging anything of
+    that partition, so the gap stays above every acknowledged offset, nothing past it is
+    committed, and a restart reads them again.
     """
 
     def __init__(self) -> None:
