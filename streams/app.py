@@ -20,7 +20,7 @@ import os
 import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 import faust
 from faust.streams import _current_event
@@ -106,7 +106,6 @@ def build_app(
     monitor_table = app.Table("monitor", key_type=str, value_type=bytes, partitions=partitions)
 
     rebalances = _Rebalances()
-    read_order = _ReadOrder()
 
     # ---------------------------------------------------------------------------- stage 1: join
     join_stage = JoinStage(config, partitions)
@@ -116,9 +115,8 @@ def build_app(
     join_dead: list[Any] = []
     join_reroutes: list[Any] = []
     join_sent: list[Any] = []  # delivery futures of the checkpoint in progress
-    join_durable: dict[
-        int, dict[str, int]
-    ] = {}  # input frontier of the last checkpoint, per partition
+    # input frontier of the last completed checkpoint, and of the one in progress, per partition
+    join_durable: dict[int, dict[str, int]] = {}
     join_written: dict[int, dict[str, int]] = {}
 
     async def send_join_outputs() -> None:
@@ -197,7 +195,7 @@ def build_app(
             read_in = rebalances.count
             async with join_lock:
                 if rebalances.count == read_in:  # else read before a rebalance: it comes again
-                    read_order.check(app, event.message)
+                    rebalances.check_first(app, event.message)
                     await _or_exit(join_record(event), "join")
 
     # ------------------------------------------------------------------ model updates → stage 2
@@ -314,7 +312,7 @@ def build_app(
             read_in = rebalances.count
             async with monitor_lock:
                 if rebalances.count == read_in:  # else read before a rebalance: it comes again
-                    read_order.check(app, event.message)
+                    rebalances.check_first(app, event.message)
                     await _or_exit(monitor_record(event), "monitor")
 
     # ------------------------------------------------------------------ timers and rebalances
@@ -328,8 +326,7 @@ def build_app(
     @app.on_partitions_revoked.connect
     async def on_revoked(app: faust.App, revoked: Iterable[Any], **_: Any) -> None:
         """Abort, never write: Faust seeks every partition back to its committed offset."""
-        rebalances.count += 1
-        read_order.reset()
+        rebalances.begin()
         async with join_lock:
             join_checkpoint.abort()
             join_out.clear()
@@ -373,40 +370,38 @@ def build_app(
 
 
 class _Rebalances:
-    """How many rebalances began. A record an agent read before one must not be processed
-    after it: the tables are being recovered then (a state restored now would come back empty),
-    and Faust seeks the partition back and delivers the record again anyway."""
+    """What the agents must know of rebalances.
 
-    def __init__(self) -> None:
-        self.count = 0
+    ``count``: how many began. A record an agent read before one must not be processed after it:
+    the tables are being recovered then (a state restored now would come back empty), and Faust
+    seeks the partition back and delivers the record again anyway.
 
-
-class _ReadOrder:
-    """Checks that the first record of each partition after an assignment is the committed one.
-
-    By its code (``transport/consumer.py``), faust-streaming 0.15.3 counts the offsets between
-    the last record read and a higher one as a "gap" it treats as acknowledged, and drops lower
-    offsets that come later; a record fetched before a rebalance's seek would so lose the
-    records in between. This is a guard against that suspected cause of lost envelopes in the
-    ``--workers`` test, not a confirmed fix: the worker exits before acknowledging anything of
-    that partition, so the gap stays above every acknowledged offset, nothing past it is
-    committed, and a restart reads them again.
+    :meth:`check_first`: the first record of each partition after an assignment must be the
+    committed one. By its code (``transport/consumer.py``), faust-streaming 0.15.3 counts the
+    offsets between the last record read and a higher one as a "gap" it treats as acknowledged,
+    and drops lower offsets that come later; a record fetched before a rebalance's seek would so
+    lose the records in between. This is a guard against that suspected cause of lost envelopes
+    in the ``--workers`` test, not a confirmed fix: the worker exits before acknowledging
+    anything of that partition, so the gap stays above every acknowledged offset, nothing past it
+    is committed, and a restart reads them again.
     """
 
     def __init__(self) -> None:
-        self.checked: set[tuple[str, int]] = set()
+        self.count = 0
+        self._checked: set[tuple[str, int]] = set()
 
-    def reset(self) -> None:
-        self.checked.clear()
+    def begin(self) -> None:
+        self.count += 1
+        self._checked.clear()
 
-    def check(self, app: faust.App, message: Any) -> None:
+    def check_first(self, app: faust.App, message: Any) -> None:
         where = (message.topic, message.partition)
-        if where in self.checked:
+        if where in self._checked:
             return
-        self.checked.add(where)
+        self._checked.add(where)
         committed = getattr(app.consumer, "_committed_offset", {}).get(message.tp)
         if committed is not None and message.offset != committed:
-            log.critical(
+            _exit_for_restart(
                 "%s[%s]: the first record after the assignment is offset %s, the committed "
                 "offset is %s (a record fetched before a rebalance); exiting so that a "
                 "restart reads from the committed offset",
@@ -415,8 +410,6 @@ class _ReadOrder:
                 message.offset,
                 committed,
             )
-            logging.shutdown()
-            os._exit(RESTART_EXIT_CODE)
 
 
 async def _or_exit(work: Awaitable[None], stage: str) -> None:
@@ -430,13 +423,18 @@ async def _or_exit(work: Awaitable[None], stage: str) -> None:
     try:
         await work
     except Exception:
-        log.critical(
+        _exit_for_restart(
             "the %s stage failed; exiting so that a restart replays from the last checkpoint",
             stage,
             exc_info=True,
         )
-        logging.shutdown()
-        os._exit(RESTART_EXIT_CODE)
+
+
+def _exit_for_restart(message: str, *args: Any, exc_info: bool = False) -> NoReturn:
+    """Log ``message`` and end the process with :data:`RESTART_EXIT_CODE`, without cleanup."""
+    log.critical(message, *args, exc_info=exc_info)
+    logging.shutdown()
+    os._exit(RESTART_EXIT_CODE)
 
 
 def _last_event_per_partition(events: list[Any]) -> dict[int, Any]:

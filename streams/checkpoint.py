@@ -18,8 +18,9 @@ the kill test before this order: a task's monitor ended ~200 outcomes short).
 A crash anywhere re-processes the records after the last committed offset; the offsets inside
 the state values make that replay skip what was applied, and stage 2 recognises the outcomes
 stage 1 sends again (:class:`streams.replay_filter.ReplayFilter`). A rebalance never writes:
-it aborts the checkpoint in progress (:meth:`Checkpoint.abort`: nothing acknowledged, outputs dropped),
-the stage drops its in-memory state, and Faust seeks every partition back to its committed offset.
+it aborts the checkpoint in progress (:meth:`Checkpoint.abort`: nothing acknowledged, outputs
+dropped), the stage drops its in-memory state, and Faust seeks every partition back to its
+committed offset.
 A recorded offset that goes backwards within one assignment is a bug and raises.
 """
 

@@ -106,7 +106,7 @@ class LabelJoin:
     def _reset(self) -> None:
         self._delay = {name: task.label_delay for name, task in self.config.tasks.items()}
         self._rank = {name: rank for rank, name in enumerate(sorted(self.config.tasks))}
-        self._features = self.config.monitor.feature_sink  # labelled outcomes carry them to Feast
+        self._features = self.config.monitor.feature_sink
         self._multiclass = {n for n, t in self.config.tasks.items() if t.type == "multiclass"}
         self._entries: list[dict[str, _Entry]] = [{} for _ in range(self.buckets)]
         self._offsets: list[dict[str, int]] = [{} for _ in range(self.buckets)]
@@ -217,7 +217,6 @@ class LabelJoin:
                 outcome.y_true, outcome.label_t = label, label_t
                 if kind == "labelled":
                     entry.joined.add(task)
-                    outcome.features = p.features if self._features else None
                 out.append(outcome)
             else:
                 out.append(self._orphan(p.prediction_id, task, label_t, origin))
@@ -259,8 +258,6 @@ class LabelJoin:
             kind = "labelled"
         outcome = self._outcome(kind, p, label.task, output, origin)
         outcome.y_true, outcome.label_t = label.label, label.t
-        if kind == "labelled":
-            outcome.features = p.features if self._features else None
         out.append(outcome)
 
     def _expire_predictions(self, out: list[Outcome]) -> None:
@@ -327,6 +324,8 @@ class LabelJoin:
             probs=output.get("probs"),
             segments=p.segments,
             entity_id=p.entity_id,
+            # labelled outcomes carry the features to the Feast sink, when there is one
+            features=p.features if kind == "labelled" and self._features else None,
         )
 
     def _orphan(self, pid: str, task: str, t: float, origin: Origin) -> Outcome:

@@ -12,10 +12,10 @@ outcome, so a replay re-creates it, and stage 2 recognises the repeat
 
 On the wire an outcome is a JSON list of its fields in declaration order (internal; lists
 encode and decode about twice as fast as objects, and stage 2 reads one per labelled or
-unlabelled event). Stage 1 sends them in ``driftline.outcomes/1`` envelopes keyed by ``model/task``, one per task per
-checkpoint (in the order the join produced them), stamped per input partition with its
-frontier (the offsets applied when sent) and its durable frontier (the offsets of its last
-completed checkpoint).
+unlabelled event). Stage 1 sends them in ``driftline.outcomes/1`` envelopes keyed by
+``model/task``, one per task per checkpoint (in the order the join produced them), stamped per
+input partition with its frontier (the offsets applied when sent) and its durable frontier (the
+offsets of its last completed checkpoint).
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def encode_outcomes(
     frontiers: dict[int, dict[str, int]],
     durables: dict[int, dict[str, int]],
 ) -> bytes:
-    """One ``driftline.outcomes/1`` envelope of wire dicts, with stage 1's progress per partition.
+    """One ``driftline.outcomes/1`` envelope of wire lists, with stage 1's progress per partition.
 
     ``frontiers[p]``: the input offsets partition ``p`` had applied when the envelope was sent;
     ``durables[p]``: those of its last completed checkpoint (absent before the first one).

@@ -217,17 +217,13 @@ class MonitorStage:
             )
             self.dead_lettered += 1
             return result
-        applied: set[int] = set()
-        monitors: dict[tuple[str, str], TaskMonitor] = {}
+        applied: set[TaskMonitor] = set()
         for index, raw in enumerate(raws):
             try:
                 outcome = Outcome.from_wire(raw)
                 if outcome.task not in self.config.tasks:
                     raise ValueError(f"unknown task {outcome.task!r}")
-                which = (outcome.model, outcome.task)
-                monitor = monitors.get(which) or monitors.setdefault(
-                    which, self.monitor_for(*which)
-                )
+                monitor = self.monitor_for(outcome.model, outcome.task)
             except (KeyError, TypeError, ValueError) as exc:
                 result.dead_letters.append(
                     dead_letter(
@@ -245,10 +241,9 @@ class MonitorStage:
                 continue
             source = outcome.origin[1]
             self._apply(monitor, outcome, result, frontiers.get(source), durables.get(source))
-            applied.add(id(monitor))
-        for monitor in monitors.values():
-            if id(monitor) in applied:
-                monitor.applied_offset = offset
+            applied.add(monitor)
+        for monitor in applied:
+            monitor.applied_offset = offset
         return result
 
     def apply(
