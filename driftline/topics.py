@@ -9,13 +9,14 @@ updates in the order they were made.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from driftline.config.models import DriftlineConfig
 from driftline.errors import DriftlineError
 
-__all__ = ["TopicSpec", "create_topics", "topic_specs"]
+__all__ = ["TopicSpec", "create_missing", "create_topics", "topic_specs"]
 
 
 @dataclass(frozen=True)
@@ -57,16 +58,28 @@ def create_topics(config: DriftlineConfig, timeout: float = 30.0) -> dict[str, s
 
     admin = AdminClient(librdkafka_settings(config.kafka))
     existing = admin.list_topics(timeout=timeout).topics
-    specs = topic_specs(config)
-    result: dict[str, str] = {}
-    new = []
-    for spec in specs:
-        if spec.name in existing:
-            result[spec.name] = "exists"
-            continue
-        replicas = config.kafka.replication_factor
-        settings = {"retention.ms": str(spec.retention_ms)}
-        new.append(NewTopic(spec.name, spec.partitions, replicas, config=settings))
+    replicas = config.kafka.replication_factor
+    wanted = [
+        NewTopic(
+            spec.name, spec.partitions, replicas, config={"retention.ms": str(spec.retention_ms)}
+        )
+        for spec in topic_specs(config)
+    ]
+    result = create_missing(admin, wanted, existing, timeout)
+    _check_copartitioned(admin, config, timeout)
+    return result
+
+
+def create_missing(
+    admin: Any, topics: list[Any], existing: Collection[str], timeout: float
+) -> dict[str, str]:
+    """Create each ``NewTopic`` whose name is not in ``existing``; ``{name: "created" | "exists"}``.
+
+    A topic another process creates at the same moment counts as ``"exists"``; any other failure
+    raises :class:`DriftlineError` naming the topic.
+    """
+    result = {t.topic: "exists" for t in topics if t.topic in existing}
+    new = [t for t in topics if t.topic not in existing]
     futures = admin.create_topics(new, request_timeout=timeout) if new else {}
     for name, future in futures.items():
         try:
@@ -76,8 +89,7 @@ def create_topics(config: DriftlineConfig, timeout: float = 30.0) -> dict[str, s
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise DriftlineError(f"could not create topic {name!r}: {exc}") from exc
             result[name] = "exists"
-    _check_copartitioned(admin, config, timeout)
-    return result
+    return {t.topic: result[t.topic] for t in topics}
 
 
 def _check_copartitioned(admin: Any, config: DriftlineConfig, timeout: float) -> None:

@@ -172,29 +172,23 @@ def create_internal_topics(
         from driftline.kafka_settings import librdkafka_settings
 
         admin = AdminClient(librdkafka_settings(config.kafka))
+    from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
+
+    from driftline.errors import DriftlineError
+    from driftline.topics import create_missing
+
     where = f"Kafka at {config.kafka.bootstrap_servers}"
     wanted = internal_topics(config)
-    existing = _list_topics(admin, where, timeout)
-    result = {t.name: "exists" for t in wanted if t.name in existing}
-    missing = [t for t in wanted if t.name not in existing]
-    if missing:
-        from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
-
-        new = [NewTopic(t.name, t.partitions, t.replicas, config=t.settings) for t in missing]
-        for name, future in admin.create_topics(new, request_timeout=timeout).items():
-            try:
-                future.result()
-                result[name] = "created"
-            except Exception as exc:  # TOPIC_ALREADY_EXISTS: another worker was first
-                if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                    raise StreamsError(
-                        f"could not create the monitor's topic {name!r} on {where}: {exc}; "
-                        "create it yourself (compacted for a changelog) or grant the monitor's "
-                        "principal CREATE on the cluster"
-                    ) from exc
-                result[name] = "exists"
+    new = [NewTopic(t.name, t.partitions, t.replicas, config=t.settings) for t in wanted]
+    try:
+        result = create_missing(admin, new, _list_topics(admin, where, timeout), timeout)
+    except DriftlineError as exc:
+        raise StreamsError(
+            f"{exc} (a topic of the monitor, on {where}); create it yourself (compacted for a "
+            "changelog) or grant the monitor's principal CREATE on the cluster"
+        ) from exc
     _wait_listed(admin, wanted, where, timeout)
-    return {t.name: result[t.name] for t in wanted}
+    return result
 
 
 def _list_topics(admin: Any, where: str, timeout: float) -> dict[str, Any]:
