@@ -10,6 +10,7 @@ import pytest
 from driftline.config import parse_config
 from driftline.events import Label, encode
 from driftline.reader import EventReader
+from tests.kafka_fakes import Message
 
 CONFIG = parse_config("model: m\ntasks: {churn: {type: binary}}\n")
 
@@ -17,26 +18,6 @@ CONFIG = parse_config("model: m\ntasks: {churn: {type: binary}}\n")
 def _label(n: int) -> Label:
     return Label.model_validate({"schema": "driftline.label/1", "prediction_id": f"p-{n}",
                                  "task": "churn", "label": 1, "event_time": "2026-11-23T12:00:00Z"})  # fmt: skip
-
-
-class Message:
-    def __init__(self, value: bytes, offset: int, error: str | None = None) -> None:
-        self._value, self._offset, self._error = value, offset, error
-
-    def error(self) -> str | None:
-        return self._error
-
-    def topic(self) -> str:
-        return "labels"
-
-    def partition(self) -> int:
-        return 1
-
-    def offset(self) -> int:
-        return self._offset
-
-    def value(self) -> bytes:
-        return self._value
 
 
 class Consumer:

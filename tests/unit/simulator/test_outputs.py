@@ -13,34 +13,15 @@ from driftline.events import Alert, ModelUpdate, TaskMetrics, encode
 from driftline.reader import EventReader
 from simulator.outputs import SystemOutputs
 from simulator.scorer import ModelUpdateWatcher
+from tests.kafka_fakes import Message
 
 CONFIG = parse_config("model: m\ntasks: {churn: {type: binary}, spend: {type: regression}}\n")
 T = "2026-11-23T12:00:00Z"
 
 
-class Message:
-    def __init__(self, value: bytes, offset: int) -> None:
-        self._value, self._offset = value, offset
-
-    def error(self) -> None:
-        return None
-
-    def topic(self) -> str:
-        return "out"
-
-    def partition(self) -> int:
-        return 0
-
-    def offset(self) -> int:
-        return self._offset
-
-    def value(self) -> bytes:
-        return self._value
-
-
 class Consumer:
     def __init__(self, values: list[bytes]) -> None:
-        self.queue = [Message(v, n) for n, v in enumerate(values)]
+        self.queue = [Message(v, n, topic="out", partition=0) for n, v in enumerate(values)]
         self.closed = False
 
     def subscribe(self, topics: list[str]) -> None:
