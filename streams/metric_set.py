@@ -51,8 +51,9 @@ class MetricSet:
     """Cumulative and rolling values of a task's configured metrics.
 
     Binary and regression tasks keep running counts (:class:`BinaryMetrics`,
-    :class:`RegressionMetrics`), equal to River's metrics; multiclass and ranking tasks keep River's metrics (and
-    :class:`~streams.ranking.GroupRankingMetric`), whose confusion-matrix ones share one matrix.
+    :class:`RegressionMetrics`), equal to River's metrics; multiclass and ranking tasks keep
+    River's metrics (and :class:`~streams.ranking.GroupRankingMetric`), whose confusion-matrix
+    ones share one matrix.
     Rolling metrics are computed from a ring of the last ``window`` labels when they are read
     (snapshots, ``/metrics``), except those a threshold rule watches: these update per label
     (River's ``RollingROCAUC`` for a watched ``roc_auc``).
