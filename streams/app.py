@@ -32,17 +32,16 @@ from streams.checkpoint import Checkpoint, CheckpointRule
 from streams.dead_letters import dead_letter
 from streams.errors import RESTART_EXIT_CODE, StateTooLargeError
 from streams.feature_sink import FeatureSink
+from streams.join_log import MAX_STATE_BYTES
 from streams.kafka_auth import faust_credentials
 from streams.outcome import encode_outcomes, monitor_key
 from streams.stages import JoinStage, MonitorStage, version_outcomes
 from streams.web import MonitorCollector
 
-__all__ = ["MAX_STATE_BYTES", "build_app"]
+__all__ = ["build_app"]
 
 log = logging.getLogger("driftline.monitor")
 
-MAX_STATE_BYTES = 900 * 1024
-"""A state value must stay under Kafka's 1 MB record limit."""
 OUTCOMES_PER_ENVELOPE = 500
 _RAW: dict[str, Any] = {
     "key_type": bytes,
@@ -142,14 +141,12 @@ def build_app(
             if join is None:
                 continue
             with _event_context(event):
-                for bucket in join.dirty_buckets():
-                    join_table[f"{partition}/{bucket}"] = _checked(
-                        join.dump_bucket(bucket),
-                        f"join bucket {partition}/{bucket}",
-                        "raise monitor.join_buckets",
-                    )
-                join_table[f"{partition}/meta"] = join.dump_meta()
-            join.clear_dirty()
+                for suffix, value in join.checkpoint():
+                    key = f"{partition}/{suffix}"
+                    if value is not None:
+                        join_table[key] = value
+                    elif key in join_table:
+                        del join_table[key]
             join_written[partition] = join.frontier()
 
     def join_committed() -> None:
@@ -165,14 +162,7 @@ def build_app(
     )
 
     def restore_join(partition: int) -> None:
-        join = join_stage.join_for(partition)
-        for bucket in range(join.buckets):
-            data = join_table.get(f"{partition}/{bucket}")
-            if data is not None:
-                join.load_bucket(bucket, data)
-        meta = join_table.get(f"{partition}/meta")
-        if meta is not None:
-            join.load_meta(meta)
+        join_stage.join_for(partition).restore(lambda key: join_table.get(f"{partition}/{key}"))
         join_loaded.add(partition)
 
     async def join_record(event: Any) -> None:

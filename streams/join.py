@@ -22,9 +22,11 @@ Rules
 * A label before its prediction waits (at most ``max_early_labels`` per partition, oldest out
   first) until its prediction comes or the watermark passes ``label time + label_delay``; then
   it is an ``orphan``.
-* State is kept in ``buckets`` (hash of ``prediction_id``), each with the input offsets it reflects;
-  a checkpoint writes only the dirty buckets, and a replayed event whose offset is not beyond its
-  bucket's recorded offset is skipped (stream times still advance, so expiry replays the same).
+* State is stored by :class:`streams.join_log.JoinLog`: each checkpoint writes the entries that
+  changed (a delta) and rewrites a few of the ``buckets`` (hash of ``prediction_id``) whole, so
+  it costs what changed, not the buffer's size. The stored state carries the input offsets it
+  reflects; a replayed event whose offset is not beyond them is skipped (stream times still
+  advance, so expiry replays the same).
 * Every outcome's origin is the input event it is *about* (the prediction for ``unlabelled`` and
   ``expired``, the label for the others), never the record that happened to trigger it, so a
   replay that reads the two topics in another interleaving re-creates the same origins (see
@@ -34,13 +36,14 @@ Rules
 from __future__ import annotations
 
 import heapq
-import pickle
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from driftline.config.models import DriftlineConfig
 from streams.errors import CheckpointError
+from streams.join_log import JoinLog, Write
 from streams.outcome import Origin, Outcome
 from streams.records import LabelRecord, PredictionRecord
 
@@ -109,8 +112,9 @@ class LabelJoin:
         self._features = self.config.monitor.feature_sink
         self._multiclass = {n for n, t in self.config.tasks.items() if t.type == "multiclass"}
         self._entries: list[dict[str, _Entry]] = [{} for _ in range(self.buckets)]
-        self._offsets: list[dict[str, int]] = [{} for _ in range(self.buckets)]
-        self._dirty: set[int] = set()
+        self._log = JoinLog(self.buckets)
+        self._stamp: dict[str, int] = {}  # input offsets the stored state reflects
+        self._changed: dict[str, int] = {}  # prediction ids changed since the last checkpoint
         self._applied: dict[str, int] = {}
         self._deadlines: list[tuple[float, str, str]] = []  # (time, prediction_id, task | _RETIRE)
         self._early: list[tuple[float, str, str]] = []  # (label time, prediction_id, task)
@@ -145,13 +149,13 @@ class LabelJoin:
         topic, _, offset, _ = where
         out: list[Outcome] = []
         b = self.bucket_of(record.prediction_id)
-        if offset > self._offsets[b].get(topic, -1):
+        if offset > self._stamp.get(topic, -1):
             if isinstance(record, PredictionRecord):
                 self._add_prediction(b, record, where, out)
                 self._expire_predictions(out)
             else:
                 self._add_label(b, record, where, out)
-            self._dirty.add(b)
+            self._changed[record.prediction_id] = b
         else:
             self.skipped += 1
         if isinstance(record, LabelRecord):
@@ -231,10 +235,10 @@ class LabelJoin:
     ) -> None:
         origin = self._about_label(where)
         entry = self._entries[b].get(label.prediction_id)
-        p = entry.prediction if entry is not None else None
+        if entry is None:
+            entry = self._entries[b][label.prediction_id] = _Entry()
+        p = entry.prediction
         if p is None:
-            if entry is None:
-                entry = self._entries[b][label.prediction_id] = _Entry()
             if label.task in entry.early:
                 out.append(self._bare("duplicate", label, origin))
                 return
@@ -268,7 +272,7 @@ class LabelJoin:
             entry = self._entries[b].get(pid)
             if entry is None or entry.prediction is None:
                 continue
-            self._dirty.add(b)
+            self._changed[pid] = b
             if task == _RETIRE:
                 del self._entries[b][pid]
                 continue
@@ -292,7 +296,7 @@ class LabelJoin:
             return
         _, label_t, label_where = entry.early.pop(task)
         self._early_count -= 1
-        self._dirty.add(b)
+        self._changed[pid] = b
         if not entry.early:
             del self._entries[b][pid]
         out.append(self._orphan(pid, task, label_t, self._about_label(label_where)))
@@ -338,64 +342,54 @@ class LabelJoin:
 
     # ------------------------------------------------------------------------------ state
 
-    def dirty_buckets(self) -> list[int]:
-        """Buckets changed since the last :meth:`clear_dirty` (what a checkpoint writes)."""
-        return sorted(self._dirty)
+    @property
+    def changed(self) -> int:
+        """Prediction ids changed since the last :meth:`checkpoint`."""
+        return len(self._changed)
 
-    def clear_dirty(self) -> None:
-        """Forget the dirty set (after a checkpoint wrote the buckets)."""
-        self._dirty.clear()
+    def checkpoint(self) -> list[Write]:
+        """The state writes of a checkpoint (keys relative to this partition), in order.
 
-    def dump_bucket(self, b: int) -> bytes:
-        """One bucket's state value: its entries and the offsets it reflects."""
-        stamp = self._offsets[b]
+        Afterwards the stored state reflects every input offset :meth:`mark_applied` recorded.
+        """
         for topic, offset in self._applied.items():
-            # during a replay a newer restored bucket keeps its (higher) stamp
-            stamp[topic] = max(offset, stamp.get(topic, -1))
-        entries = {pid: _pack(entry) for pid, entry in self._entries[b].items()}
-        return pickle.dumps((self._offsets[b], entries), protocol=5)
+            # during a replay the restored stamp may be ahead of what was read again
+            self._stamp[topic] = max(offset, self._stamp.get(topic, -1))
+        changed: dict[str, tuple[int, Any]] = {}
+        for pid, b in self._changed.items():
+            entry = self._entries[b].get(pid)
+            changed[pid] = (b, _pack(entry) if entry is not None else None)
+        self._changed = {}
+        times = (self.watermark, self.prediction_time, self.label_time)
+        return self._log.checkpoint(changed, self._stamp, times, self._pack_bucket)
 
-    def load_bucket(self, b: int, data: bytes) -> None:
-        """Restore one bucket from :meth:`dump_bucket`'s bytes (at start / on assignment)."""
-        offsets, packed = pickle.loads(data)
-        entries = {pid: _unpack(values) for pid, values in packed.items()}
-        for topic, offset in self._offsets[b].items():
-            if offsets.get(topic, -1) < offset:
-                raise CheckpointError(
-                    f"join bucket {b}: stored offset of {topic} ({offsets.get(topic)}) is behind "
-                    f"the live one ({offset}); a checkpoint went backwards"
-                )
-        self._offsets[b], self._entries[b] = offsets, entries
-        for pid, entry in entries.items():
-            p = entry.prediction
-            if p is not None:
-                last = _NO_TIME
-                for task in p.outputs:
-                    deadline = p.t + self._delay.get(task, 0.0) * _KEEP
-                    last = max(last, deadline)
-                    heapq.heappush(self._deadlines, (deadline, pid, task))
-                heapq.heappush(self._deadlines, (last, pid, _RETIRE))
-            for task, (_, label_t, _) in entry.early.items():
-                self._early_count += 1
-                heapq.heappush(self._early, (label_t + self._delay.get(task, 0.0), pid, task))
+    def _pack_bucket(self, b: int) -> dict[str, Any]:
+        return {pid: _pack(entry) for pid, entry in self._entries[b].items()}
 
-    def dump_meta(self) -> bytes:
-        """The partition-wide state value (the watermark)."""
-        return pickle.dumps(
-            {
-                "watermark": self.watermark,
-                "predictions": self.prediction_time,
-                "labels": self.label_time,
-            },
-            protocol=5,
-        )
+    def restore(self, read: Callable[[str], bytes | None]) -> None:
+        """Load the stored state with ``read(key)`` (at start / on assignment), before any event."""
+        if self._applied or self.pending:
+            raise CheckpointError("a join partition's state is restored only before its events")
+        restored = self._log.restore(read)
+        self._stamp = restored.stamp
+        self.watermark, self.prediction_time, self.label_time = restored.times
+        for b, packed in enumerate(restored.buckets):
+            self._entries[b] = {pid: _unpack(values) for pid, values in packed.items()}
+            for pid, entry in self._entries[b].items():
+                self._schedule(pid, entry)
 
-    def load_meta(self, data: bytes) -> None:
-        """Restore the partition-wide state value."""
-        meta = pickle.loads(data)
-        self.watermark = max(self.watermark, meta["watermark"])
-        self.prediction_time = max(self.prediction_time, meta["predictions"])
-        self.label_time = max(self.label_time, meta["labels"])
+    def _schedule(self, pid: str, entry: _Entry) -> None:
+        p = entry.prediction
+        if p is not None:
+            last = _NO_TIME
+            for task in p.outputs:
+                deadline = p.t + self._delay.get(task, 0.0) * _KEEP
+                last = max(last, deadline)
+                heapq.heappush(self._deadlines, (deadline, pid, task))
+            heapq.heappush(self._deadlines, (last, pid, _RETIRE))
+        for task, (_, label_t, _) in entry.early.items():
+            self._early_count += 1
+            heapq.heappush(self._early, (label_t + self._delay.get(task, 0.0), pid, task))
 
 
 def _pack(entry: _Entry) -> tuple[Any, ...]:

@@ -156,10 +156,9 @@ def test_replay_at_or_below_recorded_offsets_is_skipped() -> None:
     join = LabelJoin(CFG, buckets=4)
     join.add(prediction(1, 0.0), ("p", 0, 0, 0))
     join.mark_applied("p", 0)
-    saved = {b: join.dump_bucket(b) for b in join.dirty_buckets()}
+    saved = dict(join.checkpoint())
     restored = LabelJoin(CFG, buckets=4)
-    for b, data in saved.items():
-        restored.load_bucket(b, data)
+    restored.restore(saved.get)
     assert restored.add(prediction(1, 0.0), ("p", 0, 0, 0)) == []  # replayed: skipped
     assert restored.skipped == 1
     out = restored.add(LabelRecord("p-1", "churn", 0, 1.0), ("l", 0, 0, 0))

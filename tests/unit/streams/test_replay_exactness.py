@@ -89,11 +89,7 @@ class _StageOne:
     def __init__(self, log: list[bytes], store: dict[str, bytes]) -> None:
         self.stage = JoinStage(CFG, partitions=1)
         self.join = self.stage.join_for(0)
-        for bucket in range(self.join.buckets):
-            if f"0/{bucket}" in store:
-                self.join.load_bucket(bucket, store[f"0/{bucket}"])
-        if "0/meta" in store:
-            self.join.load_meta(store["0/meta"])
+        self.join.restore(store.get)
         self.log, self.store = log, store
         self.pending: dict[str, list] = {}
         self.durable: dict[str, int] | None = None
@@ -114,10 +110,11 @@ class _StageOne:
         self.pending.clear()
 
     def write_and_ack(self) -> None:
-        for bucket in self.join.dirty_buckets():
-            self.store[f"0/{bucket}"] = self.join.dump_bucket(bucket)
-        self.store["0/meta"] = self.join.dump_meta()
-        self.join.clear_dirty()
+        for key, value in self.join.checkpoint():
+            if value is None:
+                del self.store[key]
+            else:
+                self.store[key] = value
         self.durable = self.join.frontier()
         self.acked.update(self.held)
 
