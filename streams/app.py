@@ -28,8 +28,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from driftline.config.models import DriftlineConfig
 from driftline.events import ModelUpdate, decode, decode_record, encode
+from driftline.kafka_settings import librdkafka_settings
 from streams.checkpoint import Checkpoint, CheckpointRule
 from streams.dead_letters import dead_letter
+from streams.delivery_order import AckGate, DeliveryOrder, hole_check
 from streams.errors import RESTART_EXIT_CODE, StateTooLargeError
 from streams.feature_sink import FeatureSink
 from streams.join_log import MAX_STATE_BYTES
@@ -104,7 +106,10 @@ def build_app(
     join_table = app.Table("join", key_type=str, value_type=bytes, partitions=partitions)
     monitor_table = app.Table("monitor", key_type=str, value_type=bytes, partitions=partitions)
 
-    rebalances = _Rebalances()
+    rebalances = _Rebalances(
+        app, librdkafka_settings(config.kafka, **{"bootstrap.servers": servers})
+    )
+    gate = AckGate([names.predictions, names.labels, names.outcomes])
 
     # ---------------------------------------------------------------------------- stage 1: join
     join_stage = JoinStage(config, partitions)
@@ -159,6 +164,7 @@ def build_app(
         write_join_state,
         lambda: _flush(app, join_sent),
         join_committed,
+        gate.ack,
     )
 
     def restore_join(partition: int) -> None:
@@ -185,7 +191,7 @@ def build_app(
             read_in = rebalances.count
             async with join_lock:
                 if rebalances.count == read_in:  # else read before a rebalance: it comes again
-                    rebalances.check_first(app, event.message)
+                    rebalances.check(event.message)
                     await _or_exit(join_record(event), "join")
 
     # ------------------------------------------------------------------ model updates → stage 2
@@ -263,6 +269,7 @@ def build_app(
         send_monitor_outputs,
         write_monitor_state,
         lambda: _flush(app, monitor_sent),
+        acknowledge=gate.ack,
     )
     topic_of = {"Alert": alerts_out, "RetrainRequest": requests_out, "TaskMetrics": metrics_out}
 
@@ -302,7 +309,7 @@ def build_app(
             read_in = rebalances.count
             async with monitor_lock:
                 if rebalances.count == read_in:  # else read before a rebalance: it comes again
-                    rebalances.check_first(app, event.message)
+                    rebalances.check(event.message)
                     await _or_exit(monitor_record(event), "monitor")
 
     # ------------------------------------------------------------------ timers and rebalances
@@ -347,11 +354,13 @@ def build_app(
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(generate_latest(registry), content_type="text/plain")
 
+    gate.install(app.consumer)  # only the checkpoints acknowledge the stages' records
     app.driftline = {  # type: ignore[attr-defined]
         "join": join_stage,
         "monitor": monitor_stage,
         "sink": sink,
         "checkpoints": (join_checkpoint, monitor_checkpoint),
+        "ack_gate": gate,
     }
     return app
 
@@ -366,40 +375,40 @@ class _Rebalances:
     the tables are being recovered then (a state restored now would come back empty), and Faust
     seeks the partition back and delivers the record again anyway.
 
-    :meth:`check_first`: the first record of each partition after an assignment must be the
-    committed one. By its code (``transport/consumer.py``), faust-streaming 0.15.3 counts the
-    offsets between the last record read and a higher one as a "gap" it treats as acknowledged,
-    and drops lower offsets that come later; a record fetched before a rebalance's seek would so
-    lose the records in between. This is a guard against that suspected cause of lost envelopes
-    in the ``--workers`` test, not a confirmed fix: the worker exits before acknowledging
-    anything of that partition, so the gap stays above every acknowledged offset, nothing past it
-    is committed, and a restart reads them again.
+    :meth:`check`: each partition's records must reach the stage in order from the committed
+    offset (:class:`streams.delivery_order.DeliveryOrder`); otherwise the worker exits before
+    acknowledging anything after the break, and a restart reads from the committed offset.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, app: faust.App, kafka_settings: dict[str, Any]) -> None:
         self.count = 0
-        self._checked: set[tuple[str, int]] = set()
+        self.order = DeliveryOrder(
+            lambda where: _committed(app, where), hole_check(kafka_settings), self._broken
+        )
 
     def begin(self) -> None:
         self.count += 1
-        self._checked.clear()
+        self.order.reset()
 
-    def check_first(self, app: faust.App, message: Any) -> None:
-        where = (message.topic, message.partition)
-        if where in self._checked:
-            return
-        self._checked.add(where)
-        committed = getattr(app.consumer, "_committed_offset", {}).get(message.tp)
-        if committed is not None and message.offset != committed:
-            _exit_for_restart(
-                "%s[%s]: the first record after the assignment is offset %s, the committed "
-                "offset is %s (a record fetched before a rebalance); exiting so that a "
-                "restart reads from the committed offset",
-                message.topic,
-                message.partition,
-                message.offset,
-                committed,
-            )
+    def check(self, message: Any) -> None:
+        self.order.check(message.topic, message.partition, message.offset)
+
+    @staticmethod
+    def _broken(what: str) -> None:
+        _exit_for_restart(
+            "%s: records reached the stage out of order; exiting so that a restart reads from "
+            "the committed offset",
+            what,
+        )
+
+
+def _committed(app: faust.App, where: tuple[str, int]) -> int | None:
+    consumer = app.consumer
+    offsets: dict[Any, int | None] = getattr(consumer, "_committed_offset", {})
+    for tp, offset in offsets.items():
+        if (tp.topic, tp.partition) == where:
+            return offset
+    return None
 
 
 async def _or_exit(work: Awaitable[None], stage: str) -> None:

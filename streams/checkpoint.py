@@ -148,6 +148,9 @@ class Checkpoint:
         Steps 2 and 4: flushes the producer and confirms delivery.
     committed
         Called after step 5: the state written in step 3 is durable and its input acknowledged.
+    acknowledge
+        Step 5 for one held event (``event.ack()``; the app passes its
+        :class:`streams.delivery_order.AckGate`).
     """
 
     def __init__(
@@ -157,12 +160,14 @@ class Checkpoint:
         write_state: Callable[[], Awaitable[None]],
         flush_producer: Callable[[], Awaitable[None]],
         committed: Callable[[], None] = lambda: None,
+        acknowledge: Callable[[Any], Any] = lambda event: event.ack(),
     ) -> None:
         self.rule = rule
         self.send_outputs = send_outputs
         self.write_state = write_state
         self.flush_producer = flush_producer
         self.committed = committed
+        self.acknowledge = acknowledge
         self.ledger = OffsetLedger()
         self._held: list[Any] = []
         self.completed = 0
@@ -190,7 +195,7 @@ class Checkpoint:
         for event in held:
             message = event.message
             self.ledger.record(message.topic, message.partition, message.offset)
-            event.ack()
+            self.acknowledge(event)
         self.rule.done()
         self.completed += 1
         self.committed()
