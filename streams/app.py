@@ -106,10 +106,10 @@ def build_app(
     join_table = app.Table("join", key_type=str, value_type=bytes, partitions=partitions)
     monitor_table = app.Table("monitor", key_type=str, value_type=bytes, partitions=partitions)
 
-    rebalances = _Rebalances(
-        app, librdkafka_settings(config.kafka, **{"bootstrap.servers": servers})
-    )
     gate = AckGate([names.predictions, names.labels, names.outcomes])
+    rebalances = _Rebalances(
+        app, librdkafka_settings(config.kafka, **{"bootstrap.servers": servers}), gate
+    )
 
     # ---------------------------------------------------------------------------- stage 1: join
     join_stage = JoinStage(config, partitions)
@@ -380,8 +380,9 @@ class _Rebalances:
     acknowledging anything after the break, and a restart reads from the committed offset.
     """
 
-    def __init__(self, app: faust.App, kafka_settings: dict[str, Any]) -> None:
+    def __init__(self, app: faust.App, kafka_settings: dict[str, Any], gate: AckGate) -> None:
         self.count = 0
+        self.gate = gate
         self.order = DeliveryOrder(
             lambda where: _committed(app, where), hole_check(kafka_settings), self._broken
         )
@@ -389,6 +390,7 @@ class _Rebalances:
     def begin(self) -> None:
         self.count += 1
         self.order.reset()
+        self.gate.reset()
 
     def check(self, message: Any) -> None:
         self.order.check(message.topic, message.partition, message.offset)

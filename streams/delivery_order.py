@@ -57,6 +57,7 @@ class AckGate:
         self.topics = set(topics)
         self.refused = 0
         self._open = False
+        self._reported: set[tuple[str, int]] = set()
 
     def install(self, consumer: Any) -> None:
         """Wrap ``consumer.ack`` (the one place Faust marks an offset committable)."""
@@ -65,16 +66,26 @@ class AckGate:
         def ack(message: Any) -> bool:
             if message.topic in self.topics and not self._open:
                 self.refused += 1
-                log.info(
-                    "refused Faust's own acknowledgement of %s[%s]@%s (a record it skipped)",
-                    message.topic,
-                    getattr(message, "partition", "?"),
-                    message.offset,
-                )
+                self._report(message)
                 return False
             return bool(original(message))
 
         consumer.ack = ack
+
+    def _report(self, message: Any) -> None:
+        where = (message.topic, getattr(message, "partition", -1))
+        if where not in self._reported:  # once per partition and rebalance
+            self._reported.add(where)
+            log.warning(
+                "refused Faust's own acknowledgement of %s[%s]@%s, a record it skipped in a "
+                "rebalance (it is read again)",
+                *where,
+                message.offset,
+            )
+
+    def reset(self) -> None:
+        """A rebalance began: report refusals again."""
+        self._reported.clear()
 
     def ack(self, event: Any) -> None:
         """Acknowledge ``event`` (called by :class:`streams.checkpoint.Checkpoint`)."""
@@ -166,7 +177,8 @@ def hole_check(settings: dict[str, Any]) -> HoleCheck:
             message = consumer.poll(10.0)
             if message is None or message.error() is not None:
                 return True  # cannot tell: assume records were skipped
-            if message.offset() < end:
+            found = message.offset()
+            if found is None or found < end:
                 return True
             log.info("%s[%s]: offsets %s..%s hold no record", topic, partition, first, end - 1)
             return False

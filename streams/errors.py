@@ -16,7 +16,7 @@ class CheckpointError(StreamsError):
 
 
 class StateTooLargeError(StreamsError):
-    """A state value would exceed Kafka's record limit; raise ``monitor.join_buckets``."""
+    """A state value would exceed Kafka's record limit (the message says what to change)."""
 
 
 RESTART_EXIT_CODE = 70

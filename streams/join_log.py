@@ -54,6 +54,7 @@ Write = tuple[str, bytes | None]
 
 MAX_STATE_BYTES = 900 * 1024
 """A state value must stay under Kafka's 1 MB record limit."""
+_RESET = "reset the monitor's state (docs/monitoring.md, \"Resetting the monitor's state\")"
 _FOLD_LAG = 2
 """Checkpoints a delta is kept after every base has folded it in."""
 
@@ -105,6 +106,7 @@ class JoinLog:
         seq, prev, self._id = self._seq + 1, self._id, secrets.token_hex(8)
         self._seq = seq
         head = {"seq": seq, "id": self._id, "prev": prev, "stamp": dict(stamp), "times": times}
+        head["buckets"] = self.buckets
         parts = self._split(head, list(changed.items()))
         writes: list[Write] = [(f"delta/{seq}/{n}", value) for n, value in enumerate(parts)]
         self._live.append((seq, len(parts)))
@@ -141,12 +143,13 @@ class JoinLog:
             self._cursor = (b + 1) % self.buckets
             entries = bucket(b)
             base = {"through": (head["seq"], head["id"]), "stamp": head["stamp"]}
+            base["buckets"] = self.buckets
             base |= {"times": head["times"], "entries": entries}
             value = pickle.dumps(base, protocol=5)
             if len(value) > self.max_bytes:
                 raise StateTooLargeError(
                     f"join bucket {b} is {len(value)} bytes, over the {self.max_bytes}-byte "
-                    "limit; raise monitor.join_buckets"
+                    "limit; use more partitions, or more monitor.join_buckets with a fresh state"
                 )
             writes.append((f"base/{b}", value))
             self._through[b] = (head["seq"], head["id"])
@@ -169,15 +172,14 @@ class JoinLog:
         if read("meta") is not None and read("base/0") is None and read("delta/1/0") is None:
             raise CheckpointError(
                 "the join state was written by an older driftline (a 'meta' value, no bases); "
-                "its format is not readable: reset the monitor's state (docs/monitoring.md)"
+                f"its format is not readable: {_RESET}"
             )
         restored = RestoredJoin([{} for _ in range(self.buckets)])
-        start: tuple[int, str] | None = None
         for b in range(self.buckets):
             data = read(f"base/{b}")
             if data is None:
                 continue
-            base = pickle.loads(data)
+            base = self._same_layout(pickle.loads(data))
             restored.buckets[b] = base["entries"]
             self._through[b] = base["through"]
             restored.stamp, restored.times = _newer(restored, base)
@@ -212,7 +214,7 @@ class JoinLog:
             first = read(f"delta/{self._seq + 1}/0")
             if first is None:
                 return chain
-            delta = pickle.loads(first)
+            delta = self._same_layout(pickle.loads(first))
             if delta["prev"] != self._id:
                 return chain  # a stale delta of a crashed run: the chain ends before it
             for n in range(1, delta["parts"]):
@@ -223,6 +225,14 @@ class JoinLog:
             chain.append(delta)
             self._live.append((delta["seq"], delta["parts"]))
             self._seq, self._id = delta["seq"], delta["id"]
+
+    def _same_layout(self, value: dict[str, Any]) -> dict[str, Any]:
+        if value["buckets"] != self.buckets:
+            raise CheckpointError(
+                f"the stored join state has {value['buckets']} buckets per partition, "
+                f"monitor.join_buckets is {self.buckets}: set it back, or {_RESET}"
+            )
+        return value
 
     def _find_older(self, start: int, read: Callable[[str], bytes | None]) -> None:
         """Deltas every base folded in that are still stored: deleted by the next checkpoints."""

@@ -173,3 +173,14 @@ def test_an_entry_too_big_for_one_value_is_a_clear_error() -> None:
     part.set("p-1", "x" * 1000)
     with pytest.raises(StateTooLargeError, match="one join entry"):
         part.checkpoint()
+
+
+def test_state_stored_with_another_bucket_count_is_refused() -> None:
+    store: dict[str, bytes] = {}
+    part = _Partition(store)
+    part.set("p-1", 1)
+    part.checkpoint()
+    with pytest.raises(
+        CheckpointError, match=r"8 buckets per partition, monitor\.join_buckets is 16"
+    ):
+        JoinLog(16).restore(store.get)

@@ -1,0 +1,27 @@
+"""The hole check reads a real partition: a transaction marker is no record, a skipped one is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams.delivery_order import hole_check
+
+
+def _transactional(bootstrap: str) -> Any:
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": "hole-check-test"})
+    producer.init_transactions(30)
+    return producer
+
+
+def test_a_hole_of_transaction_markers_holds_no_records(kafka_bootstrap: str, new_topic) -> None:
+    topic = new_topic("holes")
+    producer = _transactional(kafka_bootstrap)
+    for value in (b"a", b"b"):  # offsets 0 and 2; the commit marker of the first is offset 1
+        producer.begin_transaction()
+        producer.produce(topic, value=value, partition=0)
+        producer.commit_transaction(30)
+    has_records = hole_check({"bootstrap.servers": kafka_bootstrap})
+    assert has_records(topic, 0, 1, 2) is False  # only the marker: a stage may go from 0 to 2
+    assert has_records(topic, 0, 0, 2) is True  # offset 0 is a record
