@@ -98,13 +98,6 @@ def _wait(worker: WorkerProcess, ports: list[int], timeout: float) -> dict[str, 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 5 open: when a live worker takes over a SIGKILLed worker's partitions it lost "
-    "records in 2 of 4 runs (700 of 6 000 predictions once, with orphaned labels), cause not "
-    "found; a single worker killed and restarted is exact (test_monitor_kill.py). Reported as "
-    "XFAIL/XPASS on every run, never skipped.",
-)
 def test_two_workers_share_partitions_and_survive_a_kill(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
