@@ -24,6 +24,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from driftline.errors import EventValidationError
@@ -305,11 +306,20 @@ def stable_id(*parts: Any) -> str:
 
 def _load(raw: bytes | str) -> dict[str, Any]:
     try:
+        data = orjson.loads(raw)  # the fast path; it refuses NaN and Infinity like the strict one
+    except orjson.JSONDecodeError:
+        data = _load_strict(raw)
+    if not isinstance(data, dict):
+        raise EventValidationError(f"an event must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _load_strict(raw: bytes | str) -> Any:
+    """The standard library's parser: its error messages, and integers beyond 64 bits."""
+    try:
         data = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise EventValidationError(f"not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise EventValidationError(f"an event must be a JSON object, got {type(data).__name__}")
     return data
 
 

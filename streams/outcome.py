@@ -20,9 +20,10 @@ offsets of its last completed checkpoint).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import orjson
 
 __all__ = [
     "OUTCOMES_ENVELOPE",
@@ -159,4 +160,4 @@ def encode_outcomes(
     b'{"schema":"driftline.outcomes/1","f":{"0":{"labels":4}},"d":{},"events":[]}'
     """
     envelope = {"schema": OUTCOMES_ENVELOPE, "f": frontiers, "d": durables, "events": items}
-    return json.dumps(envelope, separators=(",", ":")).encode()
+    return orjson.dumps(envelope, option=orjson.OPT_NON_STR_KEYS)
