@@ -19,15 +19,15 @@ import logging
 import os
 import weakref
 from collections import defaultdict
-from collections.abc import Awaitable, Iterable
-from typing import Any, NoReturn
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from typing import Any, NoReturn, cast
 
 import faust
 from faust.streams import _current_event
 from prometheus_client import CollectorRegistry, generate_latest
 
 from driftline.config.models import DriftlineConfig
-from driftline.events import ModelUpdate, decode, decode_record, encode
+from driftline.events import Alert, ModelUpdate, RetrainRequest, decode, decode_record, encode
 from driftline.kafka_settings import librdkafka_settings
 from streams.checkpoint import Checkpoint, CheckpointRule
 from streams.dead_letters import dead_letter
@@ -115,7 +115,7 @@ def build_app(
     join_stage = JoinStage(config, partitions)
     join_loaded: set[int] = set()
     join_lock = asyncio.Lock()
-    join_out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    join_out: dict[str, list[list[Any]]] = defaultdict(list)
     join_dead: list[Any] = []
     join_reroutes: list[Any] = []
     join_sent: list[Any] = []  # delivery futures of the checkpoint in progress
@@ -187,7 +187,7 @@ def build_app(
 
     @app.agent(inputs, concurrency=1)
     async def join(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.noack().events():
+        async for event in _unacked(stream):
             read_in = rebalances.count
             async with join_lock:
                 if rebalances.count == read_in:  # else read before a rebalance: it comes again
@@ -283,10 +283,12 @@ def build_app(
         for output in result.outputs:
             name = type(output).__name__
             key = (
-                output.model if name == "RetrainRequest" else monitor_key(output.model, output.task)
+                output.model
+                if isinstance(output, RetrainRequest)
+                else monitor_key(output.model, output.task)
             )
             monitor_out.append((topic_of[name], key.encode(), encode(output)))
-            if name == "Alert":
+            if isinstance(output, Alert):
                 log.warning(
                     "drift alert %s on %s/%s: %s %s=%.4g (%s)",
                     output.alert_id,
@@ -305,7 +307,7 @@ def build_app(
 
     @app.agent(outcomes, concurrency=1)
     async def monitor(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.noack().events():
+        async for event in _unacked(stream):
             read_in = rebalances.count
             async with monitor_lock:
                 if rebalances.count == read_in:  # else read before a rebalance: it comes again
@@ -313,14 +315,14 @@ def build_app(
                     await _or_exit(monitor_record(event), "monitor")
 
     # ------------------------------------------------------------------ timers and rebalances
-    @app.timer(max(0.05, mon.checkpoint_interval))
+    @app.timer(max(0.05, mon.checkpoint_interval))  # type: ignore[untyped-decorator]
     async def checkpoint_idle() -> None:
         for lock, checkpoint in ((join_lock, join_checkpoint), (monitor_lock, monitor_checkpoint)):
             async with lock:
                 if checkpoint.rule.due():
                     await _or_exit(checkpoint.run(), "checkpoint")
 
-    @app.on_partitions_revoked.connect
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(app: faust.App, revoked: Iterable[Any], **_: Any) -> None:
         """Abort, never write: Faust seeks every partition back to its committed offset."""
         rebalances.begin()
@@ -405,12 +407,17 @@ class _Rebalances:
 
 
 def _committed(app: faust.App, where: tuple[str, int]) -> int | None:
-    consumer = app.consumer
-    offsets: dict[Any, int | None] = getattr(consumer, "_committed_offset", {})
+    offsets: dict[Any, int | None] = getattr(app.consumer, "_committed_offset", {})
     for tp, offset in offsets.items():
         if (tp.topic, tp.partition) == where:
             return offset
     return None
+
+
+def _unacked(stream: faust.StreamT[bytes]) -> AsyncIterator[Any]:
+    """The stream's events, none acknowledged by Faust: the checkpoints acknowledge them."""
+    events: AsyncIterator[Any] = cast(faust.Stream[bytes], stream).noack().events()
+    return events
 
 
 async def _or_exit(work: Awaitable[None], stage: str) -> None:
@@ -494,11 +501,12 @@ def _lag(app: faust.App) -> dict[tuple[str, int], int]:
     lag: dict[tuple[str, int], int] = {}
     try:
         consumer = app.consumer
+        committed: dict[Any, int | None] = getattr(consumer, "_committed_offset", {})
         for tp in consumer.assignment():
-            high = consumer.highwater(tp)
-            position = consumer._committed_offset.get(tp)
+            high = consumer.highwater(tp)  # the offset the next record will get
+            position = committed.get(tp)  # the next offset to process
             if high is not None and position is not None:
-                lag[(tp.topic, tp.partition)] = max(0, high - position - 1)
+                lag[(tp.topic, tp.partition)] = max(0, high - position)
     except Exception:  # lag is best effort while rebalancing
         return lag
     return lag

@@ -93,9 +93,9 @@ class MetricSet:
             if self._counted:
                 self._rolling_counts = self._new_counts()
             if "roc_auc" in watched:
-                self._watched["roc_auc"] = metrics.RollingROCAUC(window_size=task.window)
+                self._watched["roc_auc"] = metrics.RollingROCAUC(window_size=task.window)  # type: ignore[no-untyped-call]
             return
-        self._cm = metrics.ConfusionMatrix()
+        self._cm = metrics.ConfusionMatrix()  # type: ignore[no-untyped-call]
         self._cumulative: dict[str, Any] = {}
         for name in task.metrics:
             self._cumulative[name] = _make(name, task, self._cm)
@@ -151,7 +151,7 @@ class MetricSet:
             for truth, score in self._ring:
                 counts.update(truth, score)
             return _finite(counts.values(self._names))
-        cm = metrics.ConfusionMatrix()
+        cm = metrics.ConfusionMatrix()  # type: ignore[no-untyped-call]
         table = {name: _make(name, self.task, cm) for name in self._cumulative}
         for pair in self._ring:
             _feed(self.task.type, table, pair, cm)
@@ -174,7 +174,9 @@ _CM_METRICS = frozenset({"accuracy", "precision", "recall", "f1", "macro_f1"})
 
 def _make(name: str, task: TaskConfig, cm: Any, rolling: bool = False) -> Any:
     if name == "roc_auc":
-        return metrics.RollingROCAUC(window_size=task.window) if rolling else metrics.ROCAUC()
+        if rolling:
+            return metrics.RollingROCAUC(window_size=task.window)  # type: ignore[no-untyped-call]
+        return metrics.ROCAUC()  # type: ignore[no-untyped-call]
     if name in ("ndcg", "mrr"):
         return GroupRankingMetric(name, task.ranking_k, window=task.window if rolling else None)
     if rolling:

@@ -143,8 +143,8 @@ class TaskMonitor:
             if stale:
                 return out
             score = _score(outcome, self._task_config.type)
-            for scope in self._scopes_of(outcome):
-                self._emit(scope[0], scope[1].observe_score(score, outcome.t), outcome, out)
+            for key, scope in self._scopes_of(outcome):
+                self._emit(key, scope.observe_score(score, outcome.t), outcome, out)
         elif kind == "labelled":
             self.labels += 1
             if stale:
@@ -167,7 +167,7 @@ class TaskMonitor:
         return out
 
     def _scopes_of(self, outcome: Outcome) -> list[tuple[SliceKey, ScopeMonitor]]:
-        scopes = [((), self.scopes[()])]
+        scopes: list[tuple[SliceKey, ScopeMonitor]] = [((), self.scopes[()])]
         if not self._task_config.slices:
             return scopes
         for name in self._task_config.slices:

@@ -68,8 +68,8 @@ class MonitorCollector(Collector):
             labels=[*labels, "slice", "detector", "field"],
         )
         for monitor in list(self.monitor.monitors.values()):
-            for kind, value in monitor.counts().items():
-                counts.add_metric([monitor.model, monitor.task, kind], value)
+            for kind, count in monitor.counts().items():
+                counts.add_metric([monitor.model, monitor.task, kind], count)
             if monitor.label_coverage is not None:
                 coverage.add_metric([monitor.model, monitor.task], monitor.label_coverage)
             for key, scope in list(monitor.scopes.items()):
