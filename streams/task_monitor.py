@@ -25,13 +25,17 @@ from dataclasses import dataclass
 
 from driftline.config.models import DriftlineConfig
 from driftline.events import Alert, EvidenceWindow, RetrainRequest, TaskMetrics, stable_id
+from streams.errors import CheckpointError
 from streams.outcome import Outcome
 from streams.policy import RetrainTrigger
 from streams.records import to_datetime
 from streams.replay_filter import ReplayFilter
 from streams.scope_monitor import Firing, ScopeMonitor
 
-__all__ = ["TaskMonitor"]
+__all__ = ["STATE_FORMAT", "TaskMonitor"]
+
+STATE_FORMAT = "driftline.task-monitor-state/2"
+"""The mark on every stored monitor state; change it whenever the pickled classes change."""
 
 SliceKey = tuple[tuple[str, str], ...]
 MonitorOutput = Alert | RetrainRequest | TaskMetrics
@@ -344,12 +348,20 @@ class TaskMonitor:
     def dump(self) -> bytes:
         """The whole state as one value (pickled once per checkpoint, never per event)."""
         state = {k: v for k, v in self.__dict__.items() if k != "config"}
-        return pickle.dumps(state, protocol=5)
+        return pickle.dumps((STATE_FORMAT, state), protocol=5)
 
     @classmethod
     def load(cls, config: DriftlineConfig, data: bytes) -> TaskMonitor:
-        """Restore from :meth:`dump`'s bytes."""
-        state = pickle.loads(data)
+        """Restore from :meth:`dump`'s bytes; a value of another state format is refused."""
+        stored = pickle.loads(data)
+        if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == STATE_FORMAT):
+            found = stored[0] if isinstance(stored, tuple) and stored else "no format mark"
+            raise CheckpointError(
+                f"a task monitor's stored state has format {found!r}, this driftline reads "
+                f"{STATE_FORMAT!r}: reset the monitor's state (docs/monitoring.md, "
+                '"Resetting the monitor\'s state")'
+            )
+        state = stored[1]
         monitor = cls.__new__(cls)
         monitor.__dict__.update(state)
         monitor.config = config

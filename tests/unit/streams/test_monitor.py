@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import pickle
 import random
+
+import pytest
 
 from driftline.config import parse_config
 from driftline.events import Alert, ModelUpdate, RetrainRequest
+from streams.errors import CheckpointError
 from streams.outcome import Outcome, encode_outcomes
 from streams.stages import JoinStage, MonitorResult, MonitorStage, version_outcomes
 from streams.task_monitor import TaskMonitor
@@ -110,6 +114,15 @@ def test_state_roundtrip_and_replay_skip() -> None:
     # stage 1 checkpointed beyond offset 49: those identities are forgotten
     restored.apply(labelled("a", 51, 1.0, 0.9), {"in": 70}, durable={"in": 60})
     assert restored.replays.remembered == 1
+
+
+def test_a_state_of_another_format_is_refused_not_misread() -> None:
+    older = pickle.dumps({"predictions": 3}, protocol=5)  # unmarked, as before the mark
+    with pytest.raises(CheckpointError, match="no format mark"):
+        TaskMonitor.load(CFG, older)
+    other = pickle.dumps(("driftline.task-monitor-state/1", {}), protocol=5)
+    with pytest.raises(CheckpointError, match="task-monitor-state/1"):
+        TaskMonitor.load(CFG, other)
 
 
 def test_a_record_at_or_below_the_applied_offset_is_skipped_whole() -> None:
