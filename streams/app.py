@@ -357,13 +357,6 @@ def build_app(
         return web.bytes(generate_latest(registry), content_type="text/plain")
 
     gate.install(app.consumer)  # only the checkpoints acknowledge the stages' records
-    app.driftline = {  # type: ignore[attr-defined]
-        "join": join_stage,
-        "monitor": monitor_stage,
-        "sink": sink,
-        "checkpoints": (join_checkpoint, monitor_checkpoint),
-        "ack_gate": gate,
-    }
     return app
 
 
@@ -386,7 +379,9 @@ class _Rebalances:
         self.count = 0
         self.gate = gate
         self.order = DeliveryOrder(
-            lambda where: _committed(app, where), hole_check(kafka_settings), self._broken
+            lambda where: _committed_offsets(app).get(where),
+            hole_check(kafka_settings),
+            self._broken,
         )
 
     def begin(self) -> None:
@@ -406,12 +401,11 @@ class _Rebalances:
         )
 
 
-def _committed(app: faust.App, where: tuple[str, int]) -> int | None:
+def _committed_offsets(app: faust.App) -> dict[Any, int | None]:
+    """Faust's committed offset (the next to process) per topic partition; keys compare equal
+    to ``(topic, partition)`` tuples."""
     offsets: dict[Any, int | None] = getattr(app.consumer, "_committed_offset", {})
-    for tp, offset in offsets.items():
-        if (tp.topic, tp.partition) == where:
-            return offset
-    return None
+    return offsets
 
 
 def _unacked(stream: faust.StreamT[bytes]) -> AsyncIterator[Any]:
@@ -501,7 +495,7 @@ def _lag(app: faust.App) -> dict[tuple[str, int], int]:
     lag: dict[tuple[str, int], int] = {}
     try:
         consumer = app.consumer
-        committed: dict[Any, int | None] = getattr(consumer, "_committed_offset", {})
+        committed = _committed_offsets(app)
         for tp in consumer.assignment():
             high = consumer.highwater(tp)  # the offset the next record will get
             position = committed.get(tp)  # the next offset to process

@@ -204,14 +204,10 @@ class LabelJoin:
             entry = self._entries[b][p.prediction_id] = _Entry()
         entry.prediction = p
         entry.where = where
-        last = _NO_TIME
         for task, output in p.outputs.items():
             origin = self._about_prediction(where, task, expired=False)
             out.append(self._outcome("unlabelled", p, task, output, origin))
-            deadline = p.t + self._delay[task] * _KEEP
-            last = max(last, deadline)
-            heapq.heappush(self._deadlines, (deadline, p.prediction_id, task))
-        heapq.heappush(self._deadlines, (last, p.prediction_id, _RETIRE))
+        self._schedule_prediction(p)
         for task, (label, label_t, label_where) in sorted(entry.early.items()):
             self._early_count -= 1
             origin = self._about_label(label_where)
@@ -243,9 +239,7 @@ class LabelJoin:
                 out.append(self._bare("duplicate", label, origin))
                 return
             entry.early[label.task] = (label.label, label.t, where)
-            self._early_count += 1
-            deadline = label.t + self._delay[label.task]
-            heapq.heappush(self._early, (deadline, label.prediction_id, label.task))
+            self._schedule_early(label.prediction_id, label.task, label.t)
             while self._early_count > self.max_early_labels:
                 self._pop_early(out)
             return
@@ -263,6 +257,20 @@ class LabelJoin:
         outcome = self._outcome(kind, p, label.task, output, origin)
         outcome.y_true, outcome.label_t = label.label, label.t
         out.append(outcome)
+
+    def _schedule_prediction(self, p: PredictionRecord) -> None:
+        """Queue each head's expiry and the entry's removal (after the last head's)."""
+        last = _NO_TIME
+        for task in p.outputs:
+            deadline = p.t + self._delay.get(task, 0.0) * _KEEP
+            last = max(last, deadline)
+            heapq.heappush(self._deadlines, (deadline, p.prediction_id, task))
+        heapq.heappush(self._deadlines, (last, p.prediction_id, _RETIRE))
+
+    def _schedule_early(self, pid: str, task: str, label_t: float) -> None:
+        """Count a label waiting for its prediction and queue its end as an orphan."""
+        self._early_count += 1
+        heapq.heappush(self._early, (label_t + self._delay.get(task, 0.0), pid, task))
 
     def _expire_predictions(self, out: list[Outcome]) -> None:
         heap = self._deadlines
@@ -342,11 +350,6 @@ class LabelJoin:
 
     # ------------------------------------------------------------------------------ state
 
-    @property
-    def changed(self) -> int:
-        """Prediction ids changed since the last :meth:`checkpoint`."""
-        return len(self._changed)
-
     def checkpoint(self) -> list[Write]:
         """The state writes of a checkpoint (keys relative to this partition), in order.
 
@@ -376,20 +379,10 @@ class LabelJoin:
         for b, packed in enumerate(restored.buckets):
             self._entries[b] = {pid: _unpack(values) for pid, values in packed.items()}
             for pid, entry in self._entries[b].items():
-                self._schedule(pid, entry)
-
-    def _schedule(self, pid: str, entry: _Entry) -> None:
-        p = entry.prediction
-        if p is not None:
-            last = _NO_TIME
-            for task in p.outputs:
-                deadline = p.t + self._delay.get(task, 0.0) * _KEEP
-                last = max(last, deadline)
-                heapq.heappush(self._deadlines, (deadline, pid, task))
-            heapq.heappush(self._deadlines, (last, pid, _RETIRE))
-        for task, (_, label_t, _) in entry.early.items():
-            self._early_count += 1
-            heapq.heappush(self._early, (label_t + self._delay.get(task, 0.0), pid, task))
+                if entry.prediction is not None:
+                    self._schedule_prediction(entry.prediction)
+                for task, (_, label_t, _) in entry.early.items():
+                    self._schedule_early(pid, task, label_t)
 
 
 def _pack(entry: _Entry) -> tuple[Any, ...]:
