@@ -1,4 +1,5 @@
-"""The decoder's fast path: used for plain events, same records and verdicts as the contract's."""
+"""The fast decoder accepts exactly what the contract + config rules accept, with the same records
+and reasons, and plain events take its fast path."""
 
 from __future__ import annotations
 
@@ -46,6 +47,28 @@ ODD_VALUES: list[Any] = [
     float("inf"), "", "x", "z", "0.5", "x" * 300, [], {}, {"x": 0.5}, {"q": 1.0}, {"x": "a"},
 ]  # fmt: skip
 OUTPUT_FIELDS = ["score", "value", "label", "probs", "group", "other"]
+
+
+HAND_MADE: list[tuple[str, Any]] = [
+    ("outputs", {"b": {"score": 1.5}}),
+    ("outputs", {"b": {"score": float("nan")}}),
+    ("outputs", {"r": {}}),
+    ("outputs", {"k": {"label": "z"}}),
+    ("outputs", {"q": {"score": 1}}),
+    ("outputs", {"zz": {"score": 0.5}}),
+    ("outputs", {"b": {"score": "0.5"}}),
+    ("outputs", {"b": {"score": True}}),
+    ("event_time", "2026-11-23T12:00:00"),
+    ("event_time", "2026-11-23 12:00:00+00:00"),
+    ("model", "other"),
+    ("extra", 1),
+    ("prediction_id", ""),
+    ("prediction_id", 5),
+    ("features", {"f": float("inf")}),
+    ("segments", {"c": 3}),
+    ("outputs", {}),
+    ("outputs", {"k": {"label": "x", "probs": {"q": 1}}}),
+]
 
 
 def _mutations(seed: int, count: int) -> list[dict[str, Any]]:
@@ -101,18 +124,30 @@ def _same_record(record: Any, contract: Any) -> None:
         assert (record.task, record.label) == (contract.task, contract.label)
 
 
+def _same_as_the_contract(decoder: EventDecoder, event: dict[str, Any]) -> None:
+    expected = _contract(copy.deepcopy(event))
+    try:
+        record = decoder.decode(event)
+    except EventValidationError as exc:
+        assert exc.reason == expected, event
+        return
+    assert not isinstance(expected, str), (event, expected)
+    _same_record(record, expected)
+
+
+@pytest.mark.parametrize(("key", "value"), [(None, None), *HAND_MADE])
+def test_hand_made_variants_same_verdict_as_the_contract(key: str | None, value: Any) -> None:
+    event = copy.deepcopy(PREDICTION)
+    if key is not None:
+        event[key] = value
+    _same_as_the_contract(EventDecoder(CFG), event)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_fast_path_same_records_and_reasons_as_the_contract(seed: int) -> None:
     decoder = EventDecoder(CFG)
     for event in _mutations(seed, 400):
-        expected = _contract(copy.deepcopy(event))
-        try:
-            record = decoder.decode(event)
-        except EventValidationError as exc:
-            assert exc.reason == expected, event
-            continue
-        assert not isinstance(expected, str), (event, expected)
-        _same_record(record, expected)
+        _same_as_the_contract(decoder, event)
 
 
 def test_plain_events_never_take_the_slow_path(monkeypatch: pytest.MonkeyPatch) -> None:
