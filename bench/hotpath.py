@@ -24,6 +24,7 @@ code gets faster. Run it under ``python -m cProfile -s cumtime -m bench.hotpath`
 from __future__ import annotations
 
 import cProfile
+import gc
 import hashlib
 import json
 import os
@@ -42,6 +43,7 @@ from driftline.config import DriftlineConfig, parse_config
 from driftline.events import decode_record
 from driftline.partitioning import partition_for
 from streams.decoding import EventDecoder
+from streams.gc_tuning import tune_collector
 from streams.outcome import Outcome, encode_outcomes
 from streams.stages import JoinStage, MonitorResult, MonitorStage
 
@@ -133,6 +135,7 @@ def run(
     with ``profile``, one cProfile per stage (of all passes)."""
     if repeat < 1:
         raise ValueError(f"repeat must be >= 1, got {repeat}")
+    tune_collector()  # the collector settings of a monitor worker
     config = bench_config()
     records = input_records(Workload(predictions=predictions, seed=seed), envelope)
     clock = _Clock(profile)
@@ -158,6 +161,7 @@ def run(
             "seed": seed,
             "repeat": repeat,
             "clock": "process CPU time, best of the passes per stage",
+            "gc_thresholds": gc.get_threshold(),
             "partitions": PARTITIONS,
             "cpu_count": os.cpu_count(),
             "load_average": os.getloadavg(),

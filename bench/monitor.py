@@ -163,6 +163,7 @@ def bare(bootstrap: str, topics: dict[str, str], events: int) -> dict[str, Any]:
     from confluent_kafka import Consumer
 
     from driftline.config import load_config
+    from streams.gc_tuning import tune_collector
     from streams.stages import JoinStage, MonitorResult, MonitorStage
 
     config_path = Path(tempfile.mkdtemp()) / "bare.yaml"
@@ -172,6 +173,7 @@ def bare(bootstrap: str, topics: dict[str, str], events: int) -> dict[str, Any]:
     )
     config = load_config(config_path)
     join, monitor = JoinStage(config, 2), MonitorStage(config)
+    tune_collector()  # the collector settings of a monitor worker
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,

@@ -100,9 +100,11 @@ def monitor(
     import faust
 
     from streams.app import build_app
+    from streams.gc_tuning import tune_collector
 
     app = build_app(config, worker_index=worker_index, feature_sink=label_sink)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    tune_collector()
     worker.execute_from_commandline()
 
 
