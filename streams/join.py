@@ -7,7 +7,10 @@ records with their origin and sends the outcomes it returns.
 Rules
 -----
 * A prediction emits one ``unlabelled`` outcome per head at once (label-free signals) and waits
-  for its labels. A label joins when its own event time is within ``prediction time +
+  for its labels. A task whose monitor needs no score (no ``signal: score`` detector, no slice:
+  :attr:`~driftline.config.models.TaskConfig.needs_scores`) gets one ``predicted`` outcome per
+  input record and model version instead, counting its heads (:meth:`LabelJoin.end_record`):
+  half of all outcomes were ``unlabelled`` ones that stage 2 only counted. A label joins when its own event time is within ``prediction time +
   tasks.<t>.label_delay`` (the budget).
 * Time is the partition's **watermark**: the smaller of the prediction stream time and the label
   stream time (the largest event time seen on each). A prediction is kept until the watermark
@@ -61,6 +64,14 @@ Where = tuple[str, int, int, int]
 
 
 @dataclass(slots=True)
+class _Tally:
+    count: int
+    t: float
+    origin: Origin  # of the last prediction counted
+    prediction_id: str
+
+
+@dataclass(slots=True)
 class _Entry:
     prediction: PredictionRecord | None = None
     joined: set[str] = field(default_factory=set)
@@ -87,8 +98,10 @@ class LabelJoin:
     >>> cfg = parse_config("model: m\\ntasks:\\n  churn: {type: binary, label_delay: 60}\\n")
     >>> join = LabelJoin(cfg)
     >>> p = PredictionRecord("p-1", "m", "1", "e-1", 0.0, {"churn": {"score": 0.9}})
-    >>> [o.kind for o in join.add(p, ("predictions", 0, 0, 0))]
-    ['unlabelled']
+    >>> join.add(p, ("predictions", 0, 0, 0))  # churn needs no score: only counted
+    []
+    >>> [(o.kind, o.count) for o in join.end_record()]
+    [('predicted', 1)]
     >>> [(o.kind, o.y_pred, o.y_true) for o in join.add(LabelRecord("p-1", "churn", 1, 5.0),
     ...                                                 ("labels", 0, 0, 0))]
     [('labelled', 0.9, 1)]
@@ -111,6 +124,8 @@ class LabelJoin:
         self._rank = {name: rank for rank, name in enumerate(sorted(self.config.tasks))}
         self._features = self.config.monitor.feature_sink
         self._multiclass = {n for n, t in self.config.tasks.items() if t.type == "multiclass"}
+        self._counted = {n for n, t in self.config.tasks.items() if not t.needs_scores}
+        self._tally: dict[tuple[str, str, str], _Tally] = {}  # (model, version, task): this record
         self._entries: list[dict[str, _Entry]] = [{} for _ in range(self.buckets)]
         self._log = JoinLog(self.buckets)
         self._stamp: dict[str, int] = {}  # input offsets the stored state reflects
@@ -206,7 +221,10 @@ class LabelJoin:
         entry.where = where
         for task, output in p.outputs.items():
             origin = self._about_prediction(where, task, expired=False)
-            out.append(self._outcome("unlabelled", p, task, output, origin))
+            if task in self._counted:
+                self._count(p, task, origin)
+            else:
+                out.append(self._outcome("unlabelled", p, task, output, origin))
         self._schedule_prediction(p)
         for task, (label, label_t, label_where) in sorted(entry.early.items()):
             self._early_count -= 1
@@ -257,6 +275,41 @@ class LabelJoin:
         outcome = self._outcome(kind, p, label.task, output, origin)
         outcome.y_true, outcome.label_t = label.label, label.t
         out.append(outcome)
+
+    def _count(self, p: PredictionRecord, task: str, origin: Origin) -> None:
+        tally = self._tally.get((p.model, p.model_version, task))
+        if tally is None:
+            self._tally[(p.model, p.model_version, task)] = _Tally(1, p.t, origin, p.prediction_id)
+        else:
+            tally.count += 1
+            tally.t = max(tally.t, p.t)
+            tally.origin, tally.prediction_id = origin, p.prediction_id
+
+    def end_record(self) -> list[Outcome]:
+        """The ``predicted`` outcomes of the input record just added, ordered by origin.
+
+        One per (model, version, task) counted in the record, with the origin of its last
+        prediction (stage 2 keeps a high-water mark of those) and the latest event time. A
+        replay re-creates them whole: a record is applied whole or skipped whole.
+        """
+        if not self._tally:
+            return []
+        out = [
+            Outcome(
+                "predicted",
+                model,
+                version,
+                task,
+                tally.prediction_id,
+                tally.t,
+                tally.origin,
+                count=tally.count,
+            )
+            for (model, version, task), tally in self._tally.items()
+        ]
+        self._tally = {}
+        out.sort(key=lambda outcome: outcome.origin)
+        return out
 
     def _schedule_prediction(self, p: PredictionRecord) -> None:
         """Queue each head's expiry and the entry's removal (after the last head's)."""

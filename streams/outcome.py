@@ -1,8 +1,11 @@
 """What stage 1 (join) sends to stage 2 (monitor) over the internal ``outcomes`` topic.
 
 An outcome is one observation of one task: a labelled pair (prediction + label), an unlabelled
-score (every prediction head feeds the label-free signals), an expired prediction (its label never
-came within the task's budget), a duplicate or orphan label, or a model-version change. Each one
+score (every prediction head feeds the label-free signals, when the task has any), a count of
+predicted heads (``predicted``: one per input record and model version, for a task with no
+label-free signal and no slice, whose monitor needs nothing of a prediction but its count), an
+expired prediction (its label never came within the task's budget), a duplicate or orphan label,
+or a model-version change. Each one
 carries its **origin** ``(topic, partition, offset, index, rank)``: the input event it is *about*
 (the prediction of an ``unlabelled`` or ``expired`` outcome, the label of the others, the
 model update of a ``version``) and a rank that tells apart the outcomes of one event (task, and
@@ -35,9 +38,11 @@ __all__ = [
 ]
 
 OUTCOMES_ENVELOPE = "driftline.outcomes/1"
-OutcomeKind = Literal["labelled", "unlabelled", "expired", "duplicate", "orphan", "late", "version"]
+OutcomeKind = Literal[
+    "labelled", "unlabelled", "predicted", "expired", "duplicate", "orphan", "late", "version"
+]
 _KINDS = frozenset(OutcomeKind.__args__)  # type: ignore[attr-defined]
-_WIRE_FIELDS = 16
+_WIRE_FIELDS = 17
 
 Origin = tuple[str, int, int, int, int]
 """``(topic, partition, offset, index, seq)`` of the input that produced an outcome."""
@@ -80,6 +85,7 @@ class Outcome:
     label_t: float | None = None
     features: dict[str, Any] | None = None
     retrained: bool | None = None  # of a ``version``: did that version retrain this task?
+    count: int | None = None  # of a ``predicted``: how many predictions it counts
 
     @property
     def key(self) -> str:
@@ -110,6 +116,7 @@ class Outcome:
             self.label_t,
             self.features,
             self.retrained,
+            self.count,
         ]
         while wire[-1] is None:
             wire.pop()
@@ -125,7 +132,11 @@ class Outcome:
             raise ValueError(f"unknown outcome kind {kind!r}")
         topic, partition, offset, index, rank = origin
         rest += [None] * (_WIRE_FIELDS - 7 - len(rest))
-        y_pred, y_true, group, probs, segments, entity_id, label_t, features, retrained = rest
+        y_pred, y_true, group, probs, segments, entity_id, label_t, features, retrained, count = (
+            rest
+        )
+        if kind == "predicted" and not (isinstance(count, int) and count >= 1):
+            raise ValueError(f"a predicted outcome needs a count >= 1, got {count!r}")
         return cls(
             kind,
             str(model),
@@ -143,6 +154,7 @@ class Outcome:
             label_t,
             features,
             retrained,
+            count,
         )
 
 

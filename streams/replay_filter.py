@@ -6,8 +6,9 @@ envelopes (the two input topics interleave differently on every read). Every out
 is the input event it is *about* plus a rank (see :mod:`streams.join`), the same on every replay,
 so stage 2 recognises a repeat by that identity:
 
-* ``unlabelled`` and ``version`` outcomes come in the order of their own input topic, so a
-  high-water mark per (topic, partition) is enough;
+* ``unlabelled``, ``predicted`` and ``version`` outcomes come in the order of their own input
+  topic, so a high-water mark per (topic, partition) is enough (a ``predicted`` outcome counts
+  the predictions of one input record, whole, and carries the origin of the last of them);
 * the others (labelled, expired, late, duplicate, orphan) follow the join's watermark, not the
   input order, so their identities are remembered in groups, one per stage 1 envelope
   *frontier* (the input offsets stage 1 had applied when it sent them). A group is forgotten
@@ -41,7 +42,7 @@ from streams.outcome import Outcome
 
 __all__ = ["ReplayFilter"]
 
-_ORDERED = frozenset({"unlabelled", "version"})
+_ORDERED = frozenset({"unlabelled", "predicted", "version"})
 _INDEX_BITS = 24
 _RANK_BITS = 16
 

@@ -87,7 +87,7 @@ class JoinStage:
     ...     b' "model": "m", "model_version": "1", "entity_id": "e", "event_time":'
     ...     b' "2026-11-23T12:00:00Z", "outputs": {"churn": {"score": 0.7}}}, {"bad": 1}]}')
     >>> [o.kind for o in result.outcomes], [d.source.index for d in result.dead_letters]
-    (['unlabelled'], [1])
+    (['predicted'], [1])
     """
 
     def __init__(self, config: DriftlineConfig, partitions: int) -> None:
@@ -158,6 +158,7 @@ class JoinStage:
                 )
                 continue
             result.outcomes.extend(join.add(record, where))
+        result.outcomes.extend(join.end_record())
         join.mark_applied(topic, offset)
         return result
 

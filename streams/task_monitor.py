@@ -136,13 +136,16 @@ class TaskMonitor:
             self._maybe_snapshot(outcome.t, out)
             self.clock = outcome.t
         version = outcome.model_version
+        kind = outcome.kind
+        weight = outcome.count or 1  # a `predicted` outcome counts several predictions
         stale = self.pinned_version is not None and bool(version) and version != self.pinned_version
         if stale:
-            self.stale += 1
+            self.stale += weight
         elif version:
             self.model_version = version
-        kind = outcome.kind
-        if kind == "unlabelled":
+        if kind == "predicted":
+            self.predictions += weight
+        elif kind == "unlabelled":
             self.predictions += 1
             if stale:
                 return out

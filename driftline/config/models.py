@@ -268,6 +268,13 @@ class TaskConfig(Section):
                 raise ValueError(f"threshold metric {rule.metric!r} is not one of {allowed}")
         return self
 
+    @property
+    def needs_scores(self) -> bool:
+        """Whether the monitor needs each prediction's score: a ``signal: score`` detector or a
+        slice (whose snapshots count predictions per segment). Otherwise the join only counts a
+        record's predictions of this task (one ``predicted`` outcome per record)."""
+        return bool(self.slices) or any(d.signal == "score" for d in self.detectors)
+
 
 # --------------------------------------------------------------------------- subsystems
 

@@ -167,8 +167,39 @@ def test_replay_at_or_below_recorded_offsets_is_skipped() -> None:
 
 def test_outcome_origins_are_unique_per_event() -> None:
     join = LabelJoin(CFG)
-    out = join.add(prediction(1, 0.0), ("p", 0, 7, 3))
+    out = join.add(prediction(1, 0.0), ("p", 0, 7, 3)) + join.end_record()
     assert [o.origin for o in out] == [("p", 0, 7, 3, 0), ("p", 0, 7, 3, 2)]
+
+
+SCORED = parse_config(
+    "model: m\ntasks:\n  churn: {type: binary, label_delay: 100, slices: [region]}\n"
+    "  spend: {type: regression, label_delay: 1000}\n"
+)
+
+
+def test_tasks_that_need_no_score_get_one_predicted_count_per_record_and_version() -> None:
+    """spend needs nothing of a prediction but its count; churn's slices need each one."""
+    join = LabelJoin(SCORED)
+    out = []
+    for index, version in enumerate(["1", "2", "1", "2", "2"]):
+        record = PredictionRecord(
+            f"p-{index}", "m", version, "e", float(10 - index),
+            {"churn": {"score": 0.5}, "spend": {"value": 1.0}}, {}, {"region": "eu"},
+        )  # fmt: skip
+        out += join.add(record, ("p", 0, 4, index))
+    assert [o.kind for o in out] == ["unlabelled"] * 5  # churn: one per head, at once
+    counted = join.end_record()
+    assert [(o.kind, o.task, o.model_version, o.count) for o in counted] == [
+        ("predicted", "spend", "1", 2),
+        ("predicted", "spend", "2", 3),
+    ]
+    # each carries its last prediction's origin (ascending: stage 2 keeps a high-water mark)
+    # and the latest event time of those it counts
+    assert [(o.origin, o.prediction_id, o.t) for o in counted] == [
+        (("p", 0, 4, 2, 2), "p-2", 10.0),
+        (("p", 0, 4, 4, 2), "p-4", 9.0),
+    ]
+    assert join.end_record() == []  # per record: the tally starts again
 
 
 def _origins_in(order: list[int]) -> set[tuple[str, tuple]]:

@@ -246,3 +246,34 @@ def test_a_malformed_outcome_is_dead_lettered_alone_and_a_foreign_record_whole()
     assert result.dead_letters[0].reason.startswith("bad outcome")
     foreign = stage.process("outcomes", 0, 1, b'{"schema": "driftline.label/1"}')
     assert foreign.applied == 0 and "driftline.outcomes/1" in foreign.dead_letters[0].reason
+
+
+def predicted(task: str, offset: int, count: int, version: str = "1") -> Outcome:
+    """The ``predicted`` count of one input record (stage 1's, for a task needing no score)."""
+    origin = ("predictions", 0, offset, 99, 0)
+    return Outcome("predicted", "m", version, task, f"p-{offset}", 1.0, origin, count=count)
+
+
+def test_a_predicted_outcome_counts_its_predictions_once() -> None:
+    stage = MonitorStage(CFG)
+    record = encode_outcomes([predicted("a", 0, 100).to_wire()], {0: {}}, {})
+    again = encode_outcomes([predicted("a", 0, 100).to_wire()], {0: {}}, {})  # a stage 1 replay
+    stage.process("outcomes", 0, 0, record)
+    stage.process("outcomes", 0, 1, again)
+    stage.process("outcomes", 0, 2, encode_outcomes([predicted("a", 1, 7).to_wire()], {}, {}))
+    monitor = stage.monitors["m/a"]
+    assert monitor.counts()["predictions"] == 107 and monitor.skipped == 1
+    for outcome in version_outcomes(CFG, promotion(), ("model-updates", 0, 0)):
+        if outcome.task == "a":
+            monitor.apply(outcome)
+    monitor.apply(predicted("a", 2, 5, version="1"))  # the old champion's: stale, all five
+    assert monitor.counts()["stale"] == 5 and monitor.counts()["predictions"] == 112
+
+
+def test_a_predicted_outcome_without_a_count_is_dead_lettered() -> None:
+    stage = MonitorStage(CFG)
+    wire = predicted("a", 0, 3).to_wire()
+    assert Outcome.from_wire(wire) == predicted("a", 0, 3)
+    result = stage.process("outcomes", 0, 0, encode_outcomes([wire[:-1], wire], {}, {}))
+    assert result.applied == 1
+    assert "count" in result.dead_letters[0].reason

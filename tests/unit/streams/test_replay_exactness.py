@@ -25,17 +25,20 @@ model: m
 kafka: {partitions: 1}
 monitor: {snapshot_interval: 0}
 tasks:
-  churn: {type: binary, label_delay: 60}
+  churn: {type: binary, label_delay: 60, detectors: [{kind: page_hinkley, signal: score}]}
   spend: {type: regression, label_delay: 90}
 """)
+"""churn needs every score (``unlabelled`` outcomes); spend's predictions are only counted
+(one ``predicted`` outcome per record)."""
 
 
 def _time(t: float) -> str:
     return datetime.fromtimestamp(1_700_000_000 + t, UTC).isoformat()
 
 
-def _input(n: int, seed: int) -> dict[str, list[bytes]]:
-    """Predictions and labels of one partition: shuffled labels, 10 % missing, some early."""
+def _input(n: int, seed: int, envelope: int = 1) -> dict[str, list[bytes]]:
+    """Predictions and labels of one partition: shuffled labels, 10 % missing, some early;
+    ``envelope`` events per record."""
     rng = random.Random(seed)
     predictions, labels = [], []
     for i in range(n):
@@ -67,9 +70,18 @@ def _input(n: int, seed: int) -> dict[str, list[bytes]]:
         for t, pid, task, label in labels
     ]
     return {
-        "predictions": [json.dumps(p).encode() for p in predictions],
-        "labels": [json.dumps(label).encode() for label in label_events],
+        "predictions": _records(predictions, envelope),
+        "labels": _records(label_events, envelope),
     }
+
+
+def _records(events: list[dict[str, object]], envelope: int) -> list[bytes]:
+    if envelope == 1:
+        return [json.dumps(event).encode() for event in events]
+    return [
+        json.dumps({"schema": "driftline.batch/1", "events": events[i : i + envelope]}).encode()
+        for i in range(0, len(events), envelope)
+    ]
 
 
 def _interleaving(records: dict[str, list[bytes]], start: dict[str, int], seed: int):
@@ -152,14 +164,16 @@ def _summary(stage: MonitorStage) -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_crashes_between_send_and_write_lose_and_repeat_nothing(seed: int) -> None:
-    records = _input(1500, seed)
+@pytest.mark.parametrize(("seed", "envelope"), [(1, 1), (2, 1), (3, 1), (4, 7), (5, 7)])
+def test_crashes_between_send_and_write_lose_and_repeat_nothing(seed: int, envelope: int) -> None:
+    records = _input(1500, seed, envelope)
     expected = _summary(_run(records, crashes=[], seed=100))
-    crashed = _summary(_run(records, crashes=[800, 1700, 2600], seed=seed))
+    crashes = [n // envelope for n in (800, 1700, 2600)]
+    crashed = _summary(_run(records, crashes=crashes, seed=seed))
     for key in expected:
         counts, coverage, metrics = expected[key]
         got_counts, got_coverage, got_metrics = crashed[key]
+        assert counts["predictions"] == 1500, key
         assert got_counts == counts, key
         assert got_coverage == pytest.approx(coverage, rel=1e-12)
         assert got_metrics == pytest.approx(metrics, rel=1e-9), key
