@@ -11,7 +11,9 @@ PageHinkley on each task, 10 % of labels never come, labels shuffled within 50 p
    with drift injected on ``fraud`` several times; latency = the time the alert is read from
    ``drift-alerts`` minus the event time of the last label of its evidence;
 4. **bare ceiling**: a plain confluent-kafka consumer loop doing the same decode + join + monitor
-   work in-process (no Faust, no ``outcomes`` topic, no checkpoints) on the envelope topics.
+   work in-process (no Faust, no ``outcomes`` topic, no checkpoints) on the envelope topics;
+5. with ``--workers N`` (N > 1), the envelope drain again by N worker processes on one host
+   (``driftline monitor --workers N``): their input events/s together and their summed peak RSS.
 
 Prints one JSON object (``--json``).
 """
@@ -50,9 +52,12 @@ def _inputs(worker: WorkerProcess) -> dict[str, str]:
     return {"predictions": worker.config.topics.predictions, "labels": worker.config.topics.labels}
 
 
-def drain(bootstrap: str, directory: Path, events: int, envelope: int) -> dict[str, Any]:
-    """Pre-produce ``events`` events, start a worker, time how fast it applies them."""
-    worker = WorkerProcess(bootstrap, directory, TASKS_YAML, "store: rocksdb")
+def drain(
+    bootstrap: str, directory: Path, events: int, envelope: int, workers: int = 1
+) -> dict[str, Any]:
+    """Pre-produce ``events`` events, start ``workers`` worker processes, time how fast they
+    apply them (and their peak RSS, summed)."""
+    worker = WorkerProcess(bootstrap, directory, TASKS_YAML, "store: rocksdb", workers=workers)
     workload = Workload(predictions=int(events / EVENTS_PER_PREDICTION), seed=1)
     sent = produce(_producer(bootstrap), _inputs(worker), workload.events(), 2, envelope)
     worker.start()
@@ -219,11 +224,13 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 def run(
-    bootstrap: str, events: int, single_events: int, rate: int, seconds: float
+    bootstrap: str, events: int, single_events: int, rate: int, seconds: float, workers: int = 1
 ) -> dict[str, Any]:
-    """All four measurements against the broker at ``bootstrap``."""
+    """All four measurements against the broker at ``bootstrap`` (and, with ``workers`` > 1,
+    the envelope drain again by that many worker processes)."""
     root = Path(tempfile.mkdtemp(prefix="bench-monitor-"))
     enveloped = drain(bootstrap, root / "envelopes", events, 100)
+    several = drain(bootstrap, root / "workers", events, 100, workers) if workers > 1 else None
     single = drain(bootstrap, root / "single", single_events, 1)
     probe = WorkerProcess(bootstrap, root / "bare", TASKS_YAML)
     workload = Workload(predictions=int(events / EVENTS_PER_PREDICTION), seed=1)
@@ -240,6 +247,7 @@ def run(
         "alert_latency_ms": {"p50": alert["p50"], "p99": alert["p99"]},
         "detected_tasks": alert["alerted_tasks"],
         "peak_rss_mb": enveloped["peak_rss_mb"],
+        "workers": {"count": workers, **several} if several else None,
         "details": {
             "envelopes": enveloped,
             "single_records": single,
@@ -261,9 +269,16 @@ def run(
 @click.option("--single-events", default=50_000, show_default=True, help="Events, single records.")
 @click.option("--rate", default=2_000, show_default=True, help="Events/s of the latency run.")
 @click.option("--seconds", default=60.0, show_default=True, help="Length of the latency run.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Also drain the envelopes with this many worker processes (reported under workers).",
+)
 def main(
     as_json: bool, out: Path | None, bootstrap: str | None, events: int, single_events: int,
-    rate: int, seconds: float,
+    rate: int, seconds: float, workers: int,
 ) -> None:  # fmt: skip
     """Monitor throughput (envelopes, single records, bare loop), alert latency, peak RSS."""
     broker = None
@@ -280,7 +295,7 @@ def main(
         bootstrap = broker.start().bootstrap_servers
         assert bootstrap is not None
     try:
-        result = run(bootstrap, events, single_events, rate, seconds)
+        result = run(bootstrap, events, single_events, rate, seconds, workers)
     finally:
         if broker is not None:
             broker.stop()

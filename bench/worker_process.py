@@ -62,6 +62,9 @@ class WorkerProcess:
         Extra ``monitor:`` settings (YAML flow mapping body, e.g. ``"store: rocksdb"``).
     partitions
         Partitions of every topic.
+    workers
+        Worker processes (``driftline monitor --workers``); :meth:`scrape` sums their counts and
+        :meth:`sample_rss` their memory.
     """
 
     def __init__(
@@ -71,8 +74,10 @@ class WorkerProcess:
         tasks_yaml: str,
         monitor: str = "",
         partitions: int = 2,
+        workers: int = 1,
     ) -> None:
         run = uuid.uuid4().hex[:8]
+        self.workers = workers
         self.bootstrap = bootstrap
         self.directory = directory
         self.port = _free_port()
@@ -106,6 +111,8 @@ class WorkerProcess:
                 str(self.path),
                 "--loglevel",
                 "warning",
+                "--workers",
+                str(self.workers),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -141,27 +148,28 @@ class WorkerProcess:
         if self.process is None:
             return 0
         try:
-            rss = int(psutil.Process(self.process.pid).memory_info().rss)
+            parent = psutil.Process(self.process.pid)
+            processes = [parent, *parent.children()] if self.workers > 1 else [parent]
+            rss = sum(int(process.memory_info().rss) for process in processes)
         except psutil.Error:
             return 0
         self.peak_rss = max(self.peak_rss, rss)
         return rss
 
     def scrape(self) -> dict[str, float]:
-        """Per-task counts (``task.kind``), cumulative metrics and coverage from ``/metrics``."""
-        try:
-            url = f"http://127.0.0.1:{self.port}/metrics"
-            body = urllib.request.urlopen(url, timeout=5).read().decode()
-        except OSError:
-            return {}
+        """Per-task counts (``task.kind``), cumulative metrics and coverage from ``/metrics``.
+
+        With several workers, the counts are summed over them (each task's monitor lives on one
+        of them); metrics and coverage are those of the last worker that reports the task.
+        """
         out: dict[str, float] = {}
-        for line in body.splitlines():
-            if match := _COUNT.match(line):
-                out[f"{match.group(2)}.{match.group(1)}"] = float(match.group(3))
-            elif match := _CUMULATIVE.match(line):
-                out[f"{match.group(2)}.cumulative.{match.group(1)}"] = float(match.group(3))
-            elif match := _COVERAGE.match(line):
-                out[f"{match.group(1)}.coverage"] = float(match.group(2))
+        for port in range(self.port, self.port + self.workers):
+            try:
+                url = f"http://127.0.0.1:{port}/metrics"
+                body = urllib.request.urlopen(url, timeout=5).read().decode()
+            except OSError:
+                return {}
+            _parse_metrics(body, out)
         return out
 
     def inputs_done(self, counts: dict[str, float], tasks: tuple[str, ...]) -> float:
@@ -196,3 +204,15 @@ class WorkerProcess:
                 out.append(json.loads(message.value()))
         consumer.close()
         return out
+
+
+def _parse_metrics(body: str, out: dict[str, float]) -> None:
+    """Add one worker's ``/metrics`` text to ``out``: counts summed, the rest overwritten."""
+    for line in body.splitlines():
+        if match := _COUNT.match(line):
+            key = f"{match.group(2)}.{match.group(1)}"
+            out[key] = out.get(key, 0.0) + float(match.group(3))
+        elif match := _CUMULATIVE.match(line):
+            out[f"{match.group(2)}.cumulative.{match.group(1)}"] = float(match.group(3))
+        elif match := _COVERAGE.match(line):
+            out[f"{match.group(1)}.coverage"] = float(match.group(2))
