@@ -33,6 +33,8 @@ from typing import Any
 
 import click
 
+from bench.broker import bench_broker
+
 __all__ = ["main", "run"]
 
 DETECTORS: dict[str, dict[str, Any]] = {
@@ -206,24 +208,8 @@ def main(
     """Detection delay, misses and false alarms: monitor vs plain River vs a periodic dummy."""
     if not 0 < drift_at < labels:
         raise click.BadParameter("must be inside (0, --labels)", param_hint="--drift-at")
-    broker = None
-    if bootstrap is None:
-        from driftline.broker import KafkaJars, LocalBroker
-        from driftline.broker.jars import default_pom
-
-        broker = LocalBroker(
-            Path(tempfile.mkdtemp(prefix="bench-kafka-")),
-            port=0,
-            controller_port=0,
-            jars=KafkaJars(Path(".driftline/kafka/libs"), default_pom()),
-        )
-        bootstrap = broker.start().bootstrap_servers
-        assert bootstrap is not None
-    try:
-        result = run(bootstrap, labels, drift_at, ramp, every, seed)
-    finally:
-        if broker is not None:
-            broker.stop()
+    with bench_broker(bootstrap) as address:
+        result = run(address, labels, drift_at, ramp, every, seed)
     text = json.dumps(result, indent=None if as_json else 2)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)

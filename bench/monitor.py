@@ -31,6 +31,7 @@ from typing import Any
 
 import click
 
+from bench.broker import bench_broker
 from bench.worker_process import WorkerProcess
 from bench.workload import TASKS_YAML, Workload, produce
 
@@ -281,24 +282,8 @@ def main(
     rate: int, seconds: float, workers: int,
 ) -> None:  # fmt: skip
     """Monitor throughput (envelopes, single records, bare loop), alert latency, peak RSS."""
-    broker = None
-    if bootstrap is None:
-        from driftline.broker import KafkaJars, LocalBroker
-        from driftline.broker.jars import default_pom
-
-        broker = LocalBroker(
-            Path(tempfile.mkdtemp(prefix="bench-kafka-")),
-            port=0,
-            controller_port=0,
-            jars=KafkaJars(Path(".driftline/kafka/libs"), default_pom()),
-        )
-        bootstrap = broker.start().bootstrap_servers
-        assert bootstrap is not None
-    try:
-        result = run(bootstrap, events, single_events, rate, seconds, workers)
-    finally:
-        if broker is not None:
-            broker.stop()
+    with bench_broker(bootstrap) as address:
+        result = run(address, events, single_events, rate, seconds, workers)
     text = json.dumps(result, indent=None if as_json else 2)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ import psutil
 
 from driftline.config import DriftlineConfig, load_config
 from driftline.topics import create_topics
+from streams.errors import RESTART_EXIT_CODE
 
 __all__ = ["WorkerProcess"]
 
@@ -97,6 +98,7 @@ class WorkerProcess:
         create_topics(self.config)
         self.process: subprocess.Popen[bytes] | None = None
         self.peak_rss = 0
+        self.restarts = 0  # by supervise()
 
     def start(self) -> None:
         """Start the worker (``driftline monitor``)."""
@@ -142,6 +144,20 @@ class WorkerProcess:
     def alive(self) -> bool:
         """Whether the worker process runs."""
         return self.process is not None and self.process.poll() is None
+
+    def supervise(self) -> bool:
+        """Restart a worker that stopped itself to replay (exit 70), as a supervisor would.
+
+        ``True`` when it restarted it; ``RuntimeError`` when the worker died otherwise.
+        """
+        if self.alive():
+            return False
+        code = self.process.poll() if self.process is not None else None
+        if code != RESTART_EXIT_CODE:
+            raise RuntimeError(f"the worker died ({code}); see {self.directory}/worker.log")
+        self.start()
+        self.restarts += 1
+        return True
 
     def sample_rss(self) -> int:
         """Record the worker's RSS now (bytes); the peak is kept in ``peak_rss``."""

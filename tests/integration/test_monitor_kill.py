@@ -24,7 +24,6 @@ import pytest
 
 from bench.worker_process import WorkerProcess
 from bench.workload import TASKS_YAML, Workload, produce
-from streams.errors import RESTART_EXIT_CODE
 
 NIGHTLY = os.environ.get("DRIFTLINE_NIGHTLY") == "1"
 PREDICTIONS = 55_000 if NIGHTLY else 20_000
@@ -61,7 +60,7 @@ def _run_to_end(worker: WorkerProcess, sent: int, timeout: float = 900.0) -> dic
     counts: dict[str, float] = {}
     last_change, previous = time.monotonic(), None
     while time.monotonic() < deadline:
-        _supervise(worker)
+        worker.supervise()
         counts = worker.scrape()
         if _finished(counts, sent, worker):
             time.sleep(3)  # nothing more may come
@@ -74,15 +73,6 @@ def _run_to_end(worker: WorkerProcess, sent: int, timeout: float = 900.0) -> dic
             pytest.fail(f"no progress for {STALL_S} s, short of the input: {counts}")
         time.sleep(1.0)
     pytest.fail(f"not done after {timeout} s: {counts}")
-
-
-def _supervise(worker: WorkerProcess) -> None:
-    """Restart a worker that stopped itself to replay (exit 70), as a supervisor would."""
-    if worker.alive():
-        return
-    code = worker.process.poll() if worker.process is not None else None
-    assert code == RESTART_EXIT_CODE, f"the worker died ({code}); see {worker.directory}/worker.log"
-    worker.start()
 
 
 def _alerts(worker: WorkerProcess) -> dict[str, dict]:
@@ -133,7 +123,7 @@ def test_sigkill_and_restart_equals_an_uninterrupted_run(
     for point in points:
         deadline = time.monotonic() + 600
         while crashed.inputs_done(crashed.scrape(), TASKS) < point:
-            _supervise(crashed)
+            crashed.supervise()
             assert time.monotonic() < deadline, "no progress before a kill"
             time.sleep(0.2)
         time.sleep(rng.uniform(0.0, 1.0))  # somewhere inside a checkpoint interval
