@@ -175,8 +175,9 @@ class WorkerProcess:
     def scrape(self) -> dict[str, float]:
         """Per-task counts (``task.kind``), cumulative metrics and coverage from ``/metrics``.
 
-        With several workers, the counts are summed over them (each task's monitor lives on one
-        of them); metrics and coverage are those of the last worker that reports the task.
+        With several workers, the counts are summed over those that answer (each task's monitor
+        lives on one of them); metrics and coverage are those of the last worker that reports
+        the task. ``{}`` when none answers.
         """
         out: dict[str, float] = {}
         for port in range(self.port, self.port + self.workers):
@@ -184,7 +185,7 @@ class WorkerProcess:
                 url = f"http://127.0.0.1:{port}/metrics"
                 body = urllib.request.urlopen(url, timeout=5).read().decode()
             except OSError:
-                return {}
+                continue
             _parse_metrics(body, out)
         return out
 

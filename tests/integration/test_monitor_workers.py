@@ -27,21 +27,6 @@ TASKS = ("churn", "fraud", "spend")
 PREDICTIONS = 6000
 
 
-def _scrape_all(worker: WorkerProcess, ports: list[int]) -> dict[str, float]:
-    """Counts summed over the workers (each task's monitor lives on one of them)."""
-    total: dict[str, float] = {}
-    base = worker.port
-    try:
-        for port in ports:
-            worker.port = port
-            for key, value in worker.scrape().items():
-                if not key.endswith(".coverage") and ".cumulative." not in key:
-                    total[key] = total.get(key, 0.0) + value
-    finally:
-        worker.port = base
-    return total
-
-
 def _join_partitions(port: int) -> set[str]:
     """The input partitions whose join state a worker holds (from its ``/metrics``)."""
     try:
@@ -86,11 +71,11 @@ def _done(counts: dict[str, float]) -> bool:
     )
 
 
-def _wait(worker: WorkerProcess, ports: list[int], timeout: float) -> dict[str, float]:
+def _wait(worker: WorkerProcess, timeout: float) -> dict[str, float]:
     deadline = time.monotonic() + timeout
     counts: dict[str, float] = {}
     while time.monotonic() < deadline:
-        counts = _scrape_all(worker, ports)
+        counts = worker.scrape()  # summed over both workers
         if _done(counts):
             return counts
         time.sleep(1.0)
@@ -101,7 +86,9 @@ def _wait(worker: WorkerProcess, ports: list[int], timeout: float) -> dict[str, 
 def test_two_workers_share_partitions_and_survive_a_kill(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    worker = WorkerProcess(kafka_bootstrap, tmp_path, TASKS_YAML, "store: rocksdb", partitions=4)
+    worker = WorkerProcess(
+        kafka_bootstrap, tmp_path, TASKS_YAML, "store: rocksdb", partitions=4, workers=2
+    )
     from confluent_kafka import Producer
 
     producer = Producer({"bootstrap.servers": kafka_bootstrap, "linger.ms": 20})
@@ -140,7 +127,7 @@ def test_two_workers_share_partitions_and_survive_a_kill(
         children[0].kill()  # its partitions move to the other worker
         produce(producer, topics, iter(events[half:]), 4, 100)
         produce(producer, topics, workload.tail(), 4, 1)
-        counts = _wait(worker, ports, timeout=240)
+        counts = _wait(worker, timeout=240)
         for task in TASKS:
             assert counts[f"{task}.predictions"] == EXPECTED[task]
             assert counts[f"{task}.labels"] + counts[f"{task}.expired"] == EXPECTED[task]
