@@ -83,6 +83,7 @@ def drain(
         return {
             "events": sent,
             "applied": int(done),
+            "complete": done >= sent,  # False: events were lost (or the drain stalled)
             "events_per_s": round(rate),
             "peak_rss_mb": round(worker.peak_rss / 2**20, 1),
         }

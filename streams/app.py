@@ -31,7 +31,7 @@ from driftline.events import Alert, ModelUpdate, RetrainRequest, decode, decode_
 from driftline.kafka_settings import librdkafka_settings
 from streams.checkpoint import Checkpoint, CheckpointRule
 from streams.dead_letters import dead_letter
-from streams.delivery_order import AckGate, DeliveryOrder, hole_check
+from streams.delivery_order import AckGate, DeliveryOrder, group_start, hole_check
 from streams.errors import RESTART_EXIT_CODE, StateTooLargeError
 from streams.feature_sink import FeatureSink
 from streams.join_log import MAX_STATE_BYTES
@@ -382,6 +382,7 @@ class _Rebalances:
             lambda where: _committed_offsets(app).get(where),
             hole_check(kafka_settings),
             self._broken,
+            group_start(kafka_settings, app.conf.id),
         )
 
     def begin(self) -> None:

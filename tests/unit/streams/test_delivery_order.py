@@ -36,6 +36,26 @@ def test_a_first_record_past_the_committed_offset_breaks_the_order() -> None:
     ]
 
 
+def test_without_a_committed_offset_the_first_record_is_checked_against_the_group_start() -> None:
+    """Faust knows no committed offset of a partition another worker committed: the broker's
+    (or the earliest offset) is where the first record must be."""
+    broken: list[str] = []
+    asked: list[tuple[str, int]] = []
+
+    def start(topic: str, partition: int) -> int:
+        asked.append((topic, partition))
+        return 4
+
+    order = DeliveryOrder(lambda where: None, lambda *hole: True, broken.append, start)
+    order.check("outcomes", 0, 4)
+    order.check("outcomes", 0, 5)
+    order.check("outcomes", 1, 17)  # Faust dropped 4..16 while the tables were recovered
+    assert asked == [("outcomes", 0), ("outcomes", 1)]  # once per partition and assignment
+    assert broken == [
+        "outcomes[1]: the first record after the assignment is offset 17, the committed offset is 4"
+    ]
+
+
 def test_a_skipped_record_breaks_the_order() -> None:
     order, broken = _order(committed=None)
     for offset in (0, 1, 2, 5):
