@@ -34,6 +34,7 @@ from typing import Any
 import click
 
 from bench.broker import bench_broker
+from bench.report import emit, report_options
 
 __all__ = ["main", "run"]
 
@@ -193,8 +194,7 @@ def run(
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write it here.")
+@report_options
 @click.option("--bootstrap", default=None, help="Use this broker instead of starting one.")
 @click.option("--labels", default=20_000, show_default=True, help="Labels per task.")
 @click.option("--drift-at", default=10_000, show_default=True, help="Label index of the drift.")
@@ -210,8 +210,4 @@ def main(
         raise click.BadParameter("must be inside (0, --labels)", param_hint="--drift-at")
     with bench_broker(bootstrap) as address:
         result = run(address, labels, drift_at, ramp, every, seed)
-    text = json.dumps(result, indent=None if as_json else 2)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    click.echo(text)
+    emit(result, as_json, out)

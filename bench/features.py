@@ -10,7 +10,6 @@ through the label sink, then times :func:`featurestore.training_set` over all of
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import tempfile
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from bench.report import emit, report_options
 
 __all__ = ["main"]
 
@@ -187,8 +188,7 @@ def _offline() -> Any:
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write it here.")
+@report_options
 @click.option("--rows", default=100_000, show_default=True, help="Labelled predictions.")
 @click.option("--features", "n_features", default=20, show_default=True, help="Feature count.")
 @click.option("--entities", default=10_000, show_default=True, help="Distinct entities.")
@@ -202,8 +202,4 @@ def main(
     if n_features < 2:
         raise click.BadParameter("needs at least 2 features", param_hint="--features")
     result = run(rows, n_features, entities, lookups, seed)
-    text = json.dumps(result, indent=None if as_json else 2)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    click.echo(text)
+    emit(result, as_json, out)

@@ -38,6 +38,7 @@ from typing import Any
 
 import click
 
+from bench.report import emit, report_options
 from bench.workload import TASKS_YAML, Workload
 from driftline.config import DriftlineConfig, parse_config
 from driftline.events import decode_record
@@ -279,8 +280,7 @@ def _digest(stage: MonitorStage) -> str:
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write it here.")
+@report_options
 @click.option(
     "--predictions", default=30_000, show_default=True, help="Predictions (~3.7 events each)."
 )
@@ -315,11 +315,7 @@ def main(
             pstats.Stats(profiler, stream=click.get_text_stream("stderr")).sort_stats(
                 "cumulative"
             ).print_stats(25)
-    text = json.dumps(report, indent=None if as_json else 2)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    click.echo(text)
+    emit(report, as_json, out)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from typing import Any
 import click
 
 from bench.broker import bench_broker
+from bench.report import emit, report_options
 from bench.worker_process import WorkerProcess
 from bench.workload import TASKS_YAML, Workload, produce
 
@@ -264,8 +265,7 @@ def run(
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write it here.")
+@report_options
 @click.option("--bootstrap", default=None, help="Use this broker instead of starting one.")
 @click.option("--events", default=1_000_000, show_default=True, help="Events, envelope run.")
 @click.option("--single-events", default=50_000, show_default=True, help="Events, single records.")
@@ -285,8 +285,4 @@ def main(
     """Monitor throughput (envelopes, single records, bare loop), alert latency, peak RSS."""
     with bench_broker(bootstrap) as address:
         result = run(address, events, single_events, rate, seconds, workers)
-    text = json.dumps(result, indent=None if as_json else 2)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    click.echo(text)
+    emit(result, as_json, out)

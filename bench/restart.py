@@ -19,7 +19,6 @@ partitions without a rebalance). Prints one JSON object (``--json``).
 
 from __future__ import annotations
 
-import json
 import statistics
 import tempfile
 import time
@@ -30,6 +29,7 @@ import click
 
 from bench.broker import bench_broker
 from bench.monitor import EVENTS_PER_PREDICTION, TASKS, _inputs, _producer
+from bench.report import emit, report_options
 from bench.worker_process import WorkerProcess
 from bench.workload import TASKS_YAML, Workload, produce
 
@@ -119,8 +119,7 @@ def run(bootstrap: str, events: int, count: int) -> dict[str, Any]:
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write it here.")
+@report_options
 @click.option("--bootstrap", default=None, help="Use this broker instead of starting one.")
 @click.option("--events", default=600_000, show_default=True, help="Events drained per mode.")
 @click.option("--kills", "count", default=3, show_default=True, help="SIGKILLs per mode.")
@@ -128,8 +127,4 @@ def main(as_json: bool, out: Path | None, bootstrap: str | None, events: int, co
     """Restart time of a monitor worker after kill -9, with and without static membership."""
     with bench_broker(bootstrap) as address:
         result = run(address, events, count)
-    text = json.dumps(result, indent=None if as_json else 2)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    click.echo(text)
+    emit(result, as_json, out)
