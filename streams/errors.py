@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from driftline.errors import DriftlineError
 
-__all__ = ["RESTART_EXIT_CODE", "CheckpointError", "StateTooLargeError", "StreamsError"]
+__all__ = [
+    "RESET_STATE",
+    "RESTART_EXIT_CODE",
+    "CheckpointError",
+    "StateTooLargeError",
+    "StreamsError",
+]
 
 
 class StreamsError(DriftlineError):
@@ -23,3 +29,6 @@ RESTART_EXIT_CODE = 70
 """The exit code of a worker that stops itself so that a restart replays from its last checkpoint
 (a failed stage, or a record Faust handed out of order); ``driftline monitor --workers N``
 starts such a worker again."""
+
+RESET_STATE = "reset the monitor's state (docs/monitoring.md, \"Resetting the monitor's state\")"
+"""What a refused stored state's error tells the user to do."""

@@ -10,8 +10,8 @@ Rules
   for its labels. A task whose monitor needs no score (no ``signal: score`` detector, no slice:
   :attr:`~driftline.config.models.TaskConfig.needs_scores`) gets one ``predicted`` outcome per
   input record and model version instead, counting its heads (:meth:`LabelJoin.end_record`):
-  half of all outcomes were ``unlabelled`` ones that stage 2 only counted. A label joins when its own event time is within ``prediction time +
-  tasks.<t>.label_delay`` (the budget).
+  half of all outcomes were ``unlabelled`` ones that stage 2 only counted. A label joins when
+  its own event time is within ``prediction time + tasks.<t>.label_delay`` (the budget).
 * Time is the partition's **watermark**: the smaller of the prediction stream time and the label
   stream time (the largest event time seen on each). A prediction is kept until the watermark
   passes ``prediction time + 1.5 × label_delay`` (half a budget of slack for labels out of
@@ -277,9 +277,10 @@ class LabelJoin:
         out.append(outcome)
 
     def _count(self, p: PredictionRecord, task: str, origin: Origin) -> None:
-        tally = self._tally.get((p.model, p.model_version, task))
+        key = (p.model, p.model_version, task)
+        tally = self._tally.get(key)
         if tally is None:
-            self._tally[(p.model, p.model_version, task)] = _Tally(1, p.t, origin, p.prediction_id)
+            self._tally[key] = _Tally(1, p.t, origin, p.prediction_id)
         else:
             tally.count += 1
             tally.t = max(tally.t, p.t)

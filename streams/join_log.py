@@ -43,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.errors import CheckpointError, StateTooLargeError
+from streams.errors import RESET_STATE, CheckpointError, StateTooLargeError
 
 __all__ = ["MAX_STATE_BYTES", "JoinLog", "RestoredJoin"]
 
@@ -54,7 +54,6 @@ Write = tuple[str, bytes | None]
 
 MAX_STATE_BYTES = 900 * 1024
 """A state value must stay under Kafka's 1 MB record limit."""
-_RESET = "reset the monitor's state (docs/monitoring.md, \"Resetting the monitor's state\")"
 _FOLD_LAG = 2
 """Checkpoints a delta is kept after every base has folded it in."""
 
@@ -105,8 +104,14 @@ class JoinLog:
         """
         seq, prev, self._id = self._seq + 1, self._id, secrets.token_hex(8)
         self._seq = seq
-        head = {"seq": seq, "id": self._id, "prev": prev, "stamp": dict(stamp), "times": times}
-        head["buckets"] = self.buckets
+        head = {
+            "seq": seq,
+            "id": self._id,
+            "prev": prev,
+            "stamp": dict(stamp),
+            "times": times,
+            "buckets": self.buckets,
+        }
         parts = self._split(head, list(changed.items()))
         writes: list[Write] = [(f"delta/{seq}/{n}", value) for n, value in enumerate(parts)]
         self._live.append((seq, len(parts)))
@@ -142,9 +147,13 @@ class JoinLog:
             b = self._cursor
             self._cursor = (b + 1) % self.buckets
             entries = bucket(b)
-            base = {"through": (head["seq"], head["id"]), "stamp": head["stamp"]}
-            base["buckets"] = self.buckets
-            base |= {"times": head["times"], "entries": entries}
+            base = {
+                "through": (head["seq"], head["id"]),
+                "stamp": head["stamp"],
+                "buckets": self.buckets,
+                "times": head["times"],
+                "entries": entries,
+            }
             value = pickle.dumps(base, protocol=5)
             if len(value) > self.max_bytes:
                 raise StateTooLargeError(
@@ -172,7 +181,7 @@ class JoinLog:
         if read("meta") is not None and read("base/0") is None and read("delta/1/0") is None:
             raise CheckpointError(
                 "the join state was written by an older driftline (a 'meta' value, no bases); "
-                f"its format is not readable: {_RESET}"
+                f"its format is not readable: {RESET_STATE}"
             )
         restored = RestoredJoin([{} for _ in range(self.buckets)])
         for b in range(self.buckets):
@@ -230,7 +239,7 @@ class JoinLog:
         if value["buckets"] != self.buckets:
             raise CheckpointError(
                 f"the stored join state has {value['buckets']} buckets per partition, "
-                f"monitor.join_buckets is {self.buckets}: set it back, or {_RESET}"
+                f"monitor.join_buckets is {self.buckets}: set it back, or {RESET_STATE}"
             )
         return value
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from driftline.config.models import DriftlineConfig
 from driftline.events import Alert, EvidenceWindow, RetrainRequest, TaskMetrics, stable_id
-from streams.errors import CheckpointError
+from streams.errors import RESET_STATE, CheckpointError
 from streams.outcome import Outcome
 from streams.policy import RetrainTrigger
 from streams.records import to_datetime
@@ -361,8 +361,7 @@ class TaskMonitor:
             found = stored[0] if isinstance(stored, tuple) and stored else "no format mark"
             raise CheckpointError(
                 f"a task monitor's stored state has format {found!r}, this driftline reads "
-                f"{STATE_FORMAT!r}: reset the monitor's state (docs/monitoring.md, "
-                '"Resetting the monitor\'s state")'
+                f"{STATE_FORMAT!r}: {RESET_STATE}"
             )
         state = stored[1]
         monitor = cls.__new__(cls)
