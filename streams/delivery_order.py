@@ -106,7 +106,7 @@ class DeliveryOrder:
     ----------
     committed
         ``(topic, partition)`` → the committed offset Faust knows, or ``None`` when it knows none
-        (a partition this process never committed).
+        (on assignment it loads the group's offsets, and maps "none yet" and 0 to ``None``).
     has_records
         Whether a range of offsets holds records (a hole left by transaction markers or
         compaction holds none, and is fine).
@@ -204,10 +204,11 @@ def group_start(settings: dict[str, Any], group_id: str) -> StartLookup:
     partition on the broker, or the partition's earliest offset when it has none (the monitor
     reads with ``auto.offset.reset: earliest``).
 
-    Faust knows only the offsets its own process committed. A worker given a partition that
-    another worker (or no one) committed starts with none, and Faust may then drop the first
-    records it fetched while the tables were being recovered: the kill-free ``--workers 2``
-    drain lost 13 ``outcomes`` records that way (their counts never reached stage 2).
+    On assignment Faust loads the group's committed offsets but keeps ``None`` for a partition
+    that has none yet (or has 0), so the first record of such a partition went unchecked, and
+    Faust may drop the first records it fetched while the tables were being recovered: in a
+    kill-free ``--workers 2`` drain a worker given such an ``outcomes`` partition skipped 13
+    records after the offset its restored state reflected (their counts never reached stage 2).
     """
 
     def start(topic: str, partition: int) -> int:
