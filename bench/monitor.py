@@ -36,7 +36,7 @@ from bench.report import emit, report_options
 from bench.worker_process import WorkerProcess
 from bench.workload import TASKS_YAML, Workload, produce
 
-__all__ = ["main", "run"]
+__all__ = ["backlog", "main", "run"]
 
 TASKS = ("churn", "fraud", "spend")
 EVENTS_PER_PREDICTION = 1 + 3 * 0.9
@@ -54,14 +54,20 @@ def _inputs(worker: WorkerProcess) -> dict[str, str]:
     return {"predictions": worker.config.topics.predictions, "labels": worker.config.topics.labels}
 
 
+def backlog(worker: WorkerProcess, events: int, envelope: int) -> int:
+    """Pre-produce about ``events`` events of the workload (seed 1) to the worker's input topics,
+    ``envelope`` per record; the number of events sent."""
+    workload = Workload(predictions=int(events / EVENTS_PER_PREDICTION), seed=1)
+    return produce(_producer(worker.bootstrap), _inputs(worker), workload.events(), 2, envelope)
+
+
 def drain(
     bootstrap: str, directory: Path, events: int, envelope: int, workers: int = 1
 ) -> dict[str, Any]:
     """Pre-produce ``events`` events, start ``workers`` worker processes, time how fast they
     apply them (and their peak RSS, summed)."""
     worker = WorkerProcess(bootstrap, directory, TASKS_YAML, "store: rocksdb", workers=workers)
-    workload = Workload(predictions=int(events / EVENTS_PER_PREDICTION), seed=1)
-    sent = produce(_producer(bootstrap), _inputs(worker), workload.events(), 2, envelope)
+    sent = backlog(worker, events, envelope)
     worker.start()
     first: tuple[float, float] | None = None
     done, last_change = 0.0, time.monotonic()
@@ -236,8 +242,7 @@ def run(
     several = drain(bootstrap, root / "workers", events, 100, workers) if workers > 1 else None
     single = drain(bootstrap, root / "single", single_events, 1)
     probe = WorkerProcess(bootstrap, root / "bare", TASKS_YAML)
-    workload = Workload(predictions=int(events / EVENTS_PER_PREDICTION), seed=1)
-    sent = produce(_producer(bootstrap), _inputs(probe), workload.events(), 2, 100)
+    sent = backlog(probe, events, 100)
     ceiling = bare(bootstrap, _inputs(probe), sent)
     alert = latency(bootstrap, root / "latency", rate, seconds)
     ratio = enveloped["events_per_s"] / ceiling["events_per_s"] if ceiling["events_per_s"] else None

@@ -28,10 +28,10 @@ from typing import Any
 import click
 
 from bench.broker import bench_broker
-from bench.monitor import EVENTS_PER_PREDICTION, TASKS, _inputs, _producer
+from bench.monitor import TASKS, backlog
 from bench.report import emit, report_options
 from bench.worker_process import WorkerProcess
-from bench.workload import TASKS_YAML, Workload, produce
+from bench.workload import TASKS_YAML
 
 __all__ = ["main", "run", "summary"]
 
@@ -63,8 +63,7 @@ def kills(
     """Drain ``events`` with ``count`` SIGKILLs and restarts; one record per kill."""
     extra = "store: rocksdb" + (", static_membership: true" if static else "")
     worker = WorkerProcess(bootstrap, directory, TASKS_YAML, extra)
-    workload = Workload(predictions=int(events / EVENTS_PER_PREDICTION), seed=1)
-    sent = produce(_producer(bootstrap), _inputs(worker), workload.events(), 2, 100)
+    sent = backlog(worker, events, 100)
     worker.start()
     out: list[dict[str, Any]] = []
     try:
