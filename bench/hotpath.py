@@ -24,7 +24,6 @@ code gets faster. Run it under ``python -m cProfile -s cumtime -m bench.hotpath`
 from __future__ import annotations
 
 import cProfile
-import gc
 import hashlib
 import json
 import os
@@ -44,7 +43,7 @@ from driftline.config import DriftlineConfig, parse_config
 from driftline.events import decode_record
 from driftline.partitioning import partition_for
 from streams.decoding import EventDecoder
-from streams.gc_tuning import tune_collector
+from streams.gc_tuning import THRESHOLDS, worker_collector
 from streams.outcome import Outcome, encode_outcomes
 from streams.stages import JoinStage, MonitorResult, MonitorStage
 
@@ -136,16 +135,16 @@ def run(
     with ``profile``, one cProfile per stage (of all passes)."""
     if repeat < 1:
         raise ValueError(f"repeat must be >= 1, got {repeat}")
-    tune_collector()  # the collector settings of a monitor worker
     config = bench_config()
     records = input_records(Workload(predictions=predictions, seed=seed), envelope)
     clock = _Clock(profile)
     best: dict[str, float] = {}
-    for _ in range(repeat):
-        clock.seconds.clear()
-        stats = _measure(config, records, checkpoint_envelopes, clock)
-        for stage, seconds in clock.seconds.items():
-            best[stage] = min(best.get(stage, seconds), seconds)
+    with worker_collector():  # the collector settings of a monitor worker
+        for _ in range(repeat):
+            clock.seconds.clear()
+            stats = _measure(config, records, checkpoint_envelopes, clock)
+            for stage, seconds in clock.seconds.items():
+                best[stage] = min(best.get(stage, seconds), seconds)
     events = stats["events"]
     total = sum(best[s] for s in ("join", "wire", "monitor", "dump"))
     report = {
@@ -162,7 +161,7 @@ def run(
             "seed": seed,
             "repeat": repeat,
             "clock": "process CPU time, best of the passes per stage",
-            "gc_thresholds": gc.get_threshold(),
+            "gc_thresholds": THRESHOLDS,
             "partitions": PARTITIONS,
             "cpu_count": os.cpu_count(),
             "load_average": os.getloadavg(),

@@ -177,7 +177,7 @@ def bare(bootstrap: str, topics: dict[str, str], events: int) -> dict[str, Any]:
     from confluent_kafka import Consumer
 
     from driftline.config import load_config
-    from streams.gc_tuning import tune_collector
+    from streams.gc_tuning import worker_collector
     from streams.stages import JoinStage, MonitorResult, MonitorStage
 
     config_path = Path(tempfile.mkdtemp()) / "bare.yaml"
@@ -187,7 +187,6 @@ def bare(bootstrap: str, topics: dict[str, str], events: int) -> dict[str, Any]:
     )
     config = load_config(config_path)
     join, monitor = JoinStage(config, 2), MonitorStage(config)
-    tune_collector()  # the collector settings of a monitor worker
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -198,24 +197,25 @@ def bare(bootstrap: str, topics: dict[str, str], events: int) -> dict[str, Any]:
     )
     consumer.subscribe(list(topics.values()))
     done, started, idle = 0, None, 0
-    while done < events and idle < 40:
-        messages = consumer.consume(500, 0.25)
-        if not messages:
-            idle += 1
-            continue
-        idle = 0
-        started = started or time.perf_counter()
-        for message in messages:
-            if message.error() is not None:
+    with worker_collector():  # the collector settings of a monitor worker
+        while done < events and idle < 40:
+            messages = consumer.consume(500, 0.25)
+            if not messages:
+                idle += 1
                 continue
-            result = join.process(
-                message.topic(), message.partition(), message.offset(), message.key(),
-                message.value(),
-            )  # fmt: skip
-            done += result.events
-            applied = MonitorResult()
-            for outcome in result.outcomes:
-                monitor.apply(outcome, applied)
+            idle = 0
+            started = started or time.perf_counter()
+            for message in messages:
+                if message.error() is not None:
+                    continue
+                result = join.process(
+                    message.topic(), message.partition(), message.offset(), message.key(),
+                    message.value(),
+                )  # fmt: skip
+                done += result.events
+                applied = MonitorResult()
+                for outcome in result.outcomes:
+                    monitor.apply(outcome, applied)
     elapsed = time.perf_counter() - (started or time.perf_counter())
     consumer.close()
     return {"events": done, "events_per_s": round(done / elapsed) if elapsed else None}

@@ -12,19 +12,25 @@ collector's reach with :func:`gc.freeze` and raises the thresholds to :data:`THR
 state holds no reference cycles that need prompt collection, so the only cost is garbage
 cycles living a little longer.
 
+A benchmark that runs the worker's code in its own process uses :func:`worker_collector`, which
+gives the process its previous settings back afterwards:
+
 >>> import gc
 >>> saved = gc.get_threshold()
->>> tune_collector()
->>> gc.get_threshold() == THRESHOLDS
+>>> with worker_collector():
+...     gc.get_threshold() == THRESHOLDS
 True
->>> gc.unfreeze(); gc.set_threshold(*saved)
+>>> gc.get_threshold() == saved
+True
 """
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["THRESHOLDS", "tune_collector"]
+__all__ = ["THRESHOLDS", "tune_collector", "worker_collector"]
 
 THRESHOLDS = (50_000, 20, 100)
 """``gc.set_threshold`` arguments: young collection every 50 000 new container objects."""
@@ -35,3 +41,15 @@ def tune_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)
+
+
+@contextmanager
+def worker_collector() -> Iterator[None]:
+    """The worker's collector settings inside the block; the previous ones again after it."""
+    saved = gc.get_threshold()
+    tune_collector()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*saved)
