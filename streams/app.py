@@ -31,7 +31,7 @@ from driftline.events import Alert, ModelUpdate, RetrainRequest, decode, decode_
 from driftline.kafka_settings import librdkafka_settings
 from streams.checkpoint import Checkpoint, CheckpointRule
 from streams.dead_letters import dead_letter
-from streams.delivery_order import AckGate, DeliveryOrder, group_start, hole_check
+from streams.delivery_order import AckGate, DeliveryOrder, StartSeek, group_start, hole_check
 from streams.errors import RESTART_EXIT_CODE, StateTooLargeError
 from streams.feature_sink import FeatureSink
 from streams.join_log import MAX_STATE_BYTES
@@ -190,8 +190,8 @@ def build_app(
         async for event in _unacked(stream):
             read_in = rebalances.count
             async with join_lock:
-                if rebalances.count == read_in:  # else read before a rebalance: it comes again
-                    rebalances.check(event.message)
+                # read before a rebalance: it comes again; delivered again: processed already
+                if rebalances.count == read_in and rebalances.check(event.message):
                     await _or_exit(join_record(event), "join")
 
     # ------------------------------------------------------------------ model updates → stage 2
@@ -310,8 +310,8 @@ def build_app(
         async for event in _unacked(stream):
             read_in = rebalances.count
             async with monitor_lock:
-                if rebalances.count == read_in:  # else read before a rebalance: it comes again
-                    rebalances.check(event.message)
+                # read before a rebalance: it comes again; delivered again: processed already
+                if rebalances.count == read_in and rebalances.check(event.message):
                     await _or_exit(monitor_record(event), "monitor")
 
     # ------------------------------------------------------------------ timers and rebalances
@@ -357,6 +357,7 @@ def build_app(
         return web.bytes(generate_latest(registry), content_type="text/plain")
 
     gate.install(app.consumer)  # only the checkpoints acknowledge the stages' records
+    StartSeek(gate.topics).install(app.consumer)  # read again what recovery dropped
     return app
 
 
@@ -371,8 +372,9 @@ class _Rebalances:
     seeks the partition back and delivers the record again anyway.
 
     :meth:`check`: each partition's records must reach the stage in order from the committed
-    offset (:class:`streams.delivery_order.DeliveryOrder`); otherwise the worker exits before
-    acknowledging anything after the break, and a restart reads from the committed offset.
+    offset (:class:`streams.delivery_order.DeliveryOrder`); one delivered again is skipped
+    (``False``); after a break the worker exits before acknowledging anything past it, and a
+    restart reads from the committed offset.
     """
 
     def __init__(self, app: faust.App, kafka_settings: dict[str, Any], gate: AckGate) -> None:
@@ -390,8 +392,8 @@ class _Rebalances:
         self.order.reset()
         self.gate.reset()
 
-    def check(self, message: Any) -> None:
-        self.order.check(message.topic, message.partition, message.offset)
+    def check(self, message: Any) -> bool:
+        return self.order.check(message.topic, message.partition, message.offset)
 
     @staticmethod
     def _broken(what: str) -> None:

@@ -9,8 +9,16 @@ move a committed offset past records no stage processed:
   treats as acknowledged, drops records below its read offset, and commits over a one-record
   hole at the head of its acknowledged offsets.
 
+and aiokafka 0.14 adds a third:
+
+* on assignment the consumer fetches a partition's records while the tables recover, and Faust
+  **drops them**, then seeks every partition back to its committed offset; but aiokafka's
+  ``seek_to_committed`` seeks only where the committed offset is above 0, so a partition the group
+  never committed (or committed at 0) stays past the dropped records.
+
 The kill test lost whole envelopes after a restart's rebalance this way (their labels became
 orphans). :class:`AckGate` lets only the checkpoints acknowledge records of the stages' topics;
+:class:`StartSeek` seeks the partitions aiokafka leaves where they are back to the group's start;
 :class:`DeliveryOrder` checks that a partition's records reach the stage gap-free from the
 committed offset on. A record out of that order ends the worker (exit 70) before anything after
 it is acknowledged, so the restart reads again from the committed offset.
@@ -22,7 +30,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["AckGate", "DeliveryOrder", "group_start", "hole_check"]
+__all__ = ["AckGate", "DeliveryOrder", "StartSeek", "group_start", "hole_check"]
 
 log = logging.getLogger("driftline.monitor")
 
@@ -98,9 +106,59 @@ class AckGate:
             self._open = False
 
 
+class StartSeek:
+    """Completes Faust's seek to the committed offsets for the partitions of ``topics``.
+
+    After a rebalance Faust calls the consumer's ``seek_to_committed``, which returns the group's
+    committed offset per assigned partition but seeks only those above 0. A partition with none
+    (or 0) keeps the position it had, after the records fetched and dropped during recovery; when
+    no record follows, they are never processed and the worker idles with lag (seen in the
+    ``--workers 2`` test: records 0..30 of a partition the killed worker had not committed yet).
+    :meth:`install` seeks such a partition to offset 0, where a group without a committed
+    offset starts (the monitor reads with ``auto_offset_reset="earliest"``, so an offset 0 that
+    retention removed resets to the earliest one).
+
+    Examples
+    --------
+    >>> import asyncio
+    >>> from faust.types import TP
+    >>> class Consumer:
+    ...     async def seek_to_committed(self):
+    ...         return {TP("labels", 0): 12, TP("labels", 1): None, TP("join-changelog", 0): None}
+    ...     async def seek_wait(self, partitions): print("seek", partitions)
+    >>> consumer = Consumer()
+    >>> StartSeek({"labels"}).install(consumer)
+    >>> committed = asyncio.run(consumer.seek_to_committed())
+    seek {TP(topic='labels', partition=1): 0}
+    """
+
+    def __init__(self, topics: Iterable[str]) -> None:
+        self.topics = set(topics)
+
+    def install(self, consumer: Any) -> None:
+        """Wrap ``consumer.seek_to_committed`` (Faust's one seek after every assignment)."""
+        original = consumer.seek_to_committed
+
+        async def seek_to_committed() -> Any:
+            committed = await original()
+            unmoved = {
+                tp: 0
+                for tp, offset in committed.items()
+                if tp.topic in self.topics and not (offset and offset > 0)
+            }
+            if unmoved:
+                log.info("seeking %d partitions without a committed offset to 0", len(unmoved))
+                await consumer.seek_wait(unmoved)
+            return committed
+
+        consumer.seek_to_committed = seek_to_committed
+
+
 class DeliveryOrder:
     """Per partition since the last assignment: the first record is the committed offset, and
-    each next one follows the last without a hole that holds records.
+    each next one follows the last without a hole that holds records. A record at or below the
+    last one was processed already (Faust's consumer lets a record through again when a seek
+    meets records it had fetched): it is skipped, not processed twice.
 
     Parameters
     ----------
@@ -121,8 +179,8 @@ class DeliveryOrder:
     --------
     >>> broken = []
     >>> order = DeliveryOrder(lambda tp: 5, lambda *hole: True, broken.append)
-    >>> for offset in (5, 6, 8):
-    ...     order.check("labels", 0, offset)
+    >>> [order.check("labels", 0, offset) for offset in (5, 6, 6, 8)]
+    [True, True, False, False]
     >>> broken
     ['labels[0]: offset 8 after 6; offsets 7..7 were skipped']
     """
@@ -139,15 +197,21 @@ class DeliveryOrder:
         self.on_disorder = on_disorder
         self.start = start
         self._last: dict[tuple[str, int], int] = {}
+        self._repeated: set[tuple[str, int]] = set()
 
     def reset(self) -> None:
         """A rebalance began: every partition starts again from its committed offset."""
         self._last.clear()
+        self._repeated.clear()
 
-    def check(self, topic: str, partition: int, offset: int) -> None:
-        """Check the record at ``offset`` before the stage processes it."""
+    def check(self, topic: str, partition: int, offset: int) -> bool:
+        """Check the record at ``offset`` before the stage processes it; ``False`` when the stage
+        already processed it since the assignment (a record delivered again: skip it)."""
         where = (topic, partition)
         last = self._last.get(where)
+        if last is not None and offset <= last:
+            self._report_repeat(where, offset, last)
+            return False
         self._last[where] = offset
         if last is None:
             committed = self.committed(where)
@@ -158,14 +222,23 @@ class DeliveryOrder:
                     f"{topic}[{partition}]: the first record after the assignment is offset "
                     f"{offset}, the committed offset is {committed}"
                 )
-        elif offset != last + 1 and (
-            offset <= last or self.has_records(topic, partition, last + 1, offset)
-        ):
+                return False
+        elif offset != last + 1 and self.has_records(topic, partition, last + 1, offset):
             self.on_disorder(
                 f"{topic}[{partition}]: offset {offset} after {last}; offsets "
                 f"{last + 1}..{offset - 1} were skipped"
-                if offset > last
-                else f"{topic}[{partition}]: offset {offset} after {last} (read again)"
+            )
+            return False
+        return True
+
+    def _report_repeat(self, where: tuple[str, int], offset: int, last: int) -> None:
+        if where not in self._repeated:  # once per partition and assignment
+            self._repeated.add(where)
+            log.info(
+                "%s[%s]: offset %s delivered again after %s; skipped (already processed)",
+                *where,
+                offset,
+                last,
             )
 
 
