@@ -53,12 +53,19 @@ def credentials(security: SecurityConfig) -> KafkaCredentials:
 
 
 def librdkafka_settings(kafka: KafkaConfig, **overrides: Any) -> dict[str, Any]:
-    """Settings for confluent-kafka clients: bootstrap, client id and security."""
+    """Settings for confluent-kafka clients: bootstrap, client id and security.
+
+    Clients never ask the broker to create a topic they name (librdkafka's producers do by
+    default): an auto-created topic gets the broker's partition count, not the co-partitioned
+    one of ``driftline topics create``, and a metadata lookup for a missing topic must say it
+    is missing rather than race its creation.
+    """
     creds = credentials(kafka.security)
     settings: dict[str, Any] = {
         "bootstrap.servers": kafka.bootstrap_servers,
         "client.id": kafka.client_id,
         "security.protocol": creds.protocol.lower(),
+        "allow.auto.create.topics": False,
     }
     if creds.mechanism:
         settings["sasl.mechanisms"] = creds.mechanism
