@@ -7,6 +7,8 @@ runs, stage by stage, and times each on one core:
 * ``decode``: :func:`driftline.events.decode_record` + :class:`streams.decoding.EventDecoder` on
   every input record (a part of ``join``, timed again on its own);
 * ``join``: :meth:`streams.stages.JoinStage.process` on every input record (decode, route, join);
+* ``join_checkpoint``: :meth:`streams.join.LabelJoin.checkpoint` of every join partition at each
+  checkpoint (the state values the worker writes to its ``join`` table);
 * ``wire``: each outcome's ``to_wire()`` and the ``driftline.outcomes/1`` envelopes of up to 500
   outcomes per (model, task), sent every ``--checkpoint-envelopes`` input records, as the app does;
 * ``monitor``: :meth:`streams.stages.MonitorStage.process` on every outcomes envelope (JSON,
@@ -16,7 +18,8 @@ runs, stage by stage, and times each on one core:
 * ``dump``: :meth:`streams.task_monitor.TaskMonitor.dump` of every touched monitor per checkpoint.
 
 Every rate is **input events** (predictions + labels) per CPU second of that stage alone;
-``total`` is input events over the sum of ``join``, ``wire``, ``monitor`` and ``dump``. The
+``total`` is input events over the sum of ``join``, ``join_checkpoint``, ``wire``, ``monitor``
+and ``dump``. The
 ``digest`` (sha256 of every monitor's counts and cumulative metrics) must not change when the
 code gets faster. Run it under ``python -m cProfile -s cumtime -m bench.hotpath`` to profile.
 """
@@ -146,7 +149,7 @@ def run(
             for stage, seconds in clock.seconds.items():
                 best[stage] = min(best.get(stage, seconds), seconds)
     events = stats["events"]
-    total = sum(best[s] for s in ("join", "wire", "monitor", "dump"))
+    total = sum(best[s] for s in ("join", "join_checkpoint", "wire", "monitor", "dump"))
     report = {
         "benchmark": "hotpath",
         **stats,
@@ -202,6 +205,7 @@ def _measure(
         outcomes += len(result.outcomes)
         clock.time("wire", partial(to_wire, result.outcomes))
         if n % checkpoint_envelopes == 0 or n == len(records):
+            clock.time("join_checkpoint", partial(_checkpoint_joins, join_stage))
             clock.time("wire", send_outcomes)
             durables = {p: join.frontier() for p, join in join_stage.joins.items()}
 
@@ -237,6 +241,11 @@ def _measure(
         },
         "digest": digest_full,
     }
+
+
+def _checkpoint_joins(stage: JoinStage) -> None:
+    for join in stage.joins.values():
+        join.checkpoint()
 
 
 def _decoded(value: bytes) -> tuple[list[Outcome], dict[int, dict[str, int]], dict[int, Any]]:

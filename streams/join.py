@@ -39,6 +39,7 @@ Rules
 from __future__ import annotations
 
 import heapq
+import pickle
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,6 +79,8 @@ class _Entry:
     expired: set[str] = field(default_factory=set)
     early: dict[str, tuple[Any, float, Where]] = field(default_factory=dict)
     where: Where | None = None  # of the prediction
+    # the prediction pickled, once: it never changes, the labels and expiries around it do
+    stored: bytes | None = field(default=None, compare=False, repr=False)
 
 
 class LabelJoin:
@@ -131,7 +134,8 @@ class LabelJoin:
         self._stamp: dict[str, int] = {}  # input offsets the stored state reflects
         self._changed: dict[str, int] = {}  # prediction ids changed since the last checkpoint
         self._applied: dict[str, int] = {}
-        self._deadlines: list[tuple[float, str, str]] = []  # (time, prediction_id, task | _RETIRE)
+        # (time, prediction_id, the tasks then due, in name order, and _RETIRE after the last)
+        self._deadlines: list[tuple[float, str, tuple[str, ...]]] = []
         self._early: list[tuple[float, str, str]] = []  # (label time, prediction_id, task)
         self._early_count = 0
         self.watermark = _NO_TIME
@@ -313,13 +317,15 @@ class LabelJoin:
         return out
 
     def _schedule_prediction(self, p: PredictionRecord) -> None:
-        """Queue each head's expiry and the entry's removal (after the last head's)."""
-        last = _NO_TIME
+        """Queue each head's expiry and the entry's removal (with the last heads'): one heap
+        item per distinct deadline, so tasks with the same label delay cost one push and pop."""
+        due: dict[float, list[str]] = {}
         for task in p.outputs:
-            deadline = p.t + self._delay.get(task, 0.0) * _KEEP
-            last = max(last, deadline)
-            heapq.heappush(self._deadlines, (deadline, p.prediction_id, task))
-        heapq.heappush(self._deadlines, (last, p.prediction_id, _RETIRE))
+            due.setdefault(p.t + self._delay.get(task, 0.0) * _KEEP, []).append(task)
+        last = max(due, default=_NO_TIME)
+        due.setdefault(last, []).append(_RETIRE)
+        for deadline, tasks in due.items():
+            heapq.heappush(self._deadlines, (deadline, p.prediction_id, tuple(sorted(tasks))))
 
     def _schedule_early(self, pid: str, task: str, label_t: float) -> None:
         """Count a label waiting for its prediction and queue its end as an orphan."""
@@ -329,21 +335,21 @@ class LabelJoin:
     def _expire_predictions(self, out: list[Outcome]) -> None:
         heap = self._deadlines
         while heap and heap[0][0] < self.watermark:
-            _, pid, task = heapq.heappop(heap)
+            _, pid, tasks = heapq.heappop(heap)
             b = self.bucket_of(pid)
             entry = self._entries[b].get(pid)
             if entry is None or entry.prediction is None:
                 continue
             self._changed[pid] = b
-            if task == _RETIRE:
-                del self._entries[b][pid]
-                continue
-            if task not in entry.joined and task not in entry.expired:
-                entry.expired.add(task)
-                p = entry.prediction
-                assert entry.where is not None
-                origin = self._about_prediction(entry.where, task, expired=True)
-                out.append(self._outcome("expired", p, task, p.outputs[task], origin))
+            for task in tasks:
+                if task == _RETIRE:
+                    del self._entries[b][pid]
+                elif task not in entry.joined and task not in entry.expired:
+                    entry.expired.add(task)
+                    p = entry.prediction
+                    assert entry.where is not None
+                    origin = self._about_prediction(entry.where, task, expired=True)
+                    out.append(self._outcome("expired", p, task, p.outputs[task], origin))
 
     def _expire_early_labels(self, out: list[Outcome]) -> None:
         early = self._early
@@ -418,10 +424,7 @@ class LabelJoin:
             changed[pid] = (b, _pack(entry) if entry is not None else None)
         self._changed = {}
         times = (self.watermark, self.prediction_time, self.label_time)
-        return self._log.checkpoint(changed, self._stamp, times, self._pack_bucket)
-
-    def _pack_bucket(self, b: int) -> dict[str, Any]:
-        return {pid: _pack(entry) for pid, entry in self._entries[b].items()}
+        return self._log.checkpoint(changed, self._stamp, times)
 
     def restore(self, read: Callable[[str], bytes | None]) -> None:
         """Load the stored state with ``read(key)`` (at start / on assignment), before any event."""
@@ -440,24 +443,17 @@ class LabelJoin:
 
 
 def _pack(entry: _Entry) -> tuple[Any, ...]:
-    """An entry as plain tuples: pickles about four times faster than the dataclasses."""
+    """An entry as plain tuples (pickles about four times faster than the dataclasses), its
+    prediction as the bytes it was pickled to the first time."""
     p = entry.prediction
-    prediction = None
-    if p is not None:
-        prediction = (
-            p.prediction_id,
-            p.model,
-            p.model_version,
-            p.entity_id,
-            p.t,
-            p.outputs,
-            p.features,
-            p.segments,
-        )
-    return prediction, entry.joined, entry.expired, entry.early, entry.where
+    if p is not None and entry.stored is None:
+        fields = (p.prediction_id, p.model, p.model_version, p.entity_id, p.t, p.outputs,
+                  p.features, p.segments)  # fmt: skip
+        entry.stored = pickle.dumps(fields, protocol=5)
+    return entry.stored, entry.joined, entry.expired, entry.early, entry.where
 
 
 def _unpack(values: tuple[Any, ...]) -> _Entry:
-    prediction, joined, expired, early, where = values
-    p = PredictionRecord(*prediction) if prediction is not None else None
-    return _Entry(p, joined, expired, early, where)
+    stored, joined, expired, early, where = values
+    p = PredictionRecord(*pickle.loads(stored)) if stored is not None else None
+    return _Entry(p, joined, expired, early, where, stored)

@@ -10,6 +10,8 @@ alerts, slower as the buffer grew. Each checkpoint therefore writes:
   into parts when it would not fit in one Kafka record;
 * a few **bases** (``base/<bucket>``): whole buckets rewritten round robin, as many entries as the
   delta holds and at least one bucket, each recording the delta it is current ``through``;
+  each entry is pickled once, when it changes: the log keeps every entry's bytes, and a base is
+  a dict of them (rewriting a bucket re-pickles none of its entries);
 * the deletion of deltas every base has been current through for two checkpoints (the lag keeps
   them while a base's changelog record could still be replaced by an older one on recovery).
 
@@ -24,8 +26,7 @@ Examples
 --------
 >>> store = {}
 >>> log = JoinLog(buckets=2)
->>> writes = log.checkpoint({"p-1": (0, "entry-1")}, {"predictions": 4}, (1.0, 1.0, 1.0),
-...                         lambda b: {"p-1": "entry-1"} if b == 0 else {})
+>>> writes = log.checkpoint({"p-1": (0, "entry-1")}, {"predictions": 4}, (1.0, 1.0, 1.0))
 >>> [key for key, _ in writes]
 ['delta/1/0', 'base/0']
 >>> store.update(writes)
@@ -45,13 +46,15 @@ from typing import Any
 
 from streams.errors import RESET_STATE, CheckpointError, StateTooLargeError
 
-__all__ = ["MAX_STATE_BYTES", "JoinLog", "RestoredJoin"]
+__all__ = ["MAX_STATE_BYTES", "STATE_FORMAT", "JoinLog", "RestoredJoin"]
 
 Times = tuple[float, float, float]
 """``(watermark, prediction stream time, label stream time)``."""
 Write = tuple[str, bytes | None]
 """A state value to write under ``key`` (relative to the partition), or ``None``: delete it."""
 
+STATE_FORMAT = "driftline.join-state/2"
+"""The layout of the values; bump it when it changes (a stored state of another is refused)."""
 MAX_STATE_BYTES = 900 * 1024
 """A state value must stay under Kafka's 1 MB record limit."""
 _FOLD_LAG = 2
@@ -84,6 +87,7 @@ class JoinLog:
         self.max_bytes = max_bytes
         self._seq, self._id = 0, ""
         self._through: list[tuple[int, str]] = [(0, "")] * buckets
+        self._stored: list[dict[str, bytes]] = [{} for _ in range(buckets)]  # pickled entries
         self._cursor = 0
         self._live: deque[tuple[int, int]] = deque()  # deltas still stored: (seq, parts)
         self._folded: deque[int] = deque([0] * (_FOLD_LAG + 1), maxlen=_FOLD_LAG + 1)
@@ -95,16 +99,16 @@ class JoinLog:
         changed: dict[str, tuple[int, Any]],
         stamp: dict[str, int],
         times: Times,
-        bucket: Callable[[int], dict[str, Any]],
     ) -> list[Write]:
         """The writes of one checkpoint, in the order they must be made.
 
         ``changed`` maps each prediction id changed since the last checkpoint to ``(bucket,
-        packed entry or None)``; ``bucket(b)`` returns bucket ``b``'s packed entries now.
+        packed entry or None)`` (``None``: removed).
         """
         seq, prev, self._id = self._seq + 1, self._id, secrets.token_hex(8)
         self._seq = seq
         head = {
+            "format": STATE_FORMAT,
             "seq": seq,
             "id": self._id,
             "prev": prev,
@@ -112,13 +116,25 @@ class JoinLog:
             "times": times,
             "buckets": self.buckets,
         }
-        parts = self._split(head, list(changed.items()))
+        parts = self._split(head, list(self._store(changed).items()))
         writes: list[Write] = [(f"delta/{seq}/{n}", value) for n, value in enumerate(parts)]
         self._live.append((seq, len(parts)))
-        writes += self._rewrite_bases(len(changed), head, bucket)
+        writes += self._rewrite_bases(len(changed), head)
         self._folded.append(min(through for through, _ in self._through))
         writes += self._forget(self._folded[0])
         return writes
+
+    def _store(self, changed: dict[str, tuple[int, Any]]) -> dict[str, tuple[int, bytes | None]]:
+        """Pickle each changed entry into the stored bytes; the delta's entries."""
+        entries: dict[str, tuple[int, bytes | None]] = {}
+        for pid, (b, packed) in changed.items():
+            if packed is None:
+                self._stored[b].pop(pid, None)
+                entries[pid] = (b, None)
+            else:
+                data = self._stored[b][pid] = pickle.dumps(packed, protocol=5)
+                entries[pid] = (b, data)
+        return entries
 
     def _split(self, head: dict[str, Any], items: list[tuple[str, Any]]) -> list[bytes]:
         """The delta's parts: halves until each fits in ``max_bytes``."""
@@ -138,16 +154,15 @@ class JoinLog:
                 )
             chunks = [half for chunk in chunks for half in _halves(chunk)]
 
-    def _rewrite_bases(
-        self, changed: int, head: dict[str, Any], bucket: Callable[[int], dict[str, Any]]
-    ) -> list[Write]:
+    def _rewrite_bases(self, changed: int, head: dict[str, Any]) -> list[Write]:
         writes: list[Write] = []
         written = 0
         for _ in range(self.buckets):
             b = self._cursor
             self._cursor = (b + 1) % self.buckets
-            entries = bucket(b)
+            entries = self._stored[b]
             base = {
+                "format": STATE_FORMAT,
                 "through": (head["seq"], head["id"]),
                 "stamp": head["stamp"],
                 "buckets": self.buckets,
@@ -189,19 +204,19 @@ class JoinLog:
             if data is None:
                 continue
             base = self._same_layout(pickle.loads(data))
-            restored.buckets[b] = base["entries"]
+            self._stored[b] = base["entries"]
             self._through[b] = base["through"]
             restored.stamp, restored.times = _newer(restored, base)
         start = min(self._through)
         chain = self._chain(start, read)
         for delta in chain:
-            for pid, (b, packed) in delta["entries"].items():
+            for pid, (b, stored) in delta["entries"].items():
                 if self._through[b][0] >= delta["seq"]:
                     continue
-                if packed is None:
-                    restored.buckets[b].pop(pid, None)
+                if stored is None:
+                    self._stored[b].pop(pid, None)
                 else:
-                    restored.buckets[b][pid] = packed
+                    self._stored[b][pid] = stored
             restored.stamp, restored.times = _newer(restored, delta)
         ids = {start[0]: start[1]} | {delta["seq"]: delta["id"] for delta in chain}
         for b, (seq, ident) in enumerate(self._through):
@@ -214,6 +229,9 @@ class JoinLog:
         self._cursor = min(range(self.buckets), key=lambda b: (self._through[b][0], b))
         self._folded.extend([start[0]] * (_FOLD_LAG + 1))
         self._find_older(start[0], read)
+        restored.buckets = [
+            {pid: pickle.loads(data) for pid, data in stored.items()} for stored in self._stored
+        ]
         return restored
 
     def _chain(self, start: tuple[int, str], read: Callable[[str], bytes | None]) -> list[Any]:
@@ -236,6 +254,12 @@ class JoinLog:
             self._seq, self._id = delta["seq"], delta["id"]
 
     def _same_layout(self, value: dict[str, Any]) -> dict[str, Any]:
+        found = value.get("format", "driftline.join-state/1")
+        if found != STATE_FORMAT:
+            raise CheckpointError(
+                f"the stored join state is in format {found!r}, this driftline reads "
+                f"{STATE_FORMAT!r}: {RESET_STATE}"
+            )
         if value["buckets"] != self.buckets:
             raise CheckpointError(
                 f"the stored join state has {value['buckets']} buckets per partition, "

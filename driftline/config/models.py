@@ -295,6 +295,11 @@ class MonitorConfig(Section):
         False, description="group.instance.id per worker: a restart resumes without a rebalance"
     )
     join_buckets: int = Field(64, ge=1, le=65_536, description="state values per join partition")
+    fetch_bytes: int = Field(
+        16 * 2**20,
+        ge=64 * 1024,
+        description="most bytes one fetch reads per partition (worker memory: partitions × this)",
+    )
     feature_sink: bool = Field(True, description="push labelled outcomes to Feast")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 import zlib
 from typing import Any
@@ -37,15 +38,12 @@ class _Partition:
         self.checkpoints += 1
         self.stamp = {"predictions": self.checkpoints}
         changed, self.changed = self.changed, {}
-        return self.log.checkpoint(changed, self.stamp, (1.0, 2.0, 3.0), self._bucket)
+        return self.log.checkpoint(changed, self.stamp, (1.0, 2.0, 3.0))
 
     def checkpoint(self) -> list[tuple[str, bytes | None]]:
         writes = self.writes()
         _apply(self.store, writes)
         return writes
-
-    def _bucket(self, b: int) -> dict[str, Any]:
-        return {pid: v for pid, v in self.entries.items() if _bucket(pid) == b}
 
 
 def _bucket(pid: str) -> int:
@@ -166,6 +164,38 @@ def test_a_base_ahead_of_the_chain_is_an_error() -> None:
 def test_state_of_the_older_format_is_refused_not_ignored() -> None:
     with pytest.raises(CheckpointError, match="older driftline"):
         JoinLog(BUCKETS).restore({"meta": b"x", "3": b"y"}.get)
+
+
+def test_state_without_the_format_mark_is_refused() -> None:
+    """A base as driftline wrote it before entries were stored pickled (no format mark)."""
+    old = {"through": (1, "ab"), "stamp": {}, "buckets": BUCKETS, "times": (0.0, 0.0, 0.0),
+           "entries": {"p-1": (None, set(), set(), {}, None)}}  # fmt: skip
+    with pytest.raises(CheckpointError, match=r"format 'driftline.join-state/1'.*join-state/2"):
+        JoinLog(BUCKETS).restore({"base/0": pickle.dumps(old)}.get)
+
+
+class _Counted:
+    """An entry that counts how often it is pickled."""
+
+    pickled = 0
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        _Counted.pickled += 1
+        return (int, (0,))
+
+
+def test_an_entry_is_pickled_once_per_change_not_at_every_base_rewrite() -> None:
+    log = JoinLog(buckets=1)
+    _Counted.pickled = 0
+    log.checkpoint({f"p-{n}": (0, _Counted()) for n in range(100)}, {}, (0.0, 0.0, 0.0))
+    assert _Counted.pickled == 100
+    for n in range(20):  # the single base is rewritten at every checkpoint
+        writes = log.checkpoint({f"q-{n}": (0, _Counted())}, {}, (0.0, 0.0, 0.0))
+        assert "base/0" in dict(writes)
+    assert _Counted.pickled == 120
+    restored = JoinLog(buckets=1).restore(dict(writes).get)  # the last base holds them all
+    assert restored.buckets[0] == {pid: 0 for pid in [f"p-{n}" for n in range(100)]
+                                   + [f"q-{n}" for n in range(20)]}  # fmt: skip
 
 
 def test_an_entry_too_big_for_one_value_is_a_clear_error() -> None:

@@ -133,6 +133,21 @@ def test_the_names_are_the_ones_faust_gives_the_apps_topics(tmp_path: Path) -> N
     assert internal_inputs == {("joined", 3)}
 
 
+def test_the_worker_fetches_and_batches_in_large_chunks(tmp_path: Path) -> None:
+    """Faust's defaults (1 MiB fetches, 16 KiB producer batches) left a worker idle a third of
+    the time (docs/monitoring.md, "Benchmarks"); ``monitor.fetch_bytes`` sets the first."""
+    from streams.app import PRODUCER_BATCH_BYTES, build_app
+
+    app = build_app(_config(YAML + f"state_dir: {tmp_path}\n"))
+    assert app.conf.consumer_max_fetch_size == 16 * 2**20
+    assert app.conf.producer_max_batch_size == PRODUCER_BATCH_BYTES == 1_000_000
+    small = _config(
+        YAML.replace("{app_id: mon}", "{app_id: mon, fetch_bytes: 65536}")
+        + f"state_dir: {tmp_path}\n"
+    )
+    assert build_app(small).conf.consumer_max_fetch_size == 65536
+
+
 def test_monitor_provisions_topics_and_opens_the_sink_before_the_worker(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
