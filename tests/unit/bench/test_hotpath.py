@@ -23,7 +23,8 @@ def test_run_times_every_stage_and_is_deterministic() -> None:
     first, profiles = run(predictions=400, envelope=50, checkpoint_envelopes=5, repeat=1)
     second, _ = run(predictions=400, envelope=50, checkpoint_envelopes=5, repeat=1)
     assert profiles == {}
-    stages = {"decode", "join", "wire", "monitor", "monitor_apply", "dump", "total"}
+    stages = {"decode", "join", "join_checkpoint", "wire", "monitor", "monitor_apply", "dump",
+              "total"}  # fmt: skip
     assert set(first["events_per_s"]) == stages
     assert all(rate > 0 for rate in first["events_per_s"].values())
     assert first["events"] == Workload(predictions=400, seed=1).expected_events()
