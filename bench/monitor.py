@@ -7,8 +7,9 @@ PageHinkley on each task, 10 % of labels never come, labels shuffled within 50 p
    ``driftline monitor`` worker (join + both stages + checkpoints) drains them; sustained input
    events/s from the first to the last applied event; the worker's peak RSS;
 2. **single records**: ``--single-events`` events, one per record, the same way;
-3. **alert latency**: a paced live stream (``--rate`` events/s, event time = wall clock at produce)
-   with drift injected on ``fraud`` several times; latency = the time the alert is read from
+3. **alert latency**: a paced live stream (``--rate`` events/s, event time = wall clock at produce;
+   produced every 20 ms of events, at least 50, in envelopes of up to 100 per partition) with
+   drift injected on ``fraud`` several times; latency = the time the alert is read from
    ``drift-alerts`` minus the event time of the last label of its evidence;
 4. **bare ceiling**: a plain confluent-kafka consumer loop doing the same decode + join + monitor
    work in-process (no Faust, no ``outcomes`` topic, no checkpoints) on the envelope topics;
@@ -39,6 +40,9 @@ from bench.workload import TASKS_YAML, Workload, produce
 __all__ = ["backlog", "main", "run"]
 
 TASKS = ("churn", "fraud", "spend")
+LIVE_BATCH_EVENTS, LIVE_BATCH_MS = 50, 20
+"""The latency run produces every 20 ms of events (at least 50), in envelopes of up to 100 per
+partition: what the SDK's linger makes of that rate."""
 EVENTS_PER_PREDICTION = 1 + 3 * 0.9
 
 
@@ -133,14 +137,15 @@ def latency(bootstrap: str, directory: Path, rate: int, seconds: float) -> dict[
     producer = _producer(bootstrap)
     topics = _inputs(worker)
     batch: list[tuple[str, str, dict[str, Any]]] = []
+    size = max(LIVE_BATCH_EVENTS, rate * LIVE_BATCH_MS // 1000)
     for n, item in enumerate(_drifting(workload, drift_every)):
         batch.append(item)
-        if len(batch) >= 50:
-            due = start + n / rate
+        if len(batch) >= size:
+            due = start + n / rate  # the event time of the batch's last event
             time.sleep(max(0.0, due - time.time()))
-            produce(producer, topics, batch, 2, 25, flush=False)
+            produce(producer, topics, batch, 2, 100, flush=False)
             batch = []
-    produce(producer, topics, batch, 2, 25)
+    produce(producer, topics, batch, 2, 100)
     time.sleep(10)
     stop.set()
     reader.join()
