@@ -22,6 +22,7 @@ Prints one JSON object (``--json``).
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 import tempfile
@@ -36,10 +37,13 @@ from bench.broker import bench_broker
 from bench.report import emit, report_options
 from bench.worker_process import WorkerProcess
 from bench.workload import TASKS_YAML, Workload, produce
+from streams.join_log import MAX_STATE_BYTES
 
 __all__ = ["backlog", "main", "run"]
 
 TASKS = ("churn", "fraud", "spend")
+JOIN_ENTRY_BYTES = 260
+"""A stored join entry of this workload is about 220 bytes (docs/monitoring.md, "Sizing")."""
 LIVE_BATCH_EVENTS, LIVE_BATCH_MS = 50, 20
 """The latency run produces every 20 ms of events (at least 50), in envelopes of up to 100 per
 partition: what the SDK's linger makes of that rate."""
@@ -107,7 +111,12 @@ def latency(bootstrap: str, directory: Path, rate: int, seconds: float) -> dict[
     from confluent_kafka import Consumer
 
     tasks_yaml = TASKS_YAML.replace("cooldown: 100000", "cooldown: 1500")
-    worker = WorkerProcess(bootstrap, directory, tasks_yaml, "checkpoint_interval: 0.2")
+    spacing = EVENTS_PER_PREDICTION / rate
+    predictions = int(seconds * rate / EVENTS_PER_PREDICTION)
+    buckets = join_buckets(predictions / 2)
+    worker = WorkerProcess(
+        bootstrap, directory, tasks_yaml, f"checkpoint_interval: 0.2, join_buckets: {buckets}"
+    )
     worker.start()
     consumer = Consumer(
         {
@@ -118,8 +127,6 @@ def latency(bootstrap: str, directory: Path, rate: int, seconds: float) -> dict[
     )
     consumer.subscribe([worker.config.topics.drift_alerts])
     time.sleep(15)  # let the worker join its group before the clock starts
-    spacing = EVENTS_PER_PREDICTION / rate
-    predictions = int(seconds * rate / EVENTS_PER_PREDICTION)
     start = time.time()
     workload = Workload(predictions=predictions, seed=7, t0=start, spacing=spacing)
     drift_every = 8000  # accuracy of fraud flips between 0.9 and 0.3 every this many predictions
@@ -150,6 +157,10 @@ def latency(bootstrap: str, directory: Path, rate: int, seconds: float) -> dict[
     stop.set()
     reader.join()
     consumer.close()
+    if not worker.alive():
+        raise click.ClickException(
+            f"the worker exited during the latency run; see {directory}/worker.log"
+        )
     worker.stop()
     lags = [
         (received - _epoch(alert["evidence"]["end_time"])) * 1000
@@ -163,7 +174,22 @@ def latency(bootstrap: str, directory: Path, rate: int, seconds: float) -> dict[
         "p50": round(statistics.median(lags)) if lags else None,
         "p99": round(_quantile(lags, 0.99)) if lags else None,
         "rate": rate,
+        "join_buckets": buckets,
     }
+
+
+def join_buckets(entries_per_partition: float) -> int:
+    """``monitor.join_buckets`` for a join partition that holds this many entries: each bucket
+    at most half full, and never fewer than the default 64.
+
+    The live run's event times are wall-clock times, so its join holds every prediction of the
+    run (they wait 1.5 × ``label_delay`` = 900 s): at 30 000 events/s the default 64 buckets
+    overflowed after about 60 s and the worker exited with ``StateTooLargeError``.
+
+    >>> join_buckets(1000), join_buckets(243_000)
+    (64, 138)
+    """
+    return max(64, math.ceil(entries_per_partition * JOIN_ENTRY_BYTES / (MAX_STATE_BYTES / 2)))
 
 
 def _drifting(workload: Workload, every: int) -> Any:
