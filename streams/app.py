@@ -32,7 +32,7 @@ from driftline.kafka_settings import librdkafka_settings
 from streams.checkpoint import Checkpoint, CheckpointRule
 from streams.dead_letters import dead_letter
 from streams.delivery_order import AckGate, DeliveryOrder, StartSeek, group_start, hole_check
-from streams.errors import RESTART_EXIT_CODE, StateTooLargeError
+from streams.errors import RESTART_EXIT_CODE, STATE_LIMIT_EXIT_CODE, StateTooLargeError
 from streams.feature_sink import FeatureSink
 from streams.join_log import MAX_STATE_BYTES
 from streams.kafka_auth import faust_credentials
@@ -429,9 +429,19 @@ async def _or_exit(work: Awaitable[None], stage: str) -> None:
     state half-applied: records would be lost until the next restart. Exiting keeps the state
     guarantee (a restart restores the tables and replays from the committed offsets, exactly as
     after ``kill -9``) and lets the supervisor (``--workers``, systemd, Kubernetes) see it.
+    A state value over Kafka's record limit ends it with :data:`STATE_LIMIT_EXIT_CODE` instead:
+    a restart would meet the same limit, over and over.
     """
     try:
         await work
+    except StateTooLargeError as exc:
+        _exit(
+            STATE_LIMIT_EXIT_CODE,
+            "the %s stage's state outgrew the record limit; stopping (nothing past the last "
+            "checkpoint is acknowledged, and a restart would meet the same limit): %s",
+            stage,
+            exc,
+        )
     except Exception:
         _exit_for_restart(
             "the %s stage failed; exiting so that a restart replays from the last checkpoint",
@@ -442,9 +452,14 @@ async def _or_exit(work: Awaitable[None], stage: str) -> None:
 
 def _exit_for_restart(message: str, *args: Any, exc_info: bool = False) -> NoReturn:
     """Log ``message`` and end the process with :data:`RESTART_EXIT_CODE`, without cleanup."""
+    _exit(RESTART_EXIT_CODE, message, *args, exc_info=exc_info)
+
+
+def _exit(code: int, message: str, *args: Any, exc_info: bool = False) -> NoReturn:
+    """Log ``message`` and end the process with ``code`` at once, without cleanup."""
     log.critical(message, *args, exc_info=exc_info)
     logging.shutdown()
-    os._exit(RESTART_EXIT_CODE)
+    os._exit(code)
 
 
 def _last_event_per_partition(events: list[Any]) -> dict[int, Any]:

@@ -25,6 +25,11 @@ class StateTooLargeError(StreamsError):
     """A state value would exceed Kafka's record limit (the message says what to change)."""
 
 
+STATE_LIMIT_EXIT_CODE = 78
+"""The exit code of a worker whose state outgrew Kafka's record limit (``EX_CONFIG``): a restart
+would meet the same limit, so ``driftline monitor --workers N`` does not start it again; the log
+names the settings to change."""
+
 RESTART_EXIT_CODE = 70
 """The exit code of a worker that stops itself so that a restart replays from its last checkpoint
 (a failed stage, or a record Faust handed out of order); ``driftline monitor --workers N``
