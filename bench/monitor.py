@@ -43,7 +43,8 @@ __all__ = ["backlog", "main", "run"]
 
 TASKS = ("churn", "fraud", "spend")
 JOIN_ENTRY_BYTES = 260
-"""A stored join entry of this workload is about 220 bytes (docs/monitoring.md, "Sizing")."""
+"""Bytes per stored join entry assumed for sizing: this workload's measure about 220
+(docs/monitoring.md, "Sizing the join"), plus room for longer ids."""
 LIVE_BATCH_EVENTS, LIVE_BATCH_MS = 50, 20
 """The latency run produces every 20 ms of events (at least 50), in envelopes of up to 100 per
 partition: what the SDK's linger makes of that rate."""
