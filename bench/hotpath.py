@@ -7,8 +7,9 @@ runs, stage by stage, and times each on one core:
 * ``decode``: :func:`driftline.events.decode_record` + :class:`streams.decoding.EventDecoder` on
   every input record (a part of ``join``, timed again on its own);
 * ``join``: :meth:`streams.stages.JoinStage.process` on every input record (decode, route, join);
-* ``join_checkpoint``: :meth:`streams.join.LabelJoin.checkpoint` of every join partition at each
-  checkpoint (the state values the worker writes to its ``join`` table);
+* ``join_checkpoint``: :meth:`streams.join.LabelJoin.checkpoint` and ``commit`` of every join
+  partition at each checkpoint (the changelog records are built; the local RocksDB batch is
+  written, to a store in RocksDB's memory environment here);
 * ``wire``: each outcome's ``to_wire()`` and the ``driftline.outcomes/1`` envelopes of up to 500
   outcomes per (model, task), sent every ``--checkpoint-envelopes`` input records, as the app does;
 * ``monitor``: :meth:`streams.stages.MonitorStage.process` on every outcomes envelope (JSON,
@@ -245,7 +246,8 @@ def _measure(
 
 def _checkpoint_joins(stage: JoinStage) -> None:
     for join in stage.joins.values():
-        join.checkpoint()
+        _, batch = join.checkpoint()
+        join.commit(batch)
 
 
 def _decoded(value: bytes) -> tuple[list[Outcome], dict[int, dict[str, int]], dict[int, Any]]:

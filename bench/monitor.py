@@ -22,7 +22,6 @@ Prints one JSON object (``--json``).
 from __future__ import annotations
 
 import json
-import math
 import os
 import statistics
 import tempfile
@@ -37,14 +36,10 @@ from bench.broker import bench_broker
 from bench.report import emit, report_options
 from bench.worker_process import WorkerProcess
 from bench.workload import TASKS_YAML, Workload, produce
-from streams.join_log import MAX_STATE_BYTES
 
 __all__ = ["backlog", "main", "run"]
 
 TASKS = ("churn", "fraud", "spend")
-JOIN_ENTRY_BYTES = 260
-"""Bytes per stored join entry assumed for sizing: this workload's measure about 220
-(docs/monitoring.md, "Sizing the join"), plus room for longer ids."""
 LIVE_BATCH_EVENTS, LIVE_BATCH_MS = 50, 20
 """The latency run produces every 20 ms of events (at least 50), in envelopes of up to 100 per
 partition: what the SDK's linger makes of that rate."""
@@ -114,10 +109,7 @@ def latency(bootstrap: str, directory: Path, rate: int, seconds: float) -> dict[
     tasks_yaml = TASKS_YAML.replace("cooldown: 100000", "cooldown: 1500")
     spacing = EVENTS_PER_PREDICTION / rate
     predictions = int(seconds * rate / EVENTS_PER_PREDICTION)
-    buckets = join_buckets(predictions / 2)
-    worker = WorkerProcess(
-        bootstrap, directory, tasks_yaml, f"checkpoint_interval: 0.2, join_buckets: {buckets}"
-    )
+    worker = WorkerProcess(bootstrap, directory, tasks_yaml, "checkpoint_interval: 0.2")
     worker.start()
     consumer = Consumer(
         {
@@ -175,22 +167,7 @@ def latency(bootstrap: str, directory: Path, rate: int, seconds: float) -> dict[
         "p50": round(statistics.median(lags)) if lags else None,
         "p99": round(_quantile(lags, 0.99)) if lags else None,
         "rate": rate,
-        "join_buckets": buckets,
     }
-
-
-def join_buckets(entries_per_partition: float) -> int:
-    """``monitor.join_buckets`` for a join partition that holds this many entries: each bucket
-    at most half full, and never fewer than the default 64.
-
-    The live run's event times are wall-clock times, so its join holds every prediction of the
-    run (they wait 1.5 × ``label_delay`` = 900 s): at 30 000 events/s the default 64 buckets
-    overflowed after about 60 s and the worker exited with ``StateTooLargeError``.
-
-    >>> join_buckets(1000), join_buckets(243_000)
-    (64, 138)
-    """
-    return max(64, math.ceil(entries_per_partition * JOIN_ENTRY_BYTES / (MAX_STATE_BYTES / 2)))
 
 
 def _drifting(workload: Workload, every: int) -> Any:

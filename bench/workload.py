@@ -20,7 +20,7 @@ from driftline.partitioning import partition_for
 
 __all__ = ["TASKS_YAML", "Workload", "iso", "produce"]
 
-T0 = 1_800_000_000.0
+T0 = 1_700_000_000.0
 
 TASKS_YAML = """\
   churn: {type: binary, label_delay: 600, detectors: [{kind: adwin, severity: critical},

@@ -32,9 +32,15 @@ from driftline.kafka_settings import librdkafka_settings
 from streams.checkpoint import Checkpoint, CheckpointRule
 from streams.dead_letters import dead_letter
 from streams.delivery_order import AckGate, DeliveryOrder, StartSeek, group_start, hole_check
-from streams.errors import RESTART_EXIT_CODE, STATE_LIMIT_EXIT_CODE, StateTooLargeError
+from streams.errors import (
+    RESTART_EXIT_CODE,
+    STATE_LIMIT_EXIT_CODE,
+    StateRefusedError,
+    StateTooLargeError,
+)
 from streams.feature_sink import FeatureSink
-from streams.join_log import MAX_STATE_BYTES
+from streams.join_changelog import JoinChangelog, changelog_topic
+from streams.join_stores import JoinStores
 from streams.kafka_auth import faust_credentials
 from streams.outcome import encode_outcomes, monitor_key
 from streams.stages import JoinStage, MonitorStage, version_outcomes
@@ -45,6 +51,8 @@ __all__ = ["build_app"]
 log = logging.getLogger("driftline.monitor")
 
 OUTCOMES_PER_ENVELOPE = 500
+MAX_STATE_BYTES = 900 * 1024
+"""A task monitor's state value must stay under Kafka's 1 MB record limit."""
 PRODUCER_BATCH_BYTES = 1_000_000
 """aiokafka sends one batch per partition per request and one request at a time: batches of
 16 KiB (its default) made a checkpoint's changelog writes (about 1.4 MB) some 40 round trips."""
@@ -108,16 +116,19 @@ def build_app(
     requests_out = app.topic(names.retrain_requests, **_RAW)
     metrics_out = app.topic(names.task_metrics, **_RAW)
     dead_out = app.topic(names.dead_letters, **_RAW)
-    join_table = app.Table("join", key_type=str, value_type=bytes, partitions=partitions)
     monitor_table = app.Table("monitor", key_type=str, value_type=bytes, partitions=partitions)
 
     gate = AckGate([names.predictions, names.labels, names.outcomes])
-    rebalances = _Rebalances(
-        app, librdkafka_settings(config.kafka, **{"bootstrap.servers": servers}), gate
-    )
+    kafka_settings = librdkafka_settings(config.kafka, **{"bootstrap.servers": servers})
+    rebalances = _Rebalances(app, kafka_settings, gate)
 
     # ---------------------------------------------------------------------------- stage 1: join
-    join_stage = JoinStage(config, partitions)
+    join_stores = JoinStores(
+        config,
+        datadir / "join" if mon.store == "rocksdb" else None,
+        JoinChangelog(kafka_settings, changelog_topic(mon.app_id)),
+    )
+    join_stage = JoinStage(config, partitions, open_store=join_stores.opened)
     join_loaded: set[int] = set()
     join_lock = asyncio.Lock()
     join_out: dict[str, list[list[Any]]] = defaultdict(list)
@@ -146,18 +157,18 @@ def build_app(
         join_reroutes.clear()
 
     async def write_join_state() -> None:
-        for partition, event in _last_event_per_partition(join_checkpoint.held).items():
-            join = join_stage.joins.get(partition)
-            if join is None:
-                continue
-            with _event_context(event):
-                for suffix, value in join.checkpoint():
-                    key = f"{partition}/{suffix}"
-                    if value is not None:
-                        join_table[key] = value
-                    elif key in join_table:
-                        del join_table[key]
+        """Each partition's changes: one changelog transaction, then the local store."""
+        loop = asyncio.get_running_loop()
+
+        async def write(partition: int) -> None:
+            join = join_stage.joins[partition]
+            records, batch = join.checkpoint()
+            offset = await loop.run_in_executor(None, join_stores.commit, partition, records)
+            join.commit(batch, offset)
             join_written[partition] = join.frontier()
+
+        held = _last_event_per_partition(join_checkpoint.held)
+        await asyncio.gather(*(write(p) for p in sorted(held) if p in join_stage.joins))
 
     def join_committed() -> None:
         join_durable.update(join_written)
@@ -172,14 +183,15 @@ def build_app(
         gate.ack,
     )
 
-    def restore_join(partition: int) -> None:
-        join_stage.join_for(partition).restore(lambda key: join_table.get(f"{partition}/{key}"))
+    async def load_join(partition: int) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, join_stores.load, partition)
+        join_stage.join_for(partition)
         join_loaded.add(partition)
 
     async def join_record(event: Any) -> None:
         message = event.message
         if message.partition not in join_loaded:
-            restore_join(message.partition)
+            await load_join(message.partition)
         result = join_stage.process(
             message.topic, message.partition, message.offset, message.key, message.value
         )
@@ -339,7 +351,8 @@ def build_app(
             join_sent.clear()
             join_written.clear()
             join_durable.clear()
-            join_stage.joins.clear()
+            join_stage.close()
+            join_stores.release()
             join_loaded.clear()
         async with monitor_lock:
             monitor_checkpoint.abort()
@@ -439,6 +452,14 @@ async def _or_exit(work: Awaitable[None], stage: str) -> None:
             STATE_LIMIT_EXIT_CODE,
             "the %s stage's state outgrew the record limit; stopping (nothing past the last "
             "checkpoint is acknowledged, and a restart would meet the same limit): %s",
+            stage,
+            exc,
+        )
+    except StateRefusedError as exc:
+        _exit(
+            STATE_LIMIT_EXIT_CODE,
+            "the %s stage cannot use its stored state; stopping (a restart would meet it "
+            "again): %s",
             stage,
             exc,
         )

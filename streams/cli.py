@@ -36,9 +36,13 @@ __all__ = [
 
 log = logging.getLogger("driftline.monitor")
 
-INTERNAL_TABLES = ("join", "monitor")
+INTERNAL_TABLES = ("monitor",)
 """The Faust tables of ``streams/app.py``; Faust names their changelogs
 ``<monitor.app_id>-<table>-changelog``."""
+FORMER_JOIN_TABLE = "join"
+"""The Faust table that held the join's state before it moved to RocksDB
+(:mod:`streams.join_store`); a monitor whose old changelog still holds records refuses to
+start rather than lose the predictions it held."""
 
 
 @click.command()
@@ -119,10 +123,12 @@ class InternalTopic:
 
 
 def internal_topics(config: DriftlineConfig) -> list[InternalTopic]:
-    """``outcomes`` (stage 1 → stage 2) and the changelogs of the monitor's Faust tables.
+    """``outcomes`` (stage 1 → stage 2), the join stores' changelog and the changelogs of the
+    monitor's Faust tables.
 
     All have ``kafka.partitions`` partitions: Faust requires a table's changelog to have as many
-    partitions as the topic its agent reads (``outcomes``, or the co-partitioned inputs).
+    partitions as the topic its agent reads (``outcomes``, or the co-partitioned inputs), and a
+    join store's changelog partition is its input partition.
 
     >>> from driftline.config import parse_config
     >>> cfg = parse_config("model: m\\nkafka: {partitions: 3}\\nmonitor: {app_id: mon}\\n"
@@ -130,7 +136,7 @@ def internal_topics(config: DriftlineConfig) -> list[InternalTopic]:
     >>> for topic in internal_topics(cfg):
     ...     print(topic.name, topic.partitions, topic.settings["cleanup.policy"])
     outcomes 3 delete
-    mon-join-changelog 3 compact
+    mon-join-store-changelog 3 compact
     mon-monitor-changelog 3 compact
     """
     kafka = config.kafka
@@ -141,6 +147,15 @@ def internal_topics(config: DriftlineConfig) -> list[InternalTopic]:
         kafka.replication_factor,
         {"cleanup.policy": "delete", "retention.ms": retention},
     )
+    from streams.join_changelog import changelog_topic
+
+    join_store = InternalTopic(
+        changelog_topic(config.monitor.app_id),
+        kafka.partitions,
+        kafka.replication_factor,
+        # a removed entry's tombstone stays this long (streams.join_stores.MAX_AGE is half)
+        {"cleanup.policy": "compact", "delete.retention.ms": str(86_400_000)},
+    )
     changelogs = [
         InternalTopic(
             f"{config.monitor.app_id}-{table}-changelog",
@@ -150,7 +165,7 @@ def internal_topics(config: DriftlineConfig) -> list[InternalTopic]:
         )
         for table in INTERNAL_TABLES
     ]
-    return [outcomes, *changelogs]
+    return [outcomes, join_store, *changelogs]
 
 
 def create_internal_topics(
@@ -190,7 +205,36 @@ def create_internal_topics(
             "changelog) or grant the monitor's principal CREATE on the cluster"
         ) from exc
     _wait_listed(admin, wanted, where, timeout)
+    former = f"{config.monitor.app_id}-{FORMER_JOIN_TABLE}-changelog"
+    if former in _list_topics(admin, where, timeout):
+        _refuse_former_join_state(config, former, where, timeout)
     return result
+
+
+def _refuse_former_join_state(
+    config: DriftlineConfig, name: str, where: str, timeout: float
+) -> None:
+    """Raise when the changelog of the former join table still holds records."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from driftline.kafka_settings import librdkafka_settings
+
+    consumer = Consumer(librdkafka_settings(config.kafka, **{"group.id": f"{name}-check"}))
+    try:
+        topics = consumer.list_topics(name, timeout=timeout).topics
+        for partition in topics[name].partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(name, partition), timeout)
+            if high > low:
+                from streams.errors import RESET_STATE
+
+                raise StreamsError(
+                    f"{name} on {where} holds join state of an earlier driftline (a Faust "
+                    "table; the join keeps its state in RocksDB and the topic "
+                    f"{config.monitor.app_id}-join-store-changelog now, and cannot read the "
+                    f"old one): {RESET_STATE}"
+                )
+    finally:
+        consumer.close()
 
 
 def _list_topics(admin: Any, where: str, timeout: float) -> dict[str, Any]:

@@ -8,6 +8,7 @@ __all__ = [
     "RESET_STATE",
     "RESTART_EXIT_CODE",
     "CheckpointError",
+    "StateRefusedError",
     "StateTooLargeError",
     "StreamsError",
 ]
@@ -25,9 +26,14 @@ class StateTooLargeError(StreamsError):
     """A state value would exceed Kafka's record limit (the message says what to change)."""
 
 
+class StateRefusedError(StreamsError):
+    """A stored state this driftline cannot use (another format, or a local store that does not
+    match its changelog): a restart would meet it again; the message says what to do."""
+
+
 STATE_LIMIT_EXIT_CODE = 78
-"""The exit code of a worker whose state outgrew Kafka's record limit (``EX_CONFIG``): a restart
-would meet the same limit, so ``driftline monitor --workers N`` does not start it again; the log
+"""The exit code of a worker whose state outgrew Kafka's record limit or was refused
+(``EX_CONFIG``): a restart would meet the same limit or state, so ``driftline monitor --workers N`` does not start it again; the log
 names the settings to change."""
 
 RESTART_EXIT_CODE = 70

@@ -22,14 +22,15 @@ Rules
   interleaving.
 * A label outside the budget is ``late``; a second label for a task already joined is a
   ``duplicate``: counted, never joined twice.
-* A label before its prediction waits (at most ``max_early_labels`` per partition, oldest out
-  first) until its prediction comes or the watermark passes ``label time + label_delay``; then
-  it is an ``orphan``.
-* State is stored by :class:`streams.join_log.JoinLog`: each checkpoint writes the entries that
-  changed (a delta) and rewrites a few of the ``buckets`` (hash of ``prediction_id``) whole, so
-  it costs what changed, not the buffer's size. The stored state carries the input offsets it
-  reflects; a replayed event whose offset is not beyond them is skipped (stream times still
-  advance, so expiry replays the same).
+* A label before its prediction waits (at most ``max_early_labels`` per partition, on disk,
+  oldest out first) until its prediction comes or the watermark passes ``label time +
+  label_delay``; then it is an ``orphan``.
+* State lives in a :class:`streams.join_store.JoinStore` (RocksDB on local disk, one per input
+  partition): memory holds only the entries changed since the last checkpoint, expiry is a
+  range scan of keys ordered by deadline, and each checkpoint writes what changed, never the
+  horizon. The stored state carries the input offsets it reflects; a replayed record whose
+  offset is not beyond them is skipped whole (:meth:`LabelJoin.is_replay`: its outcomes were
+  sent before the state was written, and the stream times already include it).
 * Every outcome's origin is the input event it is *about* (the prediction for ``unlabelled`` and
   ``expired``, the label for the others), never the record that happened to trigger it, so a
   replay that reads the two topics in another interleaving re-creates the same origins (see
@@ -38,27 +39,23 @@ Rules
 
 from __future__ import annotations
 
-import heapq
-import pickle
-import zlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from rocksdict import WriteBatch
+
 from driftline.config.models import DriftlineConfig
-from streams.errors import CheckpointError
-from streams.join_log import JoinLog, Write
+from streams.join_entry import EarlyLabel, EntryCodec, JoinEntry, Output
+from streams.join_store import RETIRE, JoinStore, sortable, unsortable
 from streams.outcome import Origin, Outcome
 from streams.records import LabelRecord, PredictionRecord
 
-__all__ = ["LabelJoin"]
+__all__ = ["LabelJoin", "entry_codec"]
 
 _NO_TIME = float("-inf")
-_RETIRE = "\uffff"
-"""Task marker of an entry's removal: sorts after every task name, so expiries come first."""
-_KEEP = 1.5
-"""Predictions are kept for this many label budgets (in label stream time): out-of-order slack."""
-
+_Y_ALL = b"z"
+"""Above every early label's expiry key: bounds a pop of the oldest one."""
 
 Where = tuple[str, int, int, int]
 """``(topic, partition, offset, index)`` of one input event."""
@@ -72,28 +69,27 @@ class _Tally:
     prediction_id: str
 
 
-@dataclass(slots=True)
-class _Entry:
-    prediction: PredictionRecord | None = None
-    joined: set[str] = field(default_factory=set)
-    expired: set[str] = field(default_factory=set)
-    early: dict[str, tuple[Any, float, Where]] = field(default_factory=dict)
-    where: Where | None = None  # of the prediction
-    # the prediction pickled, once: it never changes, the labels and expiries around it do
-    stored: bytes | None = field(default=None, compare=False, repr=False)
+def entry_codec(config: DriftlineConfig) -> EntryCodec:
+    """What the join's entries keep of a prediction's context: the entity id and features
+    for the Feast sink (``monitor.feature_sink``), the segments for slices."""
+    sink = config.monitor.feature_sink
+    slices = any(task.slices for task in config.tasks.values())
+    return EntryCodec(keep_entity=sink, keep_segments=slices, keep_features=sink)
 
 
 class LabelJoin:
-    """The join buffer of one input partition.
+    """The join of one input partition, over its :class:`~streams.join_store.JoinStore`.
 
     Parameters
     ----------
     config
         The loaded ``driftline.yaml`` (model, tasks and their ``label_delay``).
+    store
+        The partition's state; ``None``: a new one in memory.
     max_early_labels
-        Labels waiting for their prediction in this partition, at most.
-    buckets
-        How many state values the buffer is split into (each value stays far below 1 MB).
+        Labels waiting for their prediction in this partition, at most (on disk).
+    partition
+        The input partition (part of every outcome's origin).
 
     Examples
     --------
@@ -113,75 +109,69 @@ class LabelJoin:
     """
 
     def __init__(
-        self, config: DriftlineConfig, max_early_labels: int = 100_000, buckets: int = 64
+        self,
+        config: DriftlineConfig,
+        store: JoinStore | None = None,
+        max_early_labels: int | None = None,
+        partition: int = 0,
     ) -> None:
-        if buckets < 1:
-            raise ValueError(f"buckets must be >= 1, got {buckets}")
         self.config = config
-        self.max_early_labels = max_early_labels
-        self.buckets = buckets
-        self._reset()
-
-    def _reset(self) -> None:
-        self._delay = {name: task.label_delay for name, task in self.config.tasks.items()}
-        self._rank = {name: rank for rank, name in enumerate(sorted(self.config.tasks))}
-        self._features = self.config.monitor.feature_sink
-        self._multiclass = {n for n, t in self.config.tasks.items() if t.type == "multiclass"}
-        self._counted = {n for n, t in self.config.tasks.items() if not t.needs_scores}
+        self.partition = partition
+        self.max_early_labels = (
+            config.monitor.max_early_labels if max_early_labels is None else max_early_labels
+        )
+        delays = {name: task.label_delay for name, task in config.tasks.items()}
+        self.store = store if store is not None else JoinStore(None, delays, entry_codec(config))
+        self._predictions = config.topics.predictions
+        self._labels = config.topics.labels
+        self._delay = delays
+        self._code = self.store.codes
+        self._name = {code: name for name, code in self._code.items()}
+        self._rank = {name: rank for rank, name in enumerate(sorted(config.tasks))}
+        self._features = config.monitor.feature_sink
+        self._segments = any(task.slices for task in config.tasks.values())
+        self._multiclass = {n for n, t in config.tasks.items() if t.type == "multiclass"}
+        self._counted = {n for n, t in config.tasks.items() if not t.needs_scores}
         self._tally: dict[tuple[str, str, str], _Tally] = {}  # (model, version, task): this record
-        self._entries: list[dict[str, _Entry]] = [{} for _ in range(self.buckets)]
-        self._log = JoinLog(self.buckets)
-        self._stamp: dict[str, int] = {}  # input offsets the stored state reflects
-        self._changed: dict[str, int] = {}  # prediction ids changed since the last checkpoint
         self._applied: dict[str, int] = {}
-        # (time, prediction_id, the tasks then due, in name order, and _RETIRE after the last)
-        self._deadlines: list[tuple[float, str, tuple[str, ...]]] = []
-        self._early: list[tuple[float, str, str]] = []  # (label time, prediction_id, task)
-        self._early_count = 0
-        self.watermark = _NO_TIME
-        self.prediction_time = _NO_TIME
-        self.label_time = _NO_TIME
+        meta = self.store.meta
+        self._stamp = dict(meta.stamp)  # input offsets the stored state reflects
+        self.watermark, self.prediction_time, self.label_time = meta.times
+        self.pending = meta.pending
+        self.early_labels = meta.early
         self.skipped = 0
 
     # ------------------------------------------------------------------------------ processing
 
-    @property
-    def pending(self) -> int:
-        """Prediction ids held (with or without their prediction)."""
-        return sum(len(bucket) for bucket in self._entries)
+    def is_replay(self, topic: str, offset: int) -> bool:
+        """Whether the stored state reflects the record at ``offset`` of ``topic`` already
+        (a replay after a restart: its outcomes were sent, skip it whole)."""
+        if offset <= self._stamp.get(topic, -1):
+            self.skipped += 1
+            return True
+        return False
 
-    @property
-    def early_labels(self) -> int:
-        """Labels waiting for their prediction."""
-        return self._early_count
-
-    def bucket_of(self, prediction_id: str) -> int:
-        """The state bucket of a prediction id (stable across processes: CRC32)."""
-        return zlib.crc32(prediction_id.encode()) % self.buckets
+    def ahead_of(self, t: float) -> float:
+        """How far ``t`` is ahead of the partition's stream time (the latest event time seen
+        on either topic; ``-inf`` before the first event)."""
+        return t - max(self.prediction_time, self.label_time)
 
     def add(self, record: PredictionRecord | LabelRecord, where: Where) -> list[Outcome]:
         """Apply one validated event read at ``where`` = (topic, partition, offset, index).
 
-        Returns the outcomes it produces, in a deterministic order; a replayed event (offset not
-        beyond its bucket's) produces only the expiries its event time causes.
+        Returns the outcomes it produces, in a deterministic order. A record the state
+        reflects already (:meth:`is_replay`) must not be added.
         """
-        topic, _, offset, _ = where
         out: list[Outcome] = []
-        b = self.bucket_of(record.prediction_id)
-        if offset > self._stamp.get(topic, -1):
-            if isinstance(record, PredictionRecord):
-                self._add_prediction(b, record, where, out)
-                self._expire_predictions(out)
-            else:
-                self._add_label(b, record, where, out)
-            self._changed[record.prediction_id] = b
+        if isinstance(record, PredictionRecord):
+            self._add_prediction(record, where, out)
+            self._expire_predictions(out)  # one already due (a late prediction)
+            if record.t > self.prediction_time:
+                self.prediction_time = record.t
         else:
-            self.skipped += 1
-        if isinstance(record, LabelRecord):
+            self._add_label(record, where, out)
             if record.t > self.label_time:
                 self.label_time = record.t
-        elif record.t > self.prediction_time:
-            self.prediction_time = record.t
         watermark = min(self.prediction_time, self.label_time)
         if watermark > self.watermark:
             self.watermark = watermark
@@ -193,7 +183,7 @@ class LabelJoin:
         """Record that the partition's state reflects ``topic`` up to ``offset``.
 
         Called once per Kafka record, after all events of an envelope were added; the offsets are
-        stamped on each bucket when a checkpoint writes it.
+        stored with the next checkpoint.
         """
         if offset > self._applied.get(topic, -1):
             self._applied[topic] = offset
@@ -202,81 +192,90 @@ class LabelJoin:
         """The highest offset applied per topic (what the state reflects once checkpointed)."""
         return dict(self._applied)
 
-    def _about_prediction(self, where: Where, task: str, expired: bool) -> Origin:
-        return (*where, 2 * self._rank[task] + expired)
+    def _about_prediction(self, entry: JoinEntry, task: str, expired: bool) -> Origin:
+        return (
+            self._predictions,
+            self.partition,
+            entry.offset,
+            entry.index,
+            2 * self._rank[task] + expired,
+        )
 
-    @staticmethod
-    def _about_label(where: Where) -> Origin:
-        return (*where, 0)
+    def _about_label(self, offset: int, index: int) -> Origin:
+        return (self._labels, self.partition, offset, index, 0)
 
-    def _add_prediction(
-        self,
-        b: int,
-        p: PredictionRecord,
-        where: Where,
-        out: list[Outcome],
-    ) -> None:
-        entry = self._entries[b].get(p.prediction_id)
-        if entry is not None and entry.prediction is not None:
+    def _add_prediction(self, p: PredictionRecord, where: Where, out: list[Outcome]) -> None:
+        pid = p.prediction_id
+        store = self.store
+        entry = store.get(pid)
+        if entry is not None and entry.has_prediction:
             return  # the same prediction twice: the first one counts
         if entry is None:
-            entry = self._entries[b][p.prediction_id] = _Entry()
-        entry.prediction = p
-        entry.where = where
-        for task, output in p.outputs.items():
-            origin = self._about_prediction(where, task, expired=False)
+            entry = JoinEntry()
+            self.pending += 1
+        entry.version, entry.t, entry.offset, entry.index = p.model_version, p.t, where[2], where[3]
+        entry.outputs = {self._code[task]: self._output(task, o) for task, o in p.outputs.items()}
+        if self._features:
+            entry.entity_id, entry.features = p.entity_id, p.features
+        if self._segments:
+            entry.segments = p.segments
+        for task in p.outputs:
+            origin = self._about_prediction(entry, task, expired=False)
             if task in self._counted:
                 self._count(p, task, origin)
             else:
-                out.append(self._outcome("unlabelled", p, task, output, origin))
-        self._schedule_prediction(p)
-        for task, (label, label_t, label_where) in sorted(entry.early.items()):
-            self._early_count -= 1
-            origin = self._about_label(label_where)
-            if task in p.outputs:
-                kind = "labelled" if label_t <= p.t + self._delay[task] else "late"
-                outcome = self._outcome(kind, p, task, p.outputs[task], origin)
-                outcome.y_true, outcome.label_t = label, label_t
+                out.append(self._outcome("unlabelled", pid, entry, task, origin))
+        store.schedule(pid, entry)
+        for early in sorted(entry.early, key=lambda e: self._name[e.code]):
+            self.early_labels -= 1
+            task = self._name[early.code]
+            origin = self._about_label(early.offset, early.index)
+            if early.code in entry.outputs:
+                kind = "labelled" if early.t <= p.t + self._delay[task] else "late"
                 if kind == "labelled":
-                    entry.joined.add(task)
+                    entry.joined |= 1 << early.code
+                outcome = self._outcome(kind, pid, entry, task, origin)
+                outcome.y_true, outcome.label_t = early.label, early.t
                 out.append(outcome)
             else:
-                out.append(self._orphan(p.prediction_id, task, label_t, origin))
-        entry.early.clear()
+                out.append(self._orphan(pid, task, early.t, origin))
+        entry.early = []
+        store.put(pid, entry)
 
-    def _add_label(
-        self,
-        b: int,
-        label: LabelRecord,
-        where: Where,
-        out: list[Outcome],
-    ) -> None:
-        origin = self._about_label(where)
-        entry = self._entries[b].get(label.prediction_id)
-        if entry is None:
-            entry = self._entries[b][label.prediction_id] = _Entry()
-        p = entry.prediction
-        if p is None:
-            if label.task in entry.early:
+    def _add_label(self, label: LabelRecord, where: Where, out: list[Outcome]) -> None:
+        pid, task = label.prediction_id, label.task
+        code = self._code[task]
+        origin = self._about_label(where[2], where[3])
+        entry = self.store.get(pid)
+        if entry is None or not entry.has_prediction:
+            if entry is None:
+                entry = JoinEntry()
+                self.pending += 1
+            elif any(early.code == code for early in entry.early):
                 out.append(self._bare("duplicate", label, origin))
                 return
-            entry.early[label.task] = (label.label, label.t, where)
-            self._schedule_early(label.prediction_id, label.task, label.t)
-            while self._early_count > self.max_early_labels:
-                self._pop_early(out)
+            deadline = label.t + self._delay[task]
+            entry.early.append(EarlyLabel(code, label.label, label.t, where[2], where[3], deadline))
+            self.early_labels += 1
+            self.store.put(pid, entry)
+            self.store.schedule_early(pid, code, deadline)
+            while self.early_labels > self.max_early_labels:
+                if not self._pop_early(_Y_ALL, out):
+                    break
             return
-        output = p.outputs.get(label.task)
-        if output is None:
-            out.append(self._orphan(label.prediction_id, label.task, label.t, origin))
+        if code not in entry.outputs:
+            out.append(self._orphan(pid, task, label.t, origin))
             return
-        if label.task in entry.joined:
+        bit = 1 << code
+        if entry.joined & bit:
             kind = "duplicate"
-        elif label.task in entry.expired or label.t > p.t + self._delay[label.task]:
+        elif entry.expired & bit or label.t > entry.t + self._delay[task]:
             kind = "late"
         else:
-            entry.joined.add(label.task)
+            entry.joined |= bit
+            self.store.put(pid, entry)
             kind = "labelled"
-        outcome = self._outcome(kind, p, label.task, output, origin)
+        outcome = self._outcome(kind, pid, entry, task, origin)
         outcome.y_true, outcome.label_t = label.label, label.t
         out.append(outcome)
 
@@ -316,64 +315,67 @@ class LabelJoin:
         out.sort(key=lambda outcome: outcome.origin)
         return out
 
-    def _schedule_prediction(self, p: PredictionRecord) -> None:
-        """Queue each head's expiry and the entry's removal (with the last heads'): one heap
-        item per distinct deadline, so tasks with the same label delay cost one push and pop."""
-        due: dict[float, list[str]] = {}
-        for task in p.outputs:
-            due.setdefault(p.t + self._delay.get(task, 0.0) * _KEEP, []).append(task)
-        last = max(due, default=_NO_TIME)
-        due.setdefault(last, []).append(_RETIRE)
-        for deadline, tasks in due.items():
-            heapq.heappush(self._deadlines, (deadline, p.prediction_id, tuple(sorted(tasks))))
-
-    def _schedule_early(self, pid: str, task: str, label_t: float) -> None:
-        """Count a label waiting for its prediction and queue its end as an orphan."""
-        self._early_count += 1
-        heapq.heappush(self._early, (label_t + self._delay.get(task, 0.0), pid, task))
-
     def _expire_predictions(self, out: list[Outcome]) -> None:
-        heap = self._deadlines
-        while heap and heap[0][0] < self.watermark:
-            _, pid, tasks = heapq.heappop(heap)
-            b = self.bucket_of(pid)
-            entry = self._entries[b].get(pid)
-            if entry is None or entry.prediction is None:
+        """End every budget the watermark has passed, in (deadline, prediction id) order."""
+        bound = b"x" + sortable(self.watermark)
+        deadlines, store = self.store.deadlines, self.store
+        while (due := deadlines.pop(bound)) is not None:
+            key, value = due
+            pid = key[9:].decode("utf-8", "surrogatepass")
+            entry = store.get(pid)
+            if entry is None or not entry.has_prediction:
                 continue
-            self._changed[pid] = b
-            for task in tasks:
-                if task == _RETIRE:
-                    del self._entries[b][pid]
-                elif task not in entry.joined and task not in entry.expired:
-                    entry.expired.add(task)
-                    p = entry.prediction
-                    assert entry.where is not None
-                    origin = self._about_prediction(entry.where, task, expired=True)
-                    out.append(self._outcome("expired", p, task, p.outputs[task], origin))
+            mask = int.from_bytes(value, "big")
+            changed = False
+            for code in _bits(mask & ~RETIRE):
+                bit = 1 << code
+                if code in entry.outputs and not (entry.joined | entry.expired) & bit:
+                    entry.expired |= bit
+                    changed = True
+                    task = self._name[code]
+                    origin = self._about_prediction(entry, task, expired=True)
+                    out.append(self._outcome("expired", pid, entry, task, origin))
+            if mask & RETIRE:
+                store.delete(pid)
+                self.pending -= 1
+            elif changed:
+                store.put(pid, entry)
 
     def _expire_early_labels(self, out: list[Outcome]) -> None:
-        early = self._early
-        while early and early[0][0] < self.watermark:
-            self._pop_early(out)
+        bound = b"y" + sortable(self.watermark)
+        while self._pop_early(bound, out):
+            pass
 
-    def _pop_early(self, out: list[Outcome]) -> None:
-        _, pid, task = heapq.heappop(self._early)
-        b = self.bucket_of(pid)
-        entry = self._entries[b].get(pid)
-        if entry is None or entry.prediction is not None or task not in entry.early:
-            return
-        _, label_t, label_where = entry.early.pop(task)
-        self._early_count -= 1
-        self._changed[pid] = b
-        if not entry.early:
-            del self._entries[b][pid]
-        out.append(self._orphan(pid, task, label_t, self._about_label(label_where)))
+    def _pop_early(self, bound: bytes, out: list[Outcome]) -> bool:
+        """End the first early label whose key is below ``bound`` (an orphan); ``False`` when
+        there is none."""
+        while (due := self.store.early_deadlines.pop(bound)) is not None:
+            key = due[0]
+            deadline, code = unsortable(key[1:9]), key[9]
+            pid = key[10:].decode("utf-8", "surrogatepass")
+            entry = self.store.get(pid)
+            if entry is None or entry.has_prediction:
+                continue  # joined when its prediction came
+            early = next((e for e in entry.early if e.code == code), None)
+            if early is None or early.deadline != deadline:
+                continue
+            entry.early.remove(early)
+            self.early_labels -= 1
+            if entry.early:
+                self.store.put(pid, entry)
+            else:
+                self.store.delete(pid)
+                self.pending -= 1
+            task = self._name[code]
+            out.append(
+                self._orphan(pid, task, early.t, self._about_label(early.offset, early.index))
+            )
+            return True
+        return False
 
     # ------------------------------------------------------------------------------ outcomes
 
-    def _outcome(
-        self, kind: Any, p: PredictionRecord, task: str, output: dict[str, Any], origin: Origin
-    ) -> Outcome:
+    def _output(self, task: str, output: dict[str, Any]) -> Output:
         # the first field that is set: producers (the SDK among them) may send unused ones as null
         if task in self._multiclass:
             y_pred = output.get("label")
@@ -383,21 +385,26 @@ class LabelJoin:
                 y_pred = output.get("value")
                 if y_pred is None:
                     y_pred = output.get("label")
+        return y_pred, output.get("group"), output.get("probs")
+
+    def _outcome(self, kind: Any, pid: str, entry: JoinEntry, task: str, origin: Origin) -> Outcome:
+        y_pred, group, probs = entry.outputs[self._code[task]]
+        assert entry.version is not None
         return Outcome(
             kind,
-            p.model,
-            p.model_version,
+            self.config.model,
+            entry.version,
             task,
-            p.prediction_id,
-            p.t,
+            pid,
+            entry.t,
             origin,
             y_pred=y_pred,
-            group=output.get("group"),
-            probs=output.get("probs"),
-            segments=p.segments,
-            entity_id=p.entity_id,
+            group=group,
+            probs=probs,
+            segments=entry.segments or {},
+            entity_id=entry.entity_id,
             # labelled outcomes carry the features to the Feast sink, when there is one
-            features=p.features if kind == "labelled" and self._features else None,
+            features=entry.features if kind == "labelled" and self._features else None,
         )
 
     def _orphan(self, pid: str, task: str, t: float, origin: Origin) -> Outcome:
@@ -410,50 +417,40 @@ class LabelJoin:
 
     # ------------------------------------------------------------------------------ state
 
-    def checkpoint(self) -> list[Write]:
-        """The state writes of a checkpoint (keys relative to this partition), in order.
+    @property
+    def changed(self) -> int:
+        """Entries changed since the last checkpoint (the memory the join holds)."""
+        return self.store.changed
 
-        Afterwards the stored state reflects every input offset :meth:`mark_applied` recorded.
-        """
+    def checkpoint(self) -> tuple[list[tuple[bytes, bytes | None]], WriteBatch]:
+        """The changelog records and local batch of a checkpoint (see
+        :meth:`JoinStore.checkpoint`); afterwards, once committed, the stored state reflects
+        every input offset :meth:`mark_applied` recorded."""
         for topic, offset in self._applied.items():
-            # during a replay the restored stamp may be ahead of what was read again
-            self._stamp[topic] = max(offset, self._stamp.get(topic, -1))
-        changed: dict[str, tuple[int, Any]] = {}
-        for pid, b in self._changed.items():
-            entry = self._entries[b].get(pid)
-            changed[pid] = (b, _pack(entry) if entry is not None else None)
-        self._changed = {}
-        times = (self.watermark, self.prediction_time, self.label_time)
-        return self._log.checkpoint(changed, self._stamp, times)
+            if offset > self._stamp.get(topic, -1):
+                self._stamp[topic] = offset
+        meta = self.store.meta
+        meta.stamp = dict(self._stamp)
+        meta.watermark, meta.prediction_time, meta.label_time = (
+            self.watermark,
+            self.prediction_time,
+            self.label_time,
+        )
+        meta.pending, meta.early = self.pending, self.early_labels
+        return self.store.checkpoint()
 
-    def restore(self, read: Callable[[str], bytes | None]) -> None:
-        """Load the stored state with ``read(key)`` (at start / on assignment), before any event."""
-        if self._applied or self.pending:
-            raise CheckpointError("a join partition's state is restored only before its events")
-        restored = self._log.restore(read)
-        self._stamp = restored.stamp
-        self.watermark, self.prediction_time, self.label_time = restored.times
-        for b, packed in enumerate(restored.buckets):
-            self._entries[b] = {pid: _unpack(values) for pid, values in packed.items()}
-            for pid, entry in self._entries[b].items():
-                if entry.prediction is not None:
-                    self._schedule_prediction(entry.prediction)
-                for task, (_, label_t, _) in entry.early.items():
-                    self._schedule_early(pid, task, label_t)
+    def commit(self, batch: WriteBatch, changelog_offset: int = -1) -> None:
+        """Write a checkpoint's local batch once its changelog records are committed."""
+        self.store.commit_local(batch, changelog_offset)
+
+    def close(self) -> None:
+        self.store.close()
 
 
-def _pack(entry: _Entry) -> tuple[Any, ...]:
-    """An entry as plain tuples (pickles about four times faster than the dataclasses), its
-    prediction as the bytes it was pickled to the first time."""
-    p = entry.prediction
-    if p is not None and entry.stored is None:
-        fields = (p.prediction_id, p.model, p.model_version, p.entity_id, p.t, p.outputs,
-                  p.features, p.segments)  # fmt: skip
-        entry.stored = pickle.dumps(fields, protocol=5)
-    return entry.stored, entry.joined, entry.expired, entry.early, entry.where
-
-
-def _unpack(values: tuple[Any, ...]) -> _Entry:
-    stored, joined, expired, early, where = values
-    p = PredictionRecord(*pickle.loads(stored)) if stored is not None else None
-    return _Entry(p, joined, expired, early, where, stored)
+def _bits(mask: int) -> Iterable[int]:
+    code = 0
+    while mask:
+        if mask & 1:
+            yield code
+        mask >>= 1
+        code += 1

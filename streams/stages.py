@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from driftline.partitioning import partition_for
 from streams.dead_letters import dead_letter
 from streams.decoding import EventDecoder
 from streams.join import LabelJoin
+from streams.join_store import JoinStore
 from streams.outcome import OUTCOMES_ENVELOPE, Outcome, monitor_key
 from streams.records import LabelRecord, PredictionRecord
 from streams.task_monitor import MonitorOutput, TaskMonitor
@@ -90,22 +92,38 @@ class JoinStage:
     (['predicted'], [1])
     """
 
-    def __init__(self, config: DriftlineConfig, partitions: int) -> None:
+    def __init__(
+        self,
+        config: DriftlineConfig,
+        partitions: int,
+        open_store: Callable[[int], JoinStore] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.config = config
         self.partitions = partitions
+        self.open_store = open_store
+        self.clock = clock
         self._decoder = EventDecoder(config)
+        self._skew = config.monitor.max_event_skew
         self.joins: dict[int, LabelJoin] = {}
         self.rerouted = 0
         self.dead_lettered = 0
+        self.too_far_ahead = 0
 
     def join_for(self, partition: int) -> LabelJoin:
-        """The join state of one input partition (created empty when new)."""
+        """The join of one input partition: its store opened by ``open_store`` (a new one in
+        memory without it)."""
         join = self.joins.get(partition)
         if join is None:
-            join = self.joins[partition] = LabelJoin(
-                self.config, self.config.monitor.max_early_labels, self.config.monitor.join_buckets
-            )
+            store = self.open_store(partition) if self.open_store is not None else None
+            join = self.joins[partition] = LabelJoin(self.config, store, partition=partition)
         return join
+
+    def close(self) -> None:
+        """Close every partition's store (a rebalance, or the end)."""
+        for join in self.joins.values():
+            join.close()
+        self.joins.clear()
 
     def process(
         self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
@@ -113,6 +131,8 @@ class JoinStage:
         """Process one Kafka record (an event or an envelope)."""
         result = JoinResult()
         join = self.join_for(partition)
+        if join.is_replay(topic, offset):
+            return result  # applied and sent before the restart
         try:
             raws = decode_record(value or b"")
         except EventValidationError as exc:
@@ -136,6 +156,22 @@ class JoinStage:
                 result.dead_letters.append(
                     dead_letter(
                         exc.reason,
+                        (topic, partition, offset, index if envelope else None),
+                        raw,
+                        key,
+                        "join",
+                    )
+                )
+                self.dead_lettered += 1
+                continue
+            ahead = join.ahead_of(record.t)
+            if ahead > self._skew and record.t > self.clock() + self._skew:
+                self.too_far_ahead += 1
+                result.dead_letters.append(
+                    dead_letter(
+                        f"event_time is {ahead:.0f} s ahead of the partition's stream time and "
+                        f"more than monitor.max_event_skew ({self._skew:.0f} s) ahead of the "
+                        "clock: a wrong timestamp would expire every pending prediction",
                         (topic, partition, offset, index if envelope else None),
                         raw,
                         key,

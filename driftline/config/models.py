@@ -287,20 +287,43 @@ class MonitorConfig(Section):
     checkpoint_envelopes: int = Field(50, ge=1)
     checkpoint_interval: Duration = 1.0
     snapshot_interval: Duration = 10.0
-    max_early_labels: int = Field(100_000, ge=0)
+    max_early_labels: int = Field(
+        10_000_000,
+        ge=0,
+        description="labels waiting for their prediction per input partition (on disk), at most",
+    )
+    max_event_skew: Duration = Field(
+        86400.0,
+        description="an event dated this far ahead of its partition's stream time and of the "
+        "clock is dead-lettered (a wrong timestamp would expire every pending prediction)",
+    )
     web_port: int = Field(6066, ge=1, le=65535)
     session_timeout: Duration = 10.0
     workers: int = Field(1, ge=1, le=64)
     static_membership: bool = Field(
         False, description="group.instance.id per worker: a restart resumes without a rebalance"
     )
-    join_buckets: int = Field(64, ge=1, le=65_536, description="state values per join partition")
+    join_cache_bytes: int = Field(
+        32 * 2**20,
+        ge=2**20,
+        description="RocksDB block cache per join partition (the join's state is on disk)",
+    )
     fetch_bytes: int = Field(
         16 * 2**20,
         ge=64 * 1024,
         description="most bytes one fetch reads per partition (worker memory: partitions × this)",
     )
     feature_sink: bool = Field(True, description="push labelled outcomes to Feast")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "join_buckets" in data:
+            raise ValueError(
+                "join_buckets was removed: the join keeps its state on disk (RocksDB) and needs "
+                'no buckets; delete the line (docs/monitoring.md, "Sizing the join")'
+            )
+        return data
 
 
 class RetrainerConfig(Section):

@@ -25,7 +25,7 @@ from confluent_kafka import Consumer, Producer
 from driftline.config import load_config
 from driftline.topics import create_topics
 
-T0 = 1_800_000_000
+T0 = 1_700_000_000  # in the past: events far ahead of the clock are dead letters
 TOPICS = (
     "predictions",
     "labels",

@@ -20,7 +20,7 @@ YAML = (
     "model: m\nkafka: {partitions: 3, replication_factor: 2}\nmonitor: {app_id: mon}\n"
     "topics: {outcomes: joined}\ntasks: {a: {type: binary}}\n"
 )
-NAMES = ["joined", "mon-join-changelog", "mon-monitor-changelog"]
+NAMES = ["joined", "mon-join-store-changelog", "mon-monitor-changelog"]
 
 
 class FakeAdmin:
@@ -65,15 +65,19 @@ def test_missing_internal_topics_are_created_and_waited_for() -> None:
     specs = {s.topic: s for s in admin.created}
     assert sorted(specs) == sorted(NAMES)
     assert {(s.num_partitions, s.replication_factor) for s in specs.values()} == {(3, 2)}
-    assert specs["mon-join-changelog"].config == {"cleanup.policy": "compact"}
+    assert specs["mon-monitor-changelog"].config == {"cleanup.policy": "compact"}
+    assert specs["mon-join-store-changelog"].config == {
+        "cleanup.policy": "compact",
+        "delete.retention.ms": "86400000",
+    }
     assert specs["joined"].config["cleanup.policy"] == "delete"
     assert admin.lag < 0  # it listed until the metadata showed them
 
 
 def test_existing_topics_are_left_alone_and_a_race_is_harmless() -> None:
-    admin = FakeAdmin({"joined": 3, "mon-join-changelog": 3})
+    admin = FakeAdmin({"joined": 3, "mon-join-store-changelog": 3})
     result = monitor_cli.create_internal_topics(_config(), admin=admin, timeout=5)
-    assert result == {"joined": "exists", "mon-join-changelog": "exists",
+    assert result == {"joined": "exists", "mon-join-store-changelog": "exists",
                       "mon-monitor-changelog": "created"}  # fmt: skip
     assert [s.topic for s in admin.created] == ["mon-monitor-changelog"]
     racing = FakeAdmin(race=True)  # another worker created them between our list and create
@@ -81,7 +85,7 @@ def test_existing_topics_are_left_alone_and_a_race_is_harmless() -> None:
 
 
 def test_a_changelog_with_another_partition_count_is_refused() -> None:
-    admin = FakeAdmin({"joined": 3, "mon-join-changelog": 3, "mon-monitor-changelog": 4})
+    admin = FakeAdmin({"joined": 3, "mon-join-store-changelog": 3, "mon-monitor-changelog": 4})
     with pytest.raises(StreamsError, match=r"mon-monitor-changelog.*kafka.partitions = 3"):
         monitor_cli.create_internal_topics(_config(), admin=admin, timeout=5)
 
@@ -123,7 +127,7 @@ def test_the_names_are_the_ones_faust_gives_the_apps_topics(tmp_path: Path) -> N
     app = build_app(config)
     changelogs = {table.changelog_topic.get_topic_name() for table in app.tables.values()}
     internal = {t.name for t in monitor_cli.internal_topics(config)}
-    assert changelogs == internal - {"joined"}
+    assert changelogs == internal - {"joined", "mon-join-store-changelog"}  # no Faust table
     internal_inputs = {
         (name, agent.channel.partitions)
         for agent in app.agents.values()
