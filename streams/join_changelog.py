@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("driftline.monitor")
+kafka_log = logging.getLogger("driftline.kafka")
+"""librdkafka's own log lines (served through Python logging, not printed to stderr)."""
 
 Records = list[tuple[bytes, bytes | None]]
 
@@ -59,6 +61,7 @@ class ChangelogWriter:
         self._producer = Producer(
             {
                 **settings,
+                "logger": kafka_log,
                 "transactional.id": f"{topic}-{partition}",
                 "transaction.timeout.ms": 60_000,
                 "linger.ms": 5,
@@ -152,6 +155,7 @@ class JoinChangelog:
         consumer = Consumer(
             {
                 **self.settings,
+                "logger": kafka_log,
                 "group.id": f"{self.topic}-restore",
                 "isolation.level": "read_committed",
                 "enable.auto.commit": False,

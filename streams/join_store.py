@@ -445,6 +445,11 @@ class JoinStore:
         self.meta.changelog_offset = offset
         self.meta.written_at = time.time()
         batch.put(_META, self.meta.local())
+        # keys an entry had while an earlier checkpoint was applied, due before the last one's
+        # watermark: the join had ended them (no change, so no record said so)
+        if self.meta.watermark != _NO_TIME:
+            for prefix in (b"x", b"y"):
+                batch.delete_range(prefix, prefix + sortable(self.meta.watermark))
         self._db.write(batch)
         self.deadlines = ExpiryQueue(self._db, b"x", self.meta.x_cursor)
         self.early_deadlines = ExpiryQueue(self._db, b"y", self.meta.y_cursor)
@@ -466,10 +471,10 @@ class JoinStore:
     # ---------------------------------------------------------------------------- lifecycle
 
     def disk_bytes(self) -> int:
-        """Bytes of the store's files on disk (0 in memory)."""
-        if self.path is None or not self.path.exists():
-            return 0
-        return sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
+        """Bytes of the store's table files and write-ahead log (RocksDB's own figures)."""
+        sst = self._db.property_int_value("rocksdb.total-sst-files-size") or 0
+        wal = self._db.property_int_value("rocksdb.cur-size-all-mem-tables") or 0
+        return int(sst) + int(wal)
 
     def close(self) -> None:
         """Close the database (its iterators first: RocksDB keeps a database with live

@@ -94,6 +94,8 @@ class MonitorCollector(Collector):
         for partition, join in list(self.join.joins.items()):
             buffers.add_metric([str(partition), "pending"], join.pending)
             buffers.add_metric([str(partition), "early_labels"], join.early_labels)
+            buffers.add_metric([str(partition), "changed_entries"], join.changed)
+            buffers.add_metric([str(partition), "disk_bytes"], join.store.disk_bytes())
             if join.watermark != float("-inf"):
                 buffers.add_metric([str(partition), "watermark_seconds"], join.watermark)
         yield buffers
@@ -108,6 +110,12 @@ class MonitorCollector(Collector):
         )
         rerouted.add_metric([], self.join.rerouted)
         yield rerouted
+        ahead = CounterMetricFamily(
+            "driftline_too_far_ahead",
+            "Events dead-lettered for an event time beyond monitor.max_event_skew",
+        )
+        ahead.add_metric([], self.join.too_far_ahead)
+        yield ahead
         lag = GaugeMetricFamily(
             "driftline_consumer_lag",
             "Records behind the end of the log",
