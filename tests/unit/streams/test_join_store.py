@@ -73,7 +73,7 @@ def _state(store: JoinStore) -> tuple[dict, list, list]:
     label (the join leaves the keys of labels joined when their prediction came: it skips them
     when their time comes)."""
     entries = {}
-    iterator = store._db.iter()  # noqa: SLF001 - the test reads the raw keys
+    iterator = store._db.iter()
     iterator.seek(b"e")
     while iterator.valid() and iterator.key().startswith(b"e"):
         entries[iterator.key()] = store.codec.decode(iterator.value())
@@ -118,7 +118,7 @@ def test_a_restarted_join_goes_on_exactly_as_one_that_never_stopped(tmp_path: Pa
     offsets = {"predictions": 0, "labels": 0}
     for topic, _ in events[:1000]:
         offsets[topic] += 1
-    for n, (topic, record) in enumerate(events[1000:], 1000):
+    for topic, record in events[1000:]:
         offset = offsets[topic]
         offsets[topic] += 1
         out += second.add(record, (topic, 0, offset, 0))  # type: ignore[arg-type]
@@ -184,7 +184,7 @@ def test_entries_round_trip(version: str, t: float, outputs: dict, early: list) 
 
 def test_a_store_of_another_format_is_refused(tmp_path: Path) -> None:
     store = JoinStore(tmp_path / "p", DELAYS)
-    store._db.put(b"m", store.meta.local().replace(b"join-store/1", b"join-store/0"))  # noqa: SLF001
+    store._db.put(b"m", store.meta.local().replace(b"join-store/1", b"join-store/0"))
     store.close()
     with pytest.raises(StateRefusedError, match=r"format 'driftline.join-store/0'.*reset"):
         JoinStore(tmp_path / "p", DELAYS)
