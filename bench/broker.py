@@ -11,9 +11,10 @@ __all__ = ["bench_broker"]
 
 
 @contextmanager
-def bench_broker(bootstrap: str | None) -> Iterator[str]:
-    """Yield ``bootstrap``, or start a local Apache Kafka broker (the project's jars, free ports)
-    for the duration and yield its address."""
+def bench_broker(bootstrap: str | None, directory: Path | None = None) -> Iterator[str]:
+    """Yield ``bootstrap``, or start a local Apache Kafka broker (the project's jars, free ports;
+    its data in ``directory``, a new temporary one by default) for the duration and yield its
+    address."""
     if bootstrap is not None:
         yield bootstrap
         return
@@ -21,7 +22,7 @@ def bench_broker(bootstrap: str | None) -> Iterator[str]:
     from driftline.broker.jars import default_pom
 
     broker = LocalBroker(
-        Path(tempfile.mkdtemp(prefix="bench-kafka-")),
+        directory or Path(tempfile.mkdtemp(prefix="bench-kafka-")),
         port=0,
         controller_port=0,
         jars=KafkaJars(Path(".driftline/kafka/libs"), default_pom()),
