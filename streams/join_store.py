@@ -316,6 +316,7 @@ class JoinStore:
         self.path = path
         self.codec = codec or EntryCodec()
         self._db = _open(path, cache_bytes)
+        self._closed = False
         self.meta = JoinMeta()
         stored = self._db.get(_META)
         if stored is not None:
@@ -478,7 +479,10 @@ class JoinStore:
 
     def close(self) -> None:
         """Close the database (its iterators first: RocksDB keeps a database with live
-        iterators open, and its lock held)."""
+        iterators open, and its lock held); closing it again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         self.deadlines.release()
         self.early_deadlines.release()
         self._db.close()

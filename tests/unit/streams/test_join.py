@@ -254,3 +254,33 @@ def test_outputs_with_explicit_nulls_keep_their_value() -> None:
     out += join.add(LabelRecord("p-1", "churn", 1, 1.0), ("labels", 0, 1, 0))
     y_pred = {o.task: o.y_pred for o in out if o.kind == "labelled"}
     assert y_pred == {"spend": 5.0, "churn": 0.9}
+
+
+def test_an_event_far_ahead_of_stream_time_and_clock_is_a_dead_letter() -> None:
+    """One prediction dated 9999 must not move the watermark and expire everything pending."""
+    import json
+
+    from streams.stages import JoinStage
+
+    stage = JoinStage(CFG, partitions=1, clock=lambda: 1_700_000_000.0)
+
+    def event(pid: str, when: str, offset: int, topic: str = "predictions") -> list:
+        body = {"schema": "driftline.prediction/1", "prediction_id": pid, "model": "m",
+                "model_version": "1", "entity_id": "e", "event_time": when,
+                "outputs": {"churn": {"score": 0.5}, "spend": {"value": 1.0}}}  # fmt: skip
+        if topic == "labels":
+            body = {"schema": "driftline.label/1", "prediction_id": pid, "task": "churn",
+                    "label": 1, "event_time": when}  # fmt: skip
+        result = stage.process(topic, 0, offset, pid.encode(), json.dumps(body).encode())
+        return [d.reason for d in result.dead_letters]
+
+    assert event("p-1", "2023-11-14T22:13:20Z", 0) == []
+    assert event("p-1", "2023-11-14T22:13:25Z", 0, "labels") == []
+    reasons = event("p-2", "9999-01-01T00:00:00Z", 1) + event(
+        "p-3", "9999-01-01T00:00:00Z", 1, "labels"
+    )
+    assert len(reasons) == 2 and all("max_event_skew" in r for r in reasons)
+    join = stage.joins[0]
+    assert join.watermark < 1_800_000_000 and join.pending == 1 and stage.too_far_ahead == 2
+    # half a day ahead is within the skew: accepted
+    assert event("p-4", "2023-11-15T10:00:00Z", 2) == []
