@@ -182,21 +182,24 @@ def _measure(
 
     join_stage = JoinStage(config, PARTITIONS)
     pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    envelopes: list[bytes] = []
+    envelopes: list[tuple[bytes, bytes]] = []
+    keys = [f"{config.model}/{task}" for task in sorted(config.tasks)]
 
     def send_outcomes() -> None:
         frontiers = {p: join.frontier() for p, join in join_stage.joins.items()}
-        for items in pending.values():
-            for start in range(0, len(items), OUTCOMES_PER_ENVELOPE):
+        for key in keys:  # as the app does: every task hears every watermark
+            items = pending.pop(key, [])
+            for start in range(0, max(1, len(items)), OUTCOMES_PER_ENVELOPE):
                 chunk = items[start : start + OUTCOMES_PER_ENVELOPE]
-                envelopes.append(encode_outcomes(chunk, frontiers, durables))
-        pending.clear()
+                value = encode_outcomes(chunk, frontiers, durables, watermarks)
+                envelopes.append((key.encode(), value))
 
     def to_wire(outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
             pending[outcome.key].append(outcome.to_wire())
 
     durables: dict[int, dict[str, int]] = {}
+    watermarks: dict[int, float] = {}
     outcomes = joined = 0
     for n, (topic, partition, offset, key, value) in enumerate(records, 1):
         result = clock.time(
@@ -209,23 +212,29 @@ def _measure(
             clock.time("join_checkpoint", partial(_checkpoint_joins, join_stage))
             clock.time("wire", send_outcomes)
             durables = {p: join.frontier() for p, join in join_stage.joins.items()}
+            watermarks = {
+                p: j.watermark for p, j in join_stage.joins.items() if j.watermark > float("-inf")
+            }
 
     monitor_stage = MonitorStage(config, seed=0)
     alerts = 0
-    for offset, value in enumerate(envelopes):
-        out = clock.time("monitor", partial(monitor_stage.process, "outcomes", 0, offset, value))
+    for offset, (key, value) in enumerate(envelopes):
+        process = partial(monitor_stage.process, "outcomes", 0, offset, value, key)
+        out = clock.time("monitor", process)
         alerts += len(out.outputs)
         if (offset + 1) % checkpoint_envelopes == 0 or offset + 1 == len(envelopes):
             for monitor in monitor_stage.monitors.values():
                 clock.time("dump", monitor.dump)
 
-    decoded = [_decoded(value) for value in envelopes]
+    alerts += len(clock.time("monitor", partial(monitor_stage.release_due, True)).outputs)
+    # the same outcomes, decoded, in the order stage 2 applies them (tau, origin)
+    decoded = [_decoded(value) for _, value in envelopes]
+    ordered = sorted(
+        ((o, f, d) for batch, f, d in decoded for o in batch), key=lambda x: x[0].order_key
+    )
     apply_stage = MonitorStage(config, seed=0)
     result = MonitorResult()
-    for batch, frontiers, durable in decoded:
-        clock.time(
-            "monitor_apply", partial(_apply_all, apply_stage, batch, frontiers, durable, result)
-        )
+    clock.time("monitor_apply", partial(_apply_ordered, apply_stage, ordered, result))
 
     if joined != events:
         raise click.ClickException(f"join saw {joined} events, decode {events}")
@@ -257,14 +266,12 @@ def _decoded(value: bytes) -> tuple[list[Outcome], dict[int, dict[str, int]], di
     return [Outcome.from_wire(raw) for raw in envelope["events"]], frontiers, durables
 
 
-def _apply_all(
+def _apply_ordered(
     stage: MonitorStage,
-    batch: list[Outcome],
-    frontiers: dict[int, dict[str, int]],
-    durables: dict[int, Any],
+    ordered: list[tuple[Outcome, dict[int, dict[str, int]], dict[int, Any]]],
     result: MonitorResult,
 ) -> None:
-    for outcome in batch:
+    for outcome, frontiers, durables in ordered:
         source = outcome.origin[1]
         stage.apply(outcome, result, frontiers.get(source), durables.get(source))
     result.labelled.clear()

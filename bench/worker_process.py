@@ -84,6 +84,7 @@ class WorkerProcess:
         self.port = _free_port()
         topics = "\n".join(f"  {t}: w-{run}-{t.replace('_', '-')}" for t in _TOPICS)
         extra = f", {monitor}" if monitor else ""
+        snapshots = "" if "snapshot_interval" in monitor else ", snapshot_interval: 1000000"
         self.path = directory / "driftline.yaml"
         directory.mkdir(parents=True, exist_ok=True)
         self.path.write_text(
@@ -91,7 +92,7 @@ class WorkerProcess:
             f"kafka: {{bootstrap_servers: '{bootstrap}', partitions: {partitions}}}\n"
             f"topics:\n{topics}\n"
             f"monitor: {{app_id: w-{run}, web_port: {self.port}, feature_sink: false,"
-            f" snapshot_interval: 1000000, session_timeout: 6{extra}}}\n"
+            f" session_timeout: 6{snapshots}{extra}}}\n"
             f"tasks:\n{tasks_yaml}"
         )
         self.config: DriftlineConfig = load_config(self.path)

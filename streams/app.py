@@ -138,13 +138,41 @@ def build_app(
     # input frontier of the last completed checkpoint, and of the one in progress, per partition
     join_durable: dict[int, dict[str, int]] = {}
     join_written: dict[int, dict[str, int]] = {}
+    # the watermark of each partition's last completed checkpoint (stage 2 orders by them)
+    durable_watermarks: dict[int, float] = {}
+    written_watermarks: dict[int, float] = {}
+    task_keys = [monitor_key(config.model, task) for task in sorted(config.tasks)]
+
+    def marks() -> dict[int, float]:
+        return {p: w for p, w in durable_watermarks.items() if w != float("-inf")}
+
+    async def send_heartbeats() -> None:
+        """The watermarks of completed checkpoints, at once: the last outcomes of a stream
+        that stops need them to be applied."""
+        if marks() != heard:
+            heard.clear()
+            heard.update(marks())
+            for key in task_keys:
+                value = encode_outcomes([], {}, join_durable, heard)
+                await outcomes.send(key=key.encode(), value=value)
+
+    heard: dict[int, float] = {}
 
     async def send_join_outputs() -> None:
         frontiers = {p: join.frontier() for p, join in join_stage.joins.items()}
-        for key, items in join_out.items():
+        marks = {p: w for p, w in durable_watermarks.items() if w != float("-inf")}
+        for key in task_keys:  # every task hears every partition's watermark (a heartbeat)
+            items = join_out.pop(key, [])
+            for start in range(0, max(1, len(items)), OUTCOMES_PER_ENVELOPE):
+                chunk = items[start : start + OUTCOMES_PER_ENVELOPE]
+                if not chunk and not marks:
+                    continue
+                value = encode_outcomes(chunk, frontiers, join_durable, marks)
+                join_sent.append(await outcomes.send(key=key.encode(), value=value))
+        for key, items in join_out.items():  # another model's (stage 2 dead-letters them)
             for start in range(0, len(items), OUTCOMES_PER_ENVELOPE):
                 chunk = items[start : start + OUTCOMES_PER_ENVELOPE]
-                value = encode_outcomes(chunk, frontiers, join_durable)
+                value = encode_outcomes(chunk, frontiers, join_durable, marks)
                 join_sent.append(await outcomes.send(key=key.encode(), value=value))
         join_out.clear()
         await _send_dead(dead_out, join_dead, join_sent)
@@ -166,6 +194,7 @@ def build_app(
             offset = await loop.run_in_executor(None, join_stores.commit, partition, records)
             join.commit(batch, offset)
             join_written[partition] = join.frontier()
+            written_watermarks[partition] = join.watermark
 
         held = _last_event_per_partition(join_checkpoint.held)
         await asyncio.gather(*(write(p) for p in sorted(held) if p in join_stage.joins))
@@ -173,6 +202,8 @@ def build_app(
     def join_committed() -> None:
         join_durable.update(join_written)
         join_written.clear()
+        durable_watermarks.update(written_watermarks)
+        written_watermarks.clear()
 
     join_checkpoint = Checkpoint(
         CheckpointRule(mon.checkpoint_envelopes, mon.checkpoint_interval),
@@ -255,6 +286,7 @@ def build_app(
     monitor_sent: list[Any] = []
     monitor_labelled: list[Any] = []  # for the feature sink, handed over at the checkpoint
     touched: dict[str, int] = {}
+    partition_of: dict[str, int] = {}  # the outcomes partition of each model/task read
     sink = FeatureSink(config, feature_sink) if mon.feature_sink else None
 
     async def send_monitor_outputs() -> None:
@@ -281,22 +313,28 @@ def build_app(
                 )
         touched.clear()
 
+    def held_back() -> dict[tuple[str, int], int]:
+        """Per outcomes partition, the lowest record an outcome still waits in: not acked."""
+        bounds: dict[tuple[str, int], int] = {}
+        for key, offset in monitor_stage.holding().items():
+            where = (names.outcomes, partition_of[key])
+            bounds[where] = min(offset, bounds.get(where, offset))
+        return bounds
+
     monitor_checkpoint = Checkpoint(
         CheckpointRule(mon.checkpoint_envelopes, mon.checkpoint_interval),
         send_monitor_outputs,
         write_monitor_state,
         lambda: _flush(app, monitor_sent),
         acknowledge=gate.ack,
+        holdback=held_back,
     )
     topic_of = {"Alert": alerts_out, "RetrainRequest": requests_out, "TaskMetrics": metrics_out}
 
-    async def monitor_record(event: Any) -> None:
-        message = event.message
-        result = monitor_stage.process(
-            message.topic, message.partition, message.offset, message.value
-        )
+    def take(result: Any) -> None:
+        """Buffer what applying outcomes produced, for the next checkpoint."""
         for key in result.touched:
-            touched[key] = message.partition
+            touched[key] = partition_of[key]
         for output in result.outputs:
             name = type(output).__name__
             key = (
@@ -319,6 +357,15 @@ def build_app(
         monitor_dead.extend(result.dead_letters)
         if sink is not None:
             monitor_labelled.extend(result.labelled)
+
+    async def monitor_record(event: Any) -> None:
+        message = event.message
+        if message.key:
+            partition_of[message.key.decode()] = message.partition
+        result = monitor_stage.process(
+            message.topic, message.partition, message.offset, message.value, message.key
+        )
+        take(result)
         if monitor_checkpoint.hold(event):
             await monitor_checkpoint.run()
 
@@ -334,10 +381,17 @@ def build_app(
     # ------------------------------------------------------------------ timers and rebalances
     @app.timer(max(0.05, mon.checkpoint_interval))  # type: ignore[untyped-decorator]
     async def checkpoint_idle() -> None:
+        async with monitor_lock:  # outcomes of a source that went idle are due now
+            released = monitor_stage.release_due()
+            if released.outputs or released.touched:
+                take(released)
+                monitor_checkpoint.rule.record()
         for lock, checkpoint in ((join_lock, join_checkpoint), (monitor_lock, monitor_checkpoint)):
             async with lock:
                 if checkpoint.rule.due():
                     await _or_exit(checkpoint.run(), "checkpoint")
+        async with join_lock:
+            await _or_exit(send_heartbeats(), "heartbeat")
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(app: faust.App, revoked: Iterable[Any], **_: Any) -> None:
@@ -351,6 +405,9 @@ def build_app(
             join_sent.clear()
             join_written.clear()
             join_durable.clear()
+            written_watermarks.clear()
+            durable_watermarks.clear()
+            heard.clear()
             join_stage.close()
             join_stores.release()
             join_loaded.clear()
@@ -360,6 +417,7 @@ def build_app(
             monitor_dead.clear()
             monitor_sent.clear()
             touched.clear()
+            partition_of.clear()
             monitor_stage.monitors.clear()
             monitor_labelled.clear()
         for tp in revoked:

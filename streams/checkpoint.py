@@ -151,6 +151,10 @@ class Checkpoint:
     acknowledge
         Step 5 for one held event (``event.ack()``; the app passes its
         :class:`streams.delivery_order.AckGate`).
+    holdback
+        Per (topic, partition), the lowest offset that must stay unacknowledged (stage 2's
+        outcomes still waiting for their turn): step 5 acknowledges only the held events below
+        it, in order, and keeps the others for a later checkpoint.
     """
 
     def __init__(
@@ -161,6 +165,7 @@ class Checkpoint:
         flush_producer: Callable[[], Awaitable[None]],
         committed: Callable[[], None] = lambda: None,
         acknowledge: Callable[[Any], Any] = lambda event: event.ack(),
+        holdback: Callable[[], dict[tuple[str, int], int]] = dict,
     ) -> None:
         self.rule = rule
         self.send_outputs = send_outputs
@@ -168,6 +173,7 @@ class Checkpoint:
         self.flush_producer = flush_producer
         self.committed = committed
         self.acknowledge = acknowledge
+        self.holdback = holdback
         self.ledger = OffsetLedger()
         self._held: list[Any] = []
         self.completed = 0
@@ -191,9 +197,16 @@ class Checkpoint:
         await self.flush_producer()
         await self.write_state()
         await self.flush_producer()
+        bounds = self.holdback()
         held, self._held = self._held, []
+        stopped: set[tuple[str, int]] = set()
         for event in held:
             message = event.message
+            where = (message.topic, message.partition)
+            if where in stopped or message.offset >= bounds.get(where, message.offset + 1):
+                stopped.add(where)  # this one and every later one of its partition wait
+                self._held.append(event)
+                continue
             self.ledger.record(message.topic, message.partition, message.offset)
             self.acknowledge(event)
         self.rule.done()

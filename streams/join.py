@@ -140,6 +140,7 @@ class LabelJoin:
         self.pending = meta.pending
         self.early_labels = meta.early
         self.skipped = 0
+        self._tau = _NO_TIME  # the order key time of the outcomes the current event causes
 
     # ------------------------------------------------------------------------------ processing
 
@@ -164,14 +165,16 @@ class LabelJoin:
         """
         out: list[Outcome] = []
         if isinstance(record, PredictionRecord):
-            self._add_prediction(record, where, out)
-            self._expire_predictions(out)  # one already due (a late prediction)
             if record.t > self.prediction_time:
                 self.prediction_time = record.t
+            self._tau = self.prediction_time
+            self._add_prediction(record, where, out)
+            self._expire_predictions(out)  # one already due (a late prediction)
         else:
-            self._add_label(record, where, out)
             if record.t > self.label_time:
                 self.label_time = record.t
+            self._tau = self.label_time
+            self._add_label(record, where, out)
         watermark = min(self.prediction_time, self.label_time)
         if watermark > self.watermark:
             self.watermark = watermark
@@ -214,6 +217,7 @@ class LabelJoin:
             entry = JoinEntry()
             self.pending += 1
         entry.version, entry.t, entry.offset, entry.index = p.model_version, p.t, where[2], where[3]
+        entry.tau = self._tau
         entry.outputs = {self._code[task]: self._output(task, o) for task, o in p.outputs.items()}
         if self._features:
             entry.entity_id, entry.features = p.entity_id, p.features
@@ -234,11 +238,16 @@ class LabelJoin:
                 kind = "labelled" if early.t <= p.t + self._delay[task] else "late"
                 if kind == "labelled":
                     entry.joined |= 1 << early.code
+                else:
+                    entry.late |= 1 << early.code
                 outcome = self._outcome(kind, pid, entry, task, origin)
                 outcome.y_true, outcome.label_t = early.label, early.t
+                outcome.tau = max(early.tau, entry.tau)
                 out.append(outcome)
             else:
-                out.append(self._orphan(pid, task, early.t, origin))
+                orphan = self._orphan(pid, task, early.t, origin)
+                orphan.tau = max(early.tau, entry.tau)
+                out.append(orphan)
         entry.early = []
         store.put(pid, entry)
 
@@ -254,8 +263,12 @@ class LabelJoin:
             elif any(early.code == code for early in entry.early):
                 out.append(self._bare("duplicate", label, origin))
                 return
-            deadline = label.t + self._delay[task]
-            entry.early.append(EarlyLabel(code, label.label, label.t, where[2], where[3], deadline))
+            # never before the label stream's time: an orphan's order key must not fall below
+            # the watermark (a label out of order by more than its budget ends at once)
+            deadline = max(label.t + self._delay[task], self._tau)
+            entry.early.append(
+                EarlyLabel(code, label.label, label.t, where[2], where[3], deadline, self._tau)
+            )
             self.early_labels += 1
             self.store.put(pid, entry)
             self.store.schedule_early(pid, code, deadline)
@@ -264,19 +277,25 @@ class LabelJoin:
                     break
             return
         if code not in entry.outputs:
-            out.append(self._orphan(pid, task, label.t, origin))
+            orphan = self._orphan(pid, task, label.t, origin)
+            orphan.tau = max(self._tau, entry.tau)  # as when the label comes first
+            out.append(orphan)
             return
         bit = 1 << code
-        if entry.joined & bit:
-            kind = "duplicate"
+        if (entry.joined | entry.late) & bit:
+            kind = "duplicate"  # a label after the first for this task, whatever the first was
         elif entry.expired & bit or label.t > entry.t + self._delay[task]:
             kind = "late"
+            entry.late |= bit
+            self.store.put(pid, entry)
         else:
             entry.joined |= bit
             self.store.put(pid, entry)
             kind = "labelled"
         outcome = self._outcome(kind, pid, entry, task, origin)
         outcome.y_true, outcome.label_t = label.label, label.t
+        if kind != "duplicate":  # as when the label comes first: joined when the prediction does
+            outcome.tau = max(self._tau, entry.tau)
         out.append(outcome)
 
     def _count(self, p: PredictionRecord, task: str, origin: Origin) -> None:
@@ -308,6 +327,7 @@ class LabelJoin:
                 tally.t,
                 tally.origin,
                 count=tally.count,
+                tau=self.prediction_time,
             )
             for (model, version, task), tally in self._tally.items()
         ]
@@ -316,7 +336,9 @@ class LabelJoin:
         return out
 
     def _expire_predictions(self, out: list[Outcome]) -> None:
-        """End every budget the watermark has passed, in (deadline, prediction id) order."""
+        """End every budget the watermark has passed, in (deadline, prediction id) order; an
+        expiry's order key time is its deadline, or its prediction's if later (a prediction so
+        late that its budget had passed when it came)."""
         bound = b"x" + sortable(self.watermark)
         deadlines, store = self.store.deadlines, self.store
         while (due := deadlines.pop(bound)) is not None:
@@ -334,7 +356,9 @@ class LabelJoin:
                     changed = True
                     task = self._name[code]
                     origin = self._about_prediction(entry, task, expired=True)
-                    out.append(self._outcome("expired", pid, entry, task, origin))
+                    outcome = self._outcome("expired", pid, entry, task, origin)
+                    outcome.tau = max(unsortable(key[1:9]), entry.tau)
+                    out.append(outcome)
             if mask & RETIRE:
                 store.delete(pid)
                 self.pending -= 1
@@ -367,9 +391,9 @@ class LabelJoin:
                 self.store.delete(pid)
                 self.pending -= 1
             task = self._name[code]
-            out.append(
-                self._orphan(pid, task, early.t, self._about_label(early.offset, early.index))
-            )
+            orphan = self._orphan(pid, task, early.t, self._about_label(early.offset, early.index))
+            orphan.tau = max(deadline, self._tau) if bound == _Y_ALL else deadline
+            out.append(orphan)
             return True
         return False
 
@@ -405,14 +429,22 @@ class LabelJoin:
             entity_id=entry.entity_id,
             # labelled outcomes carry the features to the Feast sink, when there is one
             features=entry.features if kind == "labelled" and self._features else None,
+            tau=self._tau,
         )
 
     def _orphan(self, pid: str, task: str, t: float, origin: Origin) -> Outcome:
-        return Outcome("orphan", self.config.model, "", task, pid, t, origin)
+        return Outcome("orphan", self.config.model, "", task, pid, t, origin, tau=self._tau)
 
     def _bare(self, kind: Any, label: LabelRecord, origin: Origin) -> Outcome:
         return Outcome(
-            kind, self.config.model, "", label.task, label.prediction_id, label.t, origin
+            kind,
+            self.config.model,
+            "",
+            label.task,
+            label.prediction_id,
+            label.t,
+            origin,
+            tau=self._tau,
         )
 
     # ------------------------------------------------------------------------------ state

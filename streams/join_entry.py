@@ -10,7 +10,7 @@ task table), so an entry's joined/expired sets are two bit masks.
 Stored form (``driftline.join-entry/1``): a fixed binary header, then a JSON tail for the
 variable-length parts (version, outputs, context, early labels), with unset trailing fields
 left out. No pickled Python objects: a stored entry can be read by any version that knows the
-layout, and it costs about 60-90 bytes for three tasks.
+layout, and it costs about 70-100 bytes for three tasks.
 
 Examples
 --------
@@ -18,7 +18,7 @@ Examples
 >>> entry = JoinEntry(version="3", t=10.0, offset=7, index=1, outputs={0: (0.8, None, None)})
 >>> entry.joined |= 1 << 0
 >>> data = codec.encode(entry)
->>> len(data) < 64
+>>> len(data) < 80
 True
 >>> codec.decode(data) == entry
 True
@@ -37,7 +37,7 @@ __all__ = ["EarlyLabel", "EntryCodec", "JoinEntry", "Output"]
 Output = tuple[Any, Any, Any]
 """One head's ``(y_pred, group, probs)``."""
 
-_HEADER = struct.Struct("<BdqIQQ")  # flags, t, offset, index, joined mask, expired mask
+_HEADER = struct.Struct("<BddqIQQQ")  # flags, t, tau, offset, index, joined, expired, late
 _HAS_PREDICTION = 1
 
 
@@ -51,6 +51,7 @@ class EarlyLabel:
     offset: int
     index: int
     deadline: float
+    tau: float = float("-inf")  # the label stream's time when it came (streams.outcome_order)
 
 
 @dataclass(slots=True)
@@ -64,10 +65,12 @@ class JoinEntry:
 
     version: str | None = None
     t: float = 0.0
+    tau: float = float("-inf")  # the prediction stream's time when it came
     offset: int = 0
     index: int = 0
     joined: int = 0
     expired: int = 0
+    late: int = 0
     outputs: dict[int, Output] = field(default_factory=dict)
     entity_id: str | None = None
     segments: dict[str, str] | None = None
@@ -100,7 +103,14 @@ class EntryCodec:
     def encode(self, entry: JoinEntry) -> bytes:
         flags = _HAS_PREDICTION if entry.version is not None else 0
         header = _HEADER.pack(
-            flags, entry.t, entry.offset, entry.index, entry.joined, entry.expired
+            flags,
+            entry.t,
+            entry.tau,
+            entry.offset,
+            entry.index,
+            entry.joined,
+            entry.expired,
+            entry.late,
         )
         outputs: list[Any] = []
         for code, (y_pred, group, probs) in entry.outputs.items():
@@ -112,7 +122,8 @@ class EntryCodec:
             entry.entity_id if self.keep_entity else None,
             entry.segments or None if self.keep_segments else None,
             entry.features or None if self.keep_features else None,
-            [[e.code, e.label, e.t, e.offset, e.index, e.deadline] for e in entry.early] or None,
+            [[e.code, e.label, e.t, e.offset, e.index, e.deadline, e.tau] for e in entry.early]
+            or None,
         ]
         while tail and tail[-1] is None:
             tail.pop()
@@ -120,7 +131,7 @@ class EntryCodec:
 
     @staticmethod
     def decode(data: bytes) -> JoinEntry:
-        flags, t, offset, index, joined, expired = _HEADER.unpack_from(data)
+        flags, t, tau, offset, index, joined, expired, late = _HEADER.unpack_from(data)
         tail = orjson.loads(data[_HEADER.size :])
         tail += [None] * (6 - len(tail))
         version, flat, entity_id, segments, features, early = tail
@@ -131,10 +142,12 @@ class EntryCodec:
         return JoinEntry(
             version if flags & _HAS_PREDICTION else None,
             t,
+            tau,
             offset,
             index,
             joined,
             expired,
+            late,
             outputs,
             entity_id,
             segments,

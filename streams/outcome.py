@@ -13,12 +13,14 @@ for predictions unlabelled or expired). The origin never depends on which record
 outcome, so a replay re-creates it, and stage 2 recognises the repeat
 (:class:`~streams.replay_filter.ReplayFilter`).
 
-On the wire an outcome is a JSON list of its fields in declaration order (internal; lists
-encode and decode about twice as fast as objects, and stage 2 reads one per labelled or
-unlabelled event). Stage 1 sends them in ``driftline.outcomes/1`` envelopes keyed by
-``model/task``, one per task per checkpoint (in the order the join produced them), stamped per
-input partition with its frontier (the offsets applied when sent) and its durable frontier (the
-offsets of its last completed checkpoint).
+Each also carries ``tau``, the event time stage 2 applies it at (:mod:`streams.outcome_order`).
+
+On the wire an outcome is a JSON list of its fields (internal; lists encode and decode about
+twice as fast as objects, and stage 2 reads one per labelled or unlabelled event). Stage 1 sends
+them in ``driftline.outcomes/2`` envelopes keyed by ``model/task``, one per task per checkpoint
+(in the order the join produced them), stamped per input partition with its frontier (the
+offsets applied when sent), its durable frontier (the offsets of its last completed
+checkpoint) and that checkpoint's join watermark.
 """
 
 from __future__ import annotations
@@ -37,12 +39,12 @@ __all__ = [
     "monitor_key",
 ]
 
-OUTCOMES_ENVELOPE = "driftline.outcomes/1"
+OUTCOMES_ENVELOPE = "driftline.outcomes/2"
 OutcomeKind = Literal[
     "labelled", "unlabelled", "predicted", "expired", "duplicate", "orphan", "late", "version"
 ]
 _KINDS = frozenset(OutcomeKind.__args__)  # type: ignore[attr-defined]
-_WIRE_FIELDS = 17
+_WIRE_FIELDS = 18
 
 Origin = tuple[str, int, int, int, int]
 """``(topic, partition, offset, index, seq)`` of the input that produced an outcome."""
@@ -86,6 +88,14 @@ class Outcome:
     features: dict[str, Any] | None = None
     retrained: bool | None = None  # of a ``version``: did that version retrain this task?
     count: int | None = None  # of a ``predicted``: how many predictions it counts
+    tau: float = float("-inf")
+    """Where stage 2 applies it (:mod:`streams.outcome_order`): an event time that depends on
+    the input alone, never below the watermark its source partition had reported."""
+
+    @property
+    def order_key(self) -> tuple[float, Origin]:
+        """The order stage 2 applies a task's outcomes in: ``(tau, origin)``, unique."""
+        return self.tau, self.origin
 
     @property
     def key(self) -> str:
@@ -96,8 +106,8 @@ class Outcome:
         """The JSON-ready list: fields in declaration order, unset trailing ones left out.
 
         >>> Outcome("unlabelled", "m", "1", "churn", "p", 1.0, ("predictions", 0, 5, 0, 0),
-        ...         y_pred=0.5).to_wire()
-        ['unlabelled', 'm', '1', 'churn', 'p', 1.0, ['predictions', 0, 5, 0, 0], 0.5]
+        ...         y_pred=0.5, tau=2.0).to_wire()
+        ['unlabelled', 'm', '1', 'churn', 'p', 1.0, ['predictions', 0, 5, 0, 0], 2.0, 0.5]
         """
         wire = [
             self.kind,
@@ -107,6 +117,7 @@ class Outcome:
             self.prediction_id,
             self.t,
             list(self.origin),
+            self.tau if self.tau != float("-inf") else None,
             self.y_pred,
             self.y_true,
             self.group,
@@ -132,9 +143,19 @@ class Outcome:
             raise ValueError(f"unknown outcome kind {kind!r}")
         topic, partition, offset, index, rank = origin
         rest += [None] * (_WIRE_FIELDS - 7 - len(rest))
-        y_pred, y_true, group, probs, segments, entity_id, label_t, features, retrained, count = (
-            rest
-        )
+        (
+            tau,
+            y_pred,
+            y_true,
+            group,
+            probs,
+            segments,
+            entity_id,
+            label_t,
+            features,
+            retrained,
+            count,
+        ) = rest
         if kind == "predicted" and not (isinstance(count, int) and count >= 1):
             raise ValueError(f"a predicted outcome needs a count >= 1, got {count!r}")
         return cls(
@@ -155,6 +176,7 @@ class Outcome:
             features,
             retrained,
             count,
+            float("-inf") if tau is None else float(tau),
         )
 
 
@@ -162,14 +184,23 @@ def encode_outcomes(
     items: list[list[Any]],
     frontiers: dict[int, dict[str, int]],
     durables: dict[int, dict[str, int]],
+    watermarks: dict[int, float] | None = None,
 ) -> bytes:
-    """One ``driftline.outcomes/1`` envelope of wire lists, with stage 1's progress per partition.
+    """One ``driftline.outcomes/2`` envelope of wire lists, with stage 1's progress per partition.
 
     ``frontiers[p]``: the input offsets partition ``p`` had applied when the envelope was sent;
-    ``durables[p]``: those of its last completed checkpoint (absent before the first one).
+    ``durables[p]``: those of its last completed checkpoint (absent before the first one);
+    ``watermarks[p]``: the join watermark of that checkpoint (no later outcome of ``p`` has a
+    smaller ``tau``). An envelope with no items is a heartbeat of the watermarks.
 
-    >>> encode_outcomes([], {0: {"labels": 4}}, {})
-    b'{"schema":"driftline.outcomes/1","f":{"0":{"labels":4}},"d":{},"events":[]}'
+    >>> encode_outcomes([], {0: {"labels": 4}}, {}, {0: 12.5})
+    b'{"schema":"driftline.outcomes/2","f":{"0":{"labels":4}},"d":{},"w":{"0":12.5},"events":[]}'
     """
-    envelope = {"schema": OUTCOMES_ENVELOPE, "f": frontiers, "d": durables, "events": items}
+    envelope = {
+        "schema": OUTCOMES_ENVELOPE,
+        "f": frontiers,
+        "d": durables,
+        "w": watermarks or {},
+        "events": items,
+    }
     return orjson.dumps(envelope, option=orjson.OPT_NON_STR_KEYS)

@@ -24,6 +24,7 @@ from streams.decoding import EventDecoder
 from streams.join import LabelJoin
 from streams.join_store import JoinStore
 from streams.outcome import OUTCOMES_ENVELOPE, Outcome, monitor_key
+from streams.outcome_order import OutcomeOrder
 from streams.records import LabelRecord, PredictionRecord
 from streams.task_monitor import MonitorOutput, TaskMonitor
 
@@ -235,17 +236,29 @@ class MonitorStage:
             self.monitors[key] = monitor
         return monitor
 
-    def process(
-        self, topic: str, partition: int, offset: int, value: bytes | None
-    ) -> MonitorResult:
-        """Process one ``outcomes`` record (an envelope of outcomes of one model/task).
+    def order_for(self, model: str, task: str) -> OutcomeOrder:
+        """The apply order of one (model, task) (kept in its monitor's state)."""
+        monitor = self.monitor_for(model, task)
+        if monitor.order is None:
+            monitor.order = OutcomeOrder(
+                self.config.kafka.partitions, self.config.monitor.source_idle_timeout
+            )
+        return monitor.order
 
-        A record at or below the offset a monitor's state reflects is a replay of this stage's
-        own input and is skipped whole.
-        """
+    def _order_of(self, outcome: Outcome) -> OutcomeOrder:
+        if outcome.task not in self.config.tasks:
+            raise ValueError(f"unknown task {outcome.task!r}")
+        return self.order_for(outcome.model, outcome.task)
+
+    def process(
+        self, topic: str, partition: int, offset: int, value: bytes | None, key: bytes | None = None
+    ) -> MonitorResult:
+        """Process one ``outcomes`` record (an envelope of outcomes of one model/task, or a
+        heartbeat of stage 1's watermarks), then apply what is due
+        (:class:`~streams.outcome_order.OutcomeOrder`)."""
         result = MonitorResult()
         try:
-            raws, frontiers, durables = _unwrap(decode_record(value or b""))
+            raws, frontiers, durables, watermarks = _unwrap(decode_record(value or b""))
         except EventValidationError as exc:
             result.dead_letters.append(
                 dead_letter(
@@ -254,13 +267,17 @@ class MonitorStage:
             )
             self.dead_lettered += 1
             return result
-        applied: set[TaskMonitor] = set()
+        orders: dict[str, OutcomeOrder] = {}
+        if watermarks and key:
+            model, _, task = key.decode().rpartition("/")
+            if task in self.config.tasks and model == self.config.model:
+                order = orders[monitor_key(model, task)] = self.order_for(model, task)
+                for source, watermark in watermarks.items():
+                    order.advance(source, watermark)
         for index, raw in enumerate(raws):
             try:
                 outcome = Outcome.from_wire(raw)
-                if outcome.task not in self.config.tasks:
-                    raise ValueError(f"unknown task {outcome.task!r}")
-                monitor = self.monitor_for(outcome.model, outcome.task)
+                order = orders.get(outcome.key) or self._order_of(outcome)
             except (KeyError, TypeError, ValueError) as exc:
                 result.dead_letters.append(
                     dead_letter(
@@ -273,15 +290,40 @@ class MonitorStage:
                 )
                 self.dead_lettered += 1
                 continue
-            if offset <= monitor.applied_offset:
-                result.skipped += 1
-                continue
+            orders[outcome.key] = order
             source = outcome.origin[1]
-            self._apply(monitor, outcome, result, frontiers.get(source), durables.get(source))
-            applied.add(monitor)
-        for monitor in applied:
-            monitor.applied_offset = offset
+            late = order.offer(outcome, frontiers.get(source), durables.get(source), offset)
+            for held in late:
+                self.apply(held.outcome, result, held.frontier, held.durable)
+        for order in orders.values():
+            order.read(offset)
+        self._release(orders, result)
         return result
+
+    def release_due(self, final: bool = False) -> MonitorResult:
+        """Apply what became due without a new record (a source now counts as idle); with
+        ``final``, everything held (the input is over: tests and benchmarks)."""
+        result = MonitorResult()
+        orders = {k: m.order for k, m in self.monitors.items() if m.order}
+        self._release(orders, result, float("inf") if final else None)
+        return result
+
+    def _release(
+        self, orders: dict[str, OutcomeOrder], result: MonitorResult, until: float | None = None
+    ) -> None:
+        for key in sorted(orders):
+            monitor = self.monitors[key]
+            for held in orders[key].release(until):
+                self._apply(monitor, held.outcome, result, held.frontier, held.durable)
+
+    def holding(self) -> dict[str, int]:
+        """Per model/task, the lowest ``outcomes`` offset an outcome still waits from."""
+        out: dict[str, int] = {}
+        for key, monitor in self.monitors.items():
+            offset = monitor.order.holding_from if monitor.order else None
+            if offset is not None:
+                out[key] = offset
+        return out
 
     def apply(
         self,
@@ -332,6 +374,7 @@ def version_outcomes(
             update.event_time.timestamp(),
             (topic, partition, offset, 0, seq),
             retrained=(task in update.tasks) if update.tasks else None,
+            tau=update.event_time.timestamp(),
         )
         for seq, task in enumerate(sorted(config.tasks))
     ]
@@ -347,11 +390,15 @@ def _home(prediction_id: str, partitions: int) -> int:
     return partition_for(prediction_id, partitions)
 
 
-def _unwrap(raws: list[dict[str, Any]]) -> tuple[list[Any], Progress, Progress]:
-    """The outcomes of a ``driftline.outcomes/1`` record, its frontiers and durable frontiers."""
+def _unwrap(raws: list[dict[str, Any]]) -> tuple[list[Any], Progress, Progress, dict[int, float]]:
+    """The outcomes of a ``driftline.outcomes/2`` record, its frontiers, durable frontiers and
+    durable watermarks."""
     envelope = raws[0]
     if len(raws) != 1 or envelope.get("schema") != OUTCOMES_ENVELOPE:
-        raise EventValidationError(f"expected a {OUTCOMES_ENVELOPE} envelope")
+        raise EventValidationError(
+            f"expected a {OUTCOMES_ENVELOPE} envelope (an outcomes record of another driftline "
+            "version: stop every worker before an upgrade)"
+        )
     events, frontiers, durables = envelope.get("events"), envelope.get("f"), envelope.get("d")
     if not isinstance(events, list) or not isinstance(frontiers, dict):
         raise EventValidationError(f"malformed {OUTCOMES_ENVELOPE} envelope: needs events and f")
@@ -360,6 +407,7 @@ def _unwrap(raws: list[dict[str, Any]]) -> tuple[list[Any], Progress, Progress]:
             events,
             {int(p): dict(f) for p, f in frontiers.items()},
             {int(p): dict(d) for p, d in (durables or {}).items()},
+            {int(p): float(w) for p, w in (envelope.get("w") or {}).items()},
         )
     except (TypeError, ValueError) as exc:
         raise EventValidationError(f"malformed {OUTCOMES_ENVELOPE} envelope: {exc}") from exc

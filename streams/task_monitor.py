@@ -3,8 +3,9 @@
 A :class:`TaskMonitor` applies outcomes in order and returns the events they cause (alerts, retrain
 requests, metric snapshots). Its state is one picklable value that holds a
 :class:`~streams.replay_filter.ReplayFilter`, so an outcome stage 1 sends again after a restart is
-skipped, and the ``outcomes`` offset it reflects (``applied_offset``), so its own replay is
-skipped too: the monitor is exact across restarts as long as both are saved with it.
+skipped, and its :class:`~streams.outcome_order.OutcomeOrder` (the last outcome applied in order
+and the ``outcomes`` records read), so its own replay is skipped too: the monitor is exact
+across restarts as long as both are saved with it.
 
 Alert ids are ``stable_id(model, version, task, slice, detector, n)`` for the n-th alert of that
 detector on that model version: the outcomes of several input partitions reach a task in an order
@@ -27,6 +28,7 @@ from driftline.config.models import DriftlineConfig
 from driftline.events import Alert, EvidenceWindow, RetrainRequest, TaskMetrics, stable_id
 from streams.errors import RESET_STATE, CheckpointError
 from streams.outcome import Outcome
+from streams.outcome_order import OutcomeOrder
 from streams.policy import RetrainTrigger
 from streams.records import to_datetime
 from streams.replay_filter import ReplayFilter
@@ -34,7 +36,7 @@ from streams.scope_monitor import Firing, ScopeMonitor
 
 __all__ = ["STATE_FORMAT", "TaskMonitor"]
 
-STATE_FORMAT = "driftline.task-monitor-state/2"
+STATE_FORMAT = "driftline.task-monitor-state/3"
 """The mark on every stored monitor state; change it whenever the pickled classes change."""
 
 SliceKey = tuple[tuple[str, str], ...]
@@ -95,7 +97,7 @@ class TaskMonitor:
         self.scopes: dict[SliceKey, ScopeMonitor] = {(): ScopeMonitor(task, self.seed)}
         self._trigger = RetrainTrigger.from_config(task.retrain)
         self.replays = ReplayFilter()
-        self.applied_offset = -1
+        self.order: OutcomeOrder | None = None  # set by streams.stages.MonitorStage
         self.alerts_fired: dict[tuple[str, SliceKey, str], int] = {}
         self.pinned_version: str | None = None
         self.stale = 0

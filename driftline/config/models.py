@@ -303,6 +303,11 @@ class MonitorConfig(Section):
     static_membership: bool = Field(
         False, description="group.instance.id per worker: a restart resumes without a rebalance"
     )
+    source_idle_timeout: Duration = Field(
+        10.0,
+        description="stage 2 applies a task's outcomes in event-time order across input "
+        "partitions; a partition that reports no progress this long is not waited for",
+    )
     join_cache_bytes: int = Field(
         32 * 2**20,
         ge=2**20,

@@ -148,7 +148,7 @@ def test_entries_keep_only_what_the_join_needs(tmp_path: Path) -> None:
     lean.add(p, ("predictions", 0, 0, 0))
     records, _ = lean.checkpoint()
     (value,) = [v for k, v in records if k == b"ep-1"]
-    assert value is not None and len(value) < 100  # no features (no sink), segments (slices)
+    assert value is not None and len(value) < 110  # no features (no sink), segments (slices)
     assert b"tenure" not in value and b"DE" in value
 
 
@@ -175,9 +175,9 @@ def test_sortable_floats_sort_like_floats() -> None:
 )
 def test_entries_round_trip(version: str, t: float, outputs: dict, early: list) -> None:
     entry = JoinEntry(
-        version, t, 5, 2, joined=3, expired=1 << 62,
+        version, t, t + 1, 5, 2, joined=3, expired=1 << 62, late=4,
         outputs={code: (value, None, None) for code, value in outputs.items()},
-        early=[EarlyLabel(code, label, lt, 1, 0, lt + 60) for code, label, lt in early],
+        early=[EarlyLabel(code, label, lt, 1, 0, lt + 60, lt + 1) for code, label, lt in early],
     )  # fmt: skip
     assert EntryCodec().decode(EntryCodec().encode(entry)) == entry
 

@@ -15,7 +15,7 @@ from streams.outcome import Outcome, encode_outcomes
 from streams.stages import JoinStage, MonitorResult, MonitorStage, version_outcomes
 from streams.task_monitor import TaskMonitor
 
-CFG = parse_config("""
+CFG_TEXT = """
 model: m
 kafka: {partitions: 1}
 monitor: {snapshot_interval: 1000}
@@ -26,7 +26,10 @@ tasks:
       policy: {min_samples: 200, warmup: 300, cooldown: 100000}, retrain: {min_labels: 100}}
   c: {type: regression, detectors: [{kind: page_hinkley, params: {threshold: 50}}],
       policy: {min_samples: 200, warmup: 300, cooldown: 100000}}
-""")
+"""
+CFG = parse_config(CFG_TEXT)
+PASSED = {0: 1e18}
+"""Stage 1's watermark far ahead: every outcome is due at once."""
 
 
 def labelled(task: str, i: int, y_true: float, y_pred: float, version: str = "1") -> Outcome:
@@ -125,13 +128,54 @@ def test_a_state_of_another_format_is_refused_not_misread() -> None:
         TaskMonitor.load(CFG, other)
 
 
-def test_a_record_at_or_below_the_applied_offset_is_skipped_whole() -> None:
-    stage = MonitorStage(CFG)
-    record = encode_outcomes([labelled("a", i, 1.0, 0.9).to_wire() for i in range(3)], {0: {}}, {})
-    assert stage.process("outcomes", 0, 10, record).applied == 3
-    again = stage.process("outcomes", 0, 10, record)
-    assert (again.applied, again.skipped) == (0, 3)
-    assert stage.monitors["m/a"].counts()["labels"] == 3
+def _labels(task: str, source: int, times: list[float]) -> list[list[object]]:
+    """Labelled outcomes of one input partition, each at its own tau."""
+    return [
+        Outcome("labelled", "m", "1", task, f"p-{source}-{t}", t, ("labels", source, int(t), 0, 0),
+                y_pred=0.9, y_true=1.0, tau=t).to_wire()
+        for t in times
+    ]  # fmt: skip
+
+
+TWO = parse_config(CFG_TEXT.replace("partitions: 1", "partitions: 2"))
+
+
+def test_outcomes_wait_for_every_source_and_apply_in_event_time_order() -> None:
+    stage = MonitorStage(TWO)
+    key = b"m/a"
+    applied: list[float] = []
+    original = stage._apply
+
+    def spy(monitor, outcome, result, frontier, durable):  # type: ignore[no-untyped-def]
+        applied.append(outcome.tau)
+        original(monitor, outcome, result, frontier, durable)
+
+    stage._apply = spy  # type: ignore[method-assign]
+    # source 0 is read far ahead (a backlog, or a takeover); source 1 has not reported yet
+    stage.process(
+        "outcomes", 0, 0, encode_outcomes(_labels("a", 0, [1, 5, 9]), {}, {}, {0: 10}), key
+    )
+    assert applied == []  # nothing until every source passed
+    stage.process("outcomes", 0, 1, encode_outcomes(_labels("a", 1, [2, 3]), {}, {}, {1: 4}), key)
+    assert applied == [1, 2, 3]
+    stage.process("outcomes", 0, 2, encode_outcomes(_labels("a", 1, [6]), {}, {}, {1: 7}), key)
+    assert applied == [1, 2, 3, 5, 6]
+    # the state is saved here (a checkpoint), then the worker restarts and reads records 1 and 2
+    # again (record 0 still holds an outcome: it was not acknowledged either)
+    assert stage.holding() == {"m/a": 0}
+    saved = stage.monitors["m/a"].dump()
+    restarted = MonitorStage(TWO, load=lambda _: saved)
+    again = [
+        restarted.process("outcomes", 0, n, encode_outcomes(items, {}, {}, marks), key).applied
+        for n, (items, marks) in enumerate(
+            [(_labels("a", 0, [1, 5, 9]), {0: 10}), (_labels("a", 1, [2, 3]), {1: 4}),
+             (_labels("a", 1, [6]), {1: 7})]
+        )
+    ]  # fmt: skip
+    assert again == [0, 0, 0]  # applied before the restart; 9 still waits for source 1
+    last = restarted.process("outcomes", 0, 3, encode_outcomes([], {}, {}, {1: 20}), key)
+    assert last.applied == 1 and restarted.monitors["m/a"].labels == 6
+    assert restarted.holding() == {}
 
 
 def test_outcomes_of_an_older_version_are_counted_but_feed_no_detector() -> None:
@@ -239,13 +283,13 @@ def test_a_promotion_that_did_not_retrain_a_task_keeps_its_held_request() -> Non
 def test_a_malformed_outcome_is_dead_lettered_alone_and_a_foreign_record_whole() -> None:
     stage = MonitorStage(CFG)
     good = [labelled("a", i, 1.0, 0.9).to_wire() for i in range(2)]
-    record = encode_outcomes([good[0], ["labelled", "m"], good[1]], {0: {}}, {})
-    result = stage.process("outcomes", 0, 0, record)
+    record = encode_outcomes([good[0], ["labelled", "m"], good[1]], {0: {}}, {}, PASSED)
+    result = stage.process("outcomes", 0, 0, record, b"m/a")
     assert result.applied == 2
     assert [d.source.index for d in result.dead_letters] == [1]
     assert result.dead_letters[0].reason.startswith("bad outcome")
     foreign = stage.process("outcomes", 0, 1, b'{"schema": "driftline.label/1"}')
-    assert foreign.applied == 0 and "driftline.outcomes/1" in foreign.dead_letters[0].reason
+    assert foreign.applied == 0 and "driftline.outcomes/2" in foreign.dead_letters[0].reason
 
 
 def predicted(task: str, offset: int, count: int, version: str = "1") -> Outcome:
@@ -256,11 +300,13 @@ def predicted(task: str, offset: int, count: int, version: str = "1") -> Outcome
 
 def test_a_predicted_outcome_counts_its_predictions_once() -> None:
     stage = MonitorStage(CFG)
-    record = encode_outcomes([predicted("a", 0, 100).to_wire()], {0: {}}, {})
-    again = encode_outcomes([predicted("a", 0, 100).to_wire()], {0: {}}, {})  # a stage 1 replay
-    stage.process("outcomes", 0, 0, record)
-    stage.process("outcomes", 0, 1, again)
-    stage.process("outcomes", 0, 2, encode_outcomes([predicted("a", 1, 7).to_wire()], {}, {}))
+    record = encode_outcomes([predicted("a", 0, 100).to_wire()], {0: {}}, {}, PASSED)
+    again = encode_outcomes([predicted("a", 0, 100).to_wire()], {0: {}}, {}, PASSED)  # a replay
+    stage.process("outcomes", 0, 0, record, b"m/a")
+    stage.process("outcomes", 0, 1, again, b"m/a")
+    stage.process(
+        "outcomes", 0, 2, encode_outcomes([predicted("a", 1, 7).to_wire()], {}, {}, PASSED), b"m/a"
+    )
     monitor = stage.monitors["m/a"]
     assert monitor.counts()["predictions"] == 107 and monitor.skipped == 1
     for outcome in version_outcomes(CFG, promotion(), ("model-updates", 0, 0)):
@@ -274,6 +320,8 @@ def test_a_predicted_outcome_without_a_count_is_dead_lettered() -> None:
     stage = MonitorStage(CFG)
     wire = predicted("a", 0, 3).to_wire()
     assert Outcome.from_wire(wire) == predicted("a", 0, 3)
-    result = stage.process("outcomes", 0, 0, encode_outcomes([wire[:-1], wire], {}, {}))
+    result = stage.process(
+        "outcomes", 0, 0, encode_outcomes([wire[:-1], wire], {}, {}, PASSED), b"m/a"
+    )
     assert result.applied == 1
     assert "count" in result.dead_letters[0].reason

@@ -1,0 +1,203 @@
+"""Stage 2's apply order: a task's outcomes by ``(tau, origin)``, once every source has passed.
+
+The outcomes of one task come from every input partition (each a *source*), and a worker reads
+those partitions and their two topics in an order that changes with every restart, rebalance or
+backlog: applied as they come, a task's detectors saw partitions hours of event time apart after
+a takeover and fired on "drifts" that were not there. So stage 2 applies them in an order that
+depends on the input alone:
+
+* every outcome carries ``tau`` (:attr:`streams.outcome.Outcome.tau`), an event time stage 1
+  derives from the input alone: the stream time of the topic whose event caused it (the largest
+  event time read on that topic so far, which does not depend on how the two topics interleave),
+  or the deadline that ended it;
+* every stage 1 checkpoint reports, per source, the join **watermark** of its last completed
+  checkpoint; no outcome that source sends later has a smaller ``tau`` (a replay after a crash
+  starts from that checkpoint);
+* :class:`OutcomeOrder` holds a task's outcomes and releases them in ``(tau, origin)`` order
+  (origins are unique) while ``tau`` is below every source's watermark.
+
+A source that reports no progress for ``idle_after`` seconds (wall clock: an input partition
+with no events, or with predictions but no labels) is not waited for; an outcome it sends later
+that sorts before what was applied already is applied at once (counted, not reordered). That is
+the one case in which the order depends on timing.
+
+The held outcomes are not stored: the app acknowledges an ``outcomes`` record only once every
+outcome in it was applied, so after a restart they are read again (:attr:`read_through` tells a
+record read before from a new one).
+
+Examples
+--------
+>>> from streams.outcome import Outcome
+>>> def outcome(tau, partition, offset):
+...     return Outcome("labelled", "m", "1", "churn", "p", tau, ("labels", partition, offset, 0, 0),
+...                    tau=tau)
+>>> order = OutcomeOrder(sources=2, idle_after=60.0, clock=lambda: 0.0)
+>>> order.offer(outcome(5.0, 1, 0), None, None, record=0)
+[]
+>>> order.offer(outcome(3.0, 0, 0), None, None, record=1)
+[]
+>>> order.advance(0, 10.0); [h.outcome.tau for h in order.release()]  # source 1 not heard
+[]
+>>> order.advance(1, 4.0); [h.outcome.tau for h in order.release()]
+[3.0]
+>>> order.advance(1, 9.0); [h.outcome.tau for h in order.release()]
+[5.0]
+>>> order.held, order.holding_from
+(0, None)
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from streams.outcome import Origin, Outcome
+
+__all__ = ["Held", "OutcomeOrder"]
+
+Key = tuple[float, Origin]
+_NO_TIME = float("-inf")
+
+
+@dataclass(slots=True)
+class Held:
+    """An outcome released for its turn, with what its envelope said (for the replay filter)."""
+
+    outcome: Outcome
+    frontier: dict[str, int] | None
+    durable: dict[str, int] | None
+    record: int
+
+
+_Item = tuple[float, Origin, Outcome, "dict[str, int] | None", "dict[str, int] | None", int]
+"""A held outcome in the heap: ``(tau, origin, ...)`` compares as its key (keys are unique)."""
+
+
+class OutcomeOrder:
+    """The apply order of one task's outcomes (see the module docstring).
+
+    Parameters
+    ----------
+    sources
+        Input partitions (stage 1's sources); each must report a watermark.
+    idle_after
+        Seconds without progress after which a source is not waited for.
+    clock
+        Monotonic time (tests pass their own).
+    """
+
+    def __init__(
+        self, sources: int, idle_after: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.sources = sources
+        self.idle_after = idle_after
+        self.clock = clock
+        self.watermarks: dict[int, float] = {}
+        self.applied: Key | None = None  # the last key applied in order
+        self.read_through = -1  # the highest outcomes record offered whole
+        self._transient()
+
+    def _transient(self) -> None:
+        self._heap: list[_Item] = []
+        self._keys: set[Key] = set()
+        self._records: dict[int, int] = {}  # outcomes record offset -> outcomes held from it
+        self._moved_at: dict[int, float] = {}
+        self._since = self.clock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "sources": self.sources,
+            "idle_after": self.idle_after,
+            "watermarks": self.watermarks,
+            "applied": self.applied,
+            "read_through": self.read_through,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.clock = time.monotonic
+        self._transient()
+
+    # ------------------------------------------------------------------------------ input
+
+    def advance(self, source: int, watermark: float) -> None:
+        """A source reported the watermark of its last completed checkpoint."""
+        if watermark > self.watermarks.get(source, _NO_TIME):
+            self.watermarks[source] = watermark
+            self._moved_at[source] = self.clock()
+
+    def offer(
+        self,
+        outcome: Outcome,
+        frontier: dict[str, int] | None,
+        durable: dict[str, int] | None,
+        record: int,
+    ) -> list[Held]:
+        """Hold ``outcome`` (read in ``outcomes`` record ``record``) for its turn.
+
+        Returns what must be applied at once: an outcome of a new record that sorts before what
+        was applied (an idle source's, or one stage 1 sends again: the replay filter drops
+        those). An outcome of a record read before a restart that sorts before what was applied
+        was applied then, and is dropped.
+        """
+        key = (outcome.tau, outcome.origin)
+        if self.applied is not None and key <= self.applied:
+            if record > self.read_through:
+                return [Held(outcome, frontier, durable, record)]
+            return []
+        if key not in self._keys:
+            self._keys.add(key)
+            heapq.heappush(
+                self._heap, (outcome.tau, outcome.origin, outcome, frontier, durable, record)
+            )
+            self._records[record] = self._records.get(record, 0) + 1
+        return []
+
+    def read(self, record: int) -> None:
+        """Every outcome of ``record`` was offered."""
+        if record > self.read_through:
+            self.read_through = record
+
+    # ------------------------------------------------------------------------------ output
+
+    def release(self, until: float | None = None) -> Iterator[Held]:
+        """The held outcomes whose turn has come (``tau`` below ``until``, by default the
+        sources' watermarks), in order."""
+        bound = self.bound() if until is None else until
+        heap, records = self._heap, self._records
+        while heap and heap[0][0] < bound:
+            tau, origin, outcome, frontier, durable, record = heapq.heappop(heap)
+            key = (tau, origin)
+            self._keys.discard(key)
+            self.applied = key
+            left = records[record] - 1
+            if left:
+                records[record] = left
+            else:
+                del records[record]
+            yield Held(outcome, frontier, durable, record)
+
+    def bound(self) -> float:
+        """The smallest watermark of the sources waited for (``inf``: none is)."""
+        now = self.clock()
+        low = float("inf")
+        for source in range(self.sources):
+            moved = self._moved_at.get(source, self._since)
+            if now - moved > self.idle_after:
+                continue  # idle: not waited for
+            low = min(low, self.watermarks.get(source, _NO_TIME))
+        return low
+
+    @property
+    def held(self) -> int:
+        """Outcomes waiting for their turn."""
+        return len(self._heap)
+
+    @property
+    def holding_from(self) -> int | None:
+        """The lowest ``outcomes`` record offset an outcome still waits from (records from here
+        on must not be acknowledged), ``None`` when nothing waits."""
+        return min(self._records, default=None)
