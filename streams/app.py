@@ -279,7 +279,7 @@ def build_app(
         data: bytes | None = monitor_table.get(key)
         return data
 
-    monitor_stage = MonitorStage(config, seed=seed, load=load_monitor)
+    monitor_stage = MonitorStage(config, seed=seed, load=load_monitor, spill_dir=datadir / "held")
     monitor_lock = asyncio.Lock()
     monitor_out: list[tuple[Any, bytes, bytes]] = []
     monitor_dead: list[Any] = []

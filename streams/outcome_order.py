@@ -21,7 +21,9 @@ with no events, or with predictions but no labels) is not waited for; an outcome
 that sorts before what was applied already is applied at once (counted, not reordered). That is
 the one case in which the order depends on timing.
 
-The held outcomes are not stored: the app acknowledges an ``outcomes`` record only once every
+The held outcomes are not stored with the task's state (at most ``memory_items`` stay in memory,
+the rest spill to a scratch database: :class:`~streams.held_outcomes.HeldOutcomes`): the app
+acknowledges an ``outcomes`` record only once every
 outcome in it was applied, so after a restart they are read again (:attr:`read_through` tells a
 record read before from a new one).
 
@@ -48,12 +50,13 @@ Examples
 
 from __future__ import annotations
 
-import heapq
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from streams.held_outcomes import HeldOutcomes
 from streams.outcome import Origin, Outcome
 
 __all__ = ["Held", "OutcomeOrder"]
@@ -72,10 +75,6 @@ class Held:
     record: int
 
 
-_Item = tuple[float, Origin, Outcome, "dict[str, int] | None", "dict[str, int] | None", int]
-"""A held outcome in the heap: ``(tau, origin, ...)`` compares as its key (keys are unique)."""
-
-
 class OutcomeOrder:
     """The apply order of one task's outcomes (see the module docstring).
 
@@ -87,22 +86,30 @@ class OutcomeOrder:
         Seconds without progress after which a source is not waited for.
     clock
         Monotonic time (tests pass their own).
+    spill_dir
+        Where held outcomes beyond ``memory_items`` go (:class:`HeldOutcomes`).
     """
 
     def __init__(
-        self, sources: int, idle_after: float, clock: Callable[[], float] = time.monotonic
+        self,
+        sources: int,
+        idle_after: float,
+        clock: Callable[[], float] = time.monotonic,
+        spill_dir: Path | None = None,
+        memory_items: int = 200_000,
     ) -> None:
         self.sources = sources
         self.idle_after = idle_after
         self.clock = clock
+        self.spill_dir = spill_dir
+        self.memory_items = memory_items
         self.watermarks: dict[int, float] = {}
         self.applied: Key | None = None  # the last key applied in order
         self.read_through = -1  # the highest outcomes record offered whole
         self._transient()
 
     def _transient(self) -> None:
-        self._heap: list[_Item] = []
-        self._keys: set[Key] = set()
+        self._held = HeldOutcomes(self.memory_items, self.spill_dir)
         self._records: dict[int, int] = {}  # outcomes record offset -> outcomes held from it
         self._moved_at: dict[int, float] = {}
         self._since = self.clock()
@@ -114,12 +121,18 @@ class OutcomeOrder:
             "watermarks": self.watermarks,
             "applied": self.applied,
             "read_through": self.read_through,
+            "memory_items": self.memory_items,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.clock = time.monotonic
+        self.spill_dir = None  # the restoring worker's: spill_to()
         self._transient()
+
+    def spill_to(self, directory: Path | None) -> None:
+        """Spill held outcomes under ``directory`` (this worker's state directory)."""
+        self.spill_dir = self._held.directory = directory
 
     # ------------------------------------------------------------------------------ input
 
@@ -148,11 +161,7 @@ class OutcomeOrder:
             if record > self.read_through:
                 return [Held(outcome, frontier, durable, record)]
             return []
-        if key not in self._keys:
-            self._keys.add(key)
-            heapq.heappush(
-                self._heap, (outcome.tau, outcome.origin, outcome, frontier, durable, record)
-            )
+        if self._held.push((outcome.tau, outcome.origin, outcome, frontier, durable, record)):
             self._records[record] = self._records.get(record, 0) + 1
         return []
 
@@ -167,12 +176,10 @@ class OutcomeOrder:
         """The held outcomes whose turn has come (``tau`` below ``until``, by default the
         sources' watermarks), in order."""
         bound = self.bound() if until is None else until
-        heap, records = self._heap, self._records
-        while heap and heap[0][0] < bound:
-            tau, origin, outcome, frontier, durable, record = heapq.heappop(heap)
-            key = (tau, origin)
-            self._keys.discard(key)
-            self.applied = key
+        held, records = self._held, self._records
+        while (first := held.first_tau()) is not None and first < bound:
+            tau, origin, outcome, frontier, durable, record = held.pop()
+            self.applied = (tau, origin)
             left = records[record] - 1
             if left:
                 records[record] = left
@@ -194,7 +201,7 @@ class OutcomeOrder:
     @property
     def held(self) -> int:
         """Outcomes waiting for their turn."""
-        return len(self._heap)
+        return len(self._held)
 
     @property
     def holding_from(self) -> int | None:

@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from driftline.config.models import DriftlineConfig
@@ -216,10 +217,12 @@ class MonitorStage:
         config: DriftlineConfig,
         seed: int = 0,
         load: Callable[[str], bytes | None] | None = None,
+        spill_dir: Path | None = None,
     ) -> None:
         self.config = config
         self.seed = seed
         self.load = load
+        self.spill_dir = spill_dir
         self.monitors: dict[str, TaskMonitor] = {}
         self.dead_lettered = 0
 
@@ -243,6 +246,8 @@ class MonitorStage:
             monitor.order = OutcomeOrder(
                 self.config.kafka.partitions, self.config.monitor.source_idle_timeout
             )
+        if monitor.order.spill_dir != self.spill_dir:
+            monitor.order.spill_to(self.spill_dir)
         return monitor.order
 
     def _order_of(self, outcome: Outcome) -> OutcomeOrder:
