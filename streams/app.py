@@ -287,6 +287,7 @@ def build_app(
     monitor_labelled: list[Any] = []  # for the feature sink, handed over at the checkpoint
     touched: dict[str, int] = {}
     partition_of: dict[str, int] = {}  # the outcomes partition of each model/task read
+    restored: list[bool] = []  # the monitors of the assigned partitions were loaded
     sink = FeatureSink(config, feature_sink) if mon.feature_sink else None
 
     async def send_monitor_outputs() -> None:
@@ -382,6 +383,14 @@ def build_app(
     @app.timer(max(0.05, mon.checkpoint_interval))  # type: ignore[untyped-decorator]
     async def checkpoint_idle() -> None:
         async with monitor_lock:  # outcomes of a source that went idle are due now
+            if not restored and _recovered(app):
+                # every task of the assigned partitions, not only those that get records again:
+                # /metrics must not lose a task's counts to a rebalance at the end of a stream
+                for key in list(monitor_table.keys()):
+                    model, _, task = key.rpartition("/")
+                    if task in config.tasks and model == config.model:
+                        monitor_stage.monitor_for(model, task)
+                restored.append(True)
             released = monitor_stage.release_due()
             if released.outputs or released.touched:
                 take(released)
@@ -418,6 +427,7 @@ def build_app(
             monitor_sent.clear()
             touched.clear()
             partition_of.clear()
+            restored.clear()
             monitor_stage.monitors.clear()
             monitor_labelled.clear()
         for tp in revoked:
@@ -485,6 +495,12 @@ def _committed_offsets(app: faust.App) -> dict[Any, int | None]:
     to ``(topic, partition)`` tuples."""
     offsets: dict[Any, int | None] = getattr(app.consumer, "_committed_offset", {})
     return offsets
+
+
+def _recovered(app: faust.App) -> bool:
+    """Whether Faust finished restoring the tables of the current assignment."""
+    recovery = getattr(app.tables, "recovery", None)
+    return recovery is not None and recovery.completed.is_set() and not app.rebalancing
 
 
 def _unacked(stream: faust.StreamT[bytes]) -> AsyncIterator[Any]:

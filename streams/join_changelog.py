@@ -214,8 +214,21 @@ class JoinChangelog:
                 records = []
                 if progress is not None:
                     progress(last + 1, high)
-            if end:
+            if end and max(last + 1, _position(consumer, self.topic, partition)) >= high:
                 return read
+
+
+def _position(consumer: Consumer, topic: str, partition: int) -> int:
+    """The next offset the consumer reads: past the last committed transaction's markers.
+
+    A ``read_committed`` consumer reports the end of the partition at its last stable offset,
+    and the coordinator writes a committed transaction's markers after ``commit_transaction``
+    returned: right after a takeover, the previous owner's last checkpoint can still be
+    "open" for a moment. Reading until the position reaches the high watermark taken after the
+    fencing (no transaction can be open then, only finishing) waits for it.
+    """
+    (where,) = consumer.position([TopicPartition(topic, partition)])
+    return int(where.offset)
 
 
 class StaleStoreError(StreamsError):

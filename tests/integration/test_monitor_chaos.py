@@ -24,6 +24,7 @@ import pytest
 from bench.worker_process import WorkerProcess
 from bench.workload import TASKS_YAML, Workload, produce
 from driftline.broker import LocalBroker
+from streams.errors import RESTART_EXIT_CODE
 from tests.integration.conftest import cached_jars
 
 NIGHTLY = os.environ.get("DRIFTLINE_NIGHTLY") == "1"
@@ -111,8 +112,11 @@ def test_a_worker_joining_mid_stream_takes_partitions_over_exactly(
         produce(producer, _inputs(worker), workload.tail(), 4, 1)
 
         def alive() -> None:
-            for process in processes:
-                assert process.poll() is None, f"a worker exited {process.returncode}"
+            """Restart a worker that exited 70 to replay, as a supervisor would."""
+            for index, process in enumerate(processes):
+                if process.poll() == RESTART_EXIT_CODE:
+                    processes[index] = _monitor(worker, index)
+                assert processes[index].poll() is None, f"a worker exited {process.returncode}"
 
         _wait_exact(worker, _expected(workload), timeout=600 if NIGHTLY else 300, restart=alive)
     finally:
