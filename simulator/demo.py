@@ -296,8 +296,10 @@ class DemoRun:
     def _narrate(self, event: Any) -> None:
         kind = type(event).__name__
         if kind == "Alert":
-            self._say(f"alert: {event.task} {event.detector} {event.metric}={event.value:.3f} "
-                      f"({event.severity}, v{event.model_version})")  # fmt: skip
+            was = "" if event.baseline is None else f" (was {event.baseline:.3f})"
+            self._say(f"alert: {event.task} {event.metric} {event.value:.3f}{was}, "
+                      f"{event.detector.split('/')[0]} on {event.signal} ({event.severity}, "
+                      f"v{event.model_version})")  # fmt: skip
         elif kind == "RetrainRequest":
             self._say(f"retrain requested for {', '.join(event.tasks)}")
         elif kind == "ModelUpdate":

@@ -208,10 +208,13 @@ class LocalStack:
         for name in self.services:
             process = self.process(name)
             pid = process.pid()
-            ok, detail = (
-                self._health(name, bootstrap) if pid is not None and healthy else (False, "")
-            )
-            if pid is None:
+            # A service started by hand (`driftline monitor`, a container) has no pid file of
+            # ours: its health check (the monitor's /metrics, the retrainer's consumer group)
+            # still finds it.
+            ok, detail = self._health(name, bootstrap) if healthy or name == "monitor" else (False, "")  # fmt: skip
+            if pid is None and ok:
+                detail = f"{detail} (not started by `driftline up`)"
+            elif pid is None:
                 detail = "exited (see its log)" if process.exited() else "not running"
             out.append(ServiceState(name, pid, ok, detail, process.log))
         return out

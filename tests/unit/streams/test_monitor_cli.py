@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from driftline.config import parse_config
 from driftline.config.models import DriftlineConfig
 from streams import cli as monitor_cli
+from driftline.errors import BrokerUnreachableError
 from streams.errors import StreamsError
 from streams.feature_sink import FeatureSink
 
@@ -95,7 +96,7 @@ def test_an_unreachable_broker_says_where_and_what_to_do() -> None:
         def list_topics(self, timeout: float) -> Any:
             raise RuntimeError("KafkaError{code=_TRANSPORT}")
 
-    with pytest.raises(StreamsError, match=r"Kafka at \S+:9092 did not answer.*broker start"):
+    with pytest.raises(BrokerUnreachableError, match=r"at \S+:9092 within 1 s.*broker start"):
         monitor_cli.create_internal_topics(_config(), admin=DeadAdmin(), timeout=1)
 
 
@@ -230,10 +231,33 @@ def test_open_label_sink_imports_feast_and_touches_no_file(tmp_path: Path) -> No
         f"model: m\nstate_dir: {tmp_path}\nfeatures: [{{name: x}}]\ntasks: {{a: {{type: binary}}}}\n"
         f"feature_store: {{type: embedded, path: {tmp_path}/feast}}\n"
     )
-    sink = open_label_sink(config)
+    sink = open_label_sink(config, apply=False)
     assert isinstance(sink, LabelSink) and "feast" in sys.modules and "duckdb" in sys.modules
     assert not (tmp_path / "feast" / "registry.db").exists()  # the repo may be applied later
     FeatureRepo(config).apply()
     outcome = {"outcome_id": "p-1:a", "task": "a", "prediction_id": "p-1", "entity_id": "e-1",
                "event_time": datetime.now(UTC), "label": 1, "model_version": "1"}  # fmt: skip
     assert sink.write([outcome]) == 1 and sink.flush() == 1
+
+
+def test_the_monitor_applies_a_missing_feast_repo_at_start(tmp_path: Path) -> None:
+    """A fresh state dir (nobody ran `driftline features apply`): the sink the monitor opens at
+    start applies the repo, so its first checkpoint writes labels instead of failing."""
+    from datetime import UTC, datetime
+
+    from featurestore import FeatureRepo
+    from streams.feature_sink import open_label_sink
+
+    config = _config(
+        f"model: m\nstate_dir: {tmp_path}\nfeatures: [{{name: x}}]\ntasks: {{a: {{type: binary}}}}\n"
+        f"feature_store: {{type: embedded, path: {tmp_path}/feast}}\n"
+    )
+    assert FeatureRepo(config).missing()  # nothing registered yet
+    sink = open_label_sink(config)
+    assert FeatureRepo(config).missing() == []
+    outcome = {"outcome_id": "p-1:a", "task": "a", "prediction_id": "p-1", "entity_id": "e-1",
+               "event_time": datetime.now(UTC), "label": 1, "model_version": "1"}  # fmt: skip
+    assert sink.write([outcome]) == 1 and sink.flush() == 1
+    reopened = FeatureRepo(config)
+    assert reopened.ensure_applied() == []  # already there: not applied again
+    reopened.close()
