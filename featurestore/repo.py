@@ -182,10 +182,20 @@ class FeatureRepo:
         except FeatureStoreError:
             raise
         except Exception as exc:  # Feast and its stores raise many types
+            if self._applied_by_another():
+                return []
             raise FeatureStoreError(
                 f"could not apply the Feast repo to {self.backend.describe()} "
                 f"({type(exc).__name__}: {exc}); fix that and run `driftline features apply`"
             ) from exc
+
+    def _applied_by_another(self) -> bool:
+        """Whether the registry is complete after all (another process applied at the same time:
+        a monitor worker and a retrainer starting together on a fresh state dir)."""
+        try:
+            return not self.missing()
+        except Exception:
+            return False
 
     def close(self) -> None:
         """Release what the Feast store holds open (registry engine, duckdb/sqlite connections).

@@ -56,12 +56,15 @@ def _stack(config_path: str | None) -> Any:
 @click.option("--rate", type=click.FloatRange(min=1), default=None, help="Events per wall-clock second at most.")  # fmt: skip
 @click.option("--batch", type=click.IntRange(min=1), default=250, show_default=True)
 @click.option("--no-features", is_flag=True, help="Do not write feature values to Feast.")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=0, show_default=True,
+              help="When the registry has no champion, first train one on this many events "
+                   "(the live events follow them).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the final stats as JSON.")
 def simulate(
     config_path: str | None, source: str, count: int, offset: int, drift: tuple[str, ...],
     shift: tuple[str, ...], correlation: float, seed: int, start: datetime | None, interval: float,
     label_delay: float, loss: tuple[str, ...], rate: float | None, batch: int, no_features: bool,
-    as_json: bool,
+    bootstrap: int, as_json: bool,
 ) -> None:  # fmt: skip
     """Play production traffic: score events with the registry's champion, send predictions and
     labels (with per-task delays and losses), write features to Feast."""
@@ -82,13 +85,17 @@ def simulate(
         raise click.BadParameter(str(exc)) from None
     for task in [*schedule.drifted_tasks, *losses]:
         known_name(task, config.tasks, "task", "--drift/--loss")
-    first_time = _start_time(start, count, offset, interval, config)
     require_topics(config.kafka, [config.topics.predictions, config.topics.labels])
+    history = bootstrap if bootstrap and _champion(config) is None else 0
+    first_time = _start_time(start, count, offset + history, interval, config)
     stream = build_source(config, source, schedule, seed, correlation, first_time, interval)
+    console = Console(stderr=True)
+    if history:
+        _bootstrap(config, stream, offset, history, console)
+        offset += history
     plan = LabelPlan.from_config(config, label_delay, losses, seed=seed)
     first = schedule.first_drift
     tracker = PhaseTracker(config, first)
-    console = Console(stderr=True)
     simulation = Simulation(config, stream, plan, batch=batch, rate=rate,
                             push_features=not no_features, tracker=tracker, offset=offset)  # fmt: skip
     with progress_bar() as bar:
@@ -106,6 +113,31 @@ def simulate(
     else:
         console.print(f"sent {stats.events} predictions and {stats.labels} labels in {stats.wall_s:.1f} s; "
                       f"champion v{stats.version}")  # fmt: skip
+
+
+def _champion(config: Any) -> int | None:
+    """The registry's champion version of ``config.model``, or ``None``."""
+    from models import Registry, RegistryError
+
+    registry = Registry.from_config(config.registry)
+    try:
+        return registry.aliases(config.model).get("champion")
+    except RegistryError:
+        return None
+    finally:
+        registry.close()
+
+
+def _bootstrap(config: Any, stream: Any, offset: int, count: int, console: Any) -> None:
+    """Train a first champion on events ``offset .. offset + count - 1`` (as ``driftline demo``)."""
+    from featurestore import FeatureRepo
+    from simulator.bootstrap import bootstrap_champion
+
+    with console.status(f"no champion yet: training one on {count} events"):
+        FeatureRepo(config).ensure_applied()
+        report = bootstrap_champion(config, stream.events(offset, count))
+    console.print(f"bootstrap: champion v{report.version} trained on {report.rows} rows "
+                  f"in {report.wall_s:.1f} s")  # fmt: skip
 
 
 def _start_time(

@@ -138,12 +138,11 @@ class DemoRun:
         try:
             tick = time.monotonic()
             bootstrap = stack.start_broker(progress)
-            # Nothing reaches the monitor or the retrainer before the bootstrap below, and they
-            # only import Feast at start (they read or write it at their first label /
-            # request): they can start before the repo is applied, so their start-up (internal
-            # topics, imports) overlaps the apply and the bootstrap.
-            stack.start_services(bootstrap, progress)
+            # The monitor and the retrainer apply the Feast repo themselves when it is missing:
+            # apply it once here first, so that they find it and do not apply it all at once.
+            # Their start-up (internal topics, imports) still overlaps the bootstrap below.
             stack.apply_feature_repo(progress)
+            stack.start_services(bootstrap, progress)
             timings.up_s = time.monotonic() - tick
             summary = self._loop(stack, bootstrap, timings, refresh, progress)
         finally:

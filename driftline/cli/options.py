@@ -99,7 +99,7 @@ def load_or_exit(path: str | None) -> DriftlineConfig:
     try:
         return load_config(path)
     except ConfigError as exc:
-        for line in exc.problems or [str(exc)]:
+        for line in exc.problems or [f"error: {exc}"]:
             click.echo(line, err=True)
         sys.exit(2)
 

@@ -28,12 +28,14 @@ def progress_bar(transient: bool = True) -> Progress:
     ...     bar.tasks[0].finished
     True
     """
+    console = Console(stderr=True)
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=transient,
+        disable=not console.is_terminal,
     )

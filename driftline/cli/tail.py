@@ -11,7 +11,7 @@ ROLES = ["predictions", "labels", "outcomes", "drift-alerts", "retrain-requests"
 
 
 @click.command()
-@click.argument("role", type=click.Choice(ROLES))
+@click.argument("role", type=click.Choice(ROLES), metavar="ROLE")
 @click.option("-f", "--follow", is_flag=True, help="Keep waiting for new events.")
 @click.option("--from-end", is_flag=True, help="Skip events already on the topic.")
 @click.option(

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from driftline.config import parse_config
 from driftline.config.models import DriftlineConfig
-from streams import cli as monitor_cli
 from driftline.errors import BrokerUnreachableError
+from streams import cli as monitor_cli
 from streams.errors import StreamsError
 from streams.feature_sink import FeatureSink
 
