@@ -80,7 +80,11 @@ def models() -> None:
 def list_versions(config_path: str | None, model_name: str | None, as_json: bool) -> None:
     """List the versions of a model with status, aliases and primary metrics."""
     registry, name = _registry(config_path, model_name)
-    versions = registry.list_versions(name)
+    registered = name in registry.list_models()
+    versions = registry.list_versions(name) if registered else []
+    if not registered:
+        click.echo(f"no version of {name!r} is registered yet (the retrainer registers one; "
+                   "`driftline demo` bootstraps one)", err=True)  # fmt: skip
     if as_json:
         click.echo(json.dumps([_version_dict(v) for v in versions], indent=2, default=str))
         return
