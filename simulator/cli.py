@@ -259,7 +259,10 @@ def _exit_if_no_broker(stack: Any, broker_ok: bool) -> None:
     from driftline.reachability import unreachable_message
 
     config = stack.client_config()
-    raise BrokerUnreachableError(unreachable_message(config.kafka.bootstrap_servers, 3.0))
+    kafka = config.kafka
+    raise BrokerUnreachableError(
+        unreachable_message(kafka.bootstrap_servers, kafka.connect_timeout)
+    )
 
 
 def _v(version: int | None) -> str:

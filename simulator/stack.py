@@ -200,10 +200,14 @@ class LocalStack:
         if self.manage_broker:
             state = broker.status(with_topics=False)
             bootstrap, pid = state.bootstrap_servers, state.pid
-            healthy = state.running and bootstrap is not None and _broker_answers(bootstrap)
+            healthy = (
+                state.running
+                and bootstrap is not None
+                and _broker_answers(bootstrap, self.config.kafka.connect_timeout)
+            )
         else:
             bootstrap, pid = self.config.kafka.bootstrap_servers, None
-            healthy = _broker_answers(bootstrap)
+            healthy = _broker_answers(bootstrap, self.config.kafka.connect_timeout)
         out = [ServiceState("broker", pid, healthy, bootstrap or "not started", broker.logs_dir / "server.log")]  # fmt: skip
         for name in self.services:
             process = self.process(name)
@@ -258,11 +262,11 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _broker_answers(bootstrap: str) -> bool:
+def _broker_answers(bootstrap: str, timeout: float = 3.0) -> bool:
     from driftline.broker import BrokerError, fetch_topics
 
     try:
-        fetch_topics(bootstrap, timeout=3.0)
+        fetch_topics(bootstrap, timeout=timeout)
     except BrokerError:
         return False
     return True

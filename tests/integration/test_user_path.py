@@ -94,7 +94,7 @@ def _task_events(port: int) -> dict[tuple[str, str], float]:
         text = response.read().decode()
     found = {}
     for line in text.splitlines():
-        match = re.match(r'driftline_task_events_total\{(.*)\} (\S+)', line)
+        match = re.match(r"driftline_task_events_total\{(.*)\} (\S+)", line)
         if match:
             labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
             found[(labels["task"], labels["kind"])] = float(match.group(2))
@@ -176,7 +176,14 @@ def _cheap(command: DocCommand) -> bool:
 def test_cheap_doc_commands_run_as_written(first_run: FirstRun) -> None:
     """After the first run (the broker is up): every cheap command of the docs exits 0."""
     cheap = [c for c in doc_commands() if _cheap(c)]
-    assert {c.argv[0] for c in cheap} >= {"config", "topics", "produce", "tail", "retrain", "models"}
+    assert {c.argv[0] for c in cheap} >= {
+        "config",
+        "topics",
+        "produce",
+        "tail",
+        "retrain",
+        "models",
+    }
     for command in cheap:
         result = first_run.run(command.argv, timeout=120)
         assert result.returncode == 0, f"{command}: {result.stdout}{result.stderr}"
