@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -60,9 +61,22 @@ start rather than lose the predictions it held."""
     default=None,
     help="Worker processes on this host sharing the partitions (default: monitor.workers).",
 )
+@click.option(
+    "--worker-id",
+    envvar="DRIFTLINE_WORKER_ID",
+    default=None,
+    metavar="NAME",
+    callback=lambda _ctx, _param, value: _worker_name(value),
+    help="This replica's name (one per container: its state dir, and its group.instance.id with "
+    "monitor.static_membership) [$DRIFTLINE_WORKER_ID; default: worker-<index>].",
+)
 @click.option("--worker-index", type=click.IntRange(0, 63), default=0, hidden=True)
 def monitor(
-    config_path: str | None, log_level: str, workers: int | None, worker_index: int
+    config_path: str | None,
+    log_level: str,
+    workers: int | None,
+    worker_id: str | None,
+    worker_index: int,
 ) -> None:
     """Run the streaming monitor: join, per-task metrics, drift detectors, alerts.
 
@@ -85,17 +99,23 @@ def monitor(
         config = config.model_copy(update={"kafka": kafka})
     label_sink = prepare(config, open_sink=count == 1)
     if count > 1:
-        raise SystemExit(_run_workers(path, log_level, count))
+        raise SystemExit(_run_workers(path, log_level, count, worker_id))
 
     import faust
 
     from streams.app import build_app
     from streams.gc_tuning import tune_collector
 
-    app = build_app(config, worker_index=worker_index, feature_sink=label_sink)
+    app = build_app(config, worker_index=worker_index, worker_id=worker_id, feature_sink=label_sink)
     worker = faust.Worker(app, loglevel=log_level, quiet=True)
     tune_collector()
     worker.execute_from_commandline()
+
+
+def _worker_name(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", value):
+        raise click.BadParameter(f"{value!r}: letters, digits, '_', '.', '-' (at most 63)")
+    return value
 
 
 def prepare(config: DriftlineConfig, open_sink: bool = True) -> Any:
@@ -281,7 +301,7 @@ def _wait_listed(admin: Any, wanted: list[InternalTopic], where: str, timeout: f
         time.sleep(0.2)
 
 
-def _run_workers(path: Path, loglevel: str, count: int) -> int:
+def _run_workers(path: Path, loglevel: str, count: int, worker_id: str | None = None) -> int:
     """Start ``count`` single-worker processes and supervise them until a stop signal.
 
     A worker that exits with :data:`RESTART_EXIT_CODE` (it stopped itself so that a restart
@@ -297,7 +317,8 @@ def _run_workers(path: Path, loglevel: str, count: int) -> int:
     options = ["--log-level", loglevel, "--workers", "1", "--worker-index"]
 
     def start(index: int) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([*command, *options, str(index)])
+        name = ["--worker-id", f"{worker_id}-{index}"] if worker_id else []
+        return subprocess.Popen([*command, *options, str(index), *name])
 
     children = [start(index) for index in range(count)]
     stopping: list[int] = []

@@ -261,3 +261,21 @@ def test_the_monitor_applies_a_missing_feast_repo_at_start(tmp_path: Path) -> No
     reopened = FeatureRepo(config)
     assert reopened.ensure_applied() == []  # already there: not applied again
     reopened.close()
+
+
+def test_a_replica_named_by_worker_id_keeps_its_own_state(tmp_path: Path) -> None:
+    from streams.app import build_app
+
+    text = YAML.replace("app_id: mon", "app_id: mon, static_membership: true")
+    config = _config(text + f"state_dir: {tmp_path}\n")
+    a, b = build_app(config, worker_id="c0ffee"), build_app(config, worker_id="beef01")
+    assert Path(a.conf.datadir).name == "c0ffee" and Path(b.conf.datadir).name == "beef01"
+    assert a.conf.consumer_group_instance_id == "mon-c0ffee"
+    assert Path(build_app(config).conf.datadir).name == "worker-0"
+
+
+def test_worker_id_must_be_a_plain_name(tmp_path: Path) -> None:
+    path = tmp_path / "d.yaml"
+    path.write_text(YAML)
+    result = CliRunner().invoke(monitor_cli.monitor, ["-c", str(path), "--worker-id", "../x"])
+    assert result.exit_code == 2 and "--worker-id" in result.output
