@@ -34,6 +34,7 @@ from typing import Any
 import click
 
 from bench.broker import bench_broker
+from bench.progress import advance, phase
 from bench.report import emit, report_options
 
 __all__ = ["main", "run"]
@@ -161,12 +162,16 @@ def run(
     """The whole comparison against the broker at ``bootstrap``."""
     from streams.detectors import PeriodicDetector
 
+    phase("generating the labelled streams")
     data = streams(labels, drift_at, ramp, seed)
+    phase("running them through the monitor")
     alerts = through_monitor(bootstrap, Path(tempfile.mkdtemp(prefix="bench-detection-")), data)
     result: dict[str, Any] = {"benchmark": "detection", "labels_per_task": labels,
                               "drift_at": drift_at, "ramp": ramp, "seed": seed,
                               "policy": POLICY, "dummy_every": every, "tasks": {}}  # fmt: skip
+    phase("plain River detectors and the dummy on the same streams", total=len(TASKS))
     for name, (kind, drift) in TASKS.items():
+        advance()
         dummy_detector = PeriodicDetector(every)
         dummy = [n for n in range(1, labels + 1) if dummy_detector.update(0.0)]
         per_detector = {}

@@ -68,6 +68,8 @@ def demo(
     with Live(view.render(), console=console, refresh_per_second=4, transient=False) as live:
         run = DemoRun(config, path, plan, keep_running=keep_running, view=view)
         summary = run.run(refresh=lambda: live.update(view.render()))
+    if not console.is_terminal:
+        console.line()  # the live view's last render ends without a newline in a log file
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
