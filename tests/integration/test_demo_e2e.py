@@ -28,7 +28,7 @@ NOISE = re.compile(
 
 
 def noisy_lines(text: str) -> list[str]:
-    """The lines of ``text`` a quiet run must not have.
+    r"""The lines of ``text`` a quiet run must not have.
 
     >>> noisy_lines("ok\n%4|1796|GETPID|driftline#producer-1| retrying\nnanobind: leaked 3")
     ['%4|1796|GETPID|driftline#producer-1| retrying', 'nanobind: leaked 3']
