@@ -80,3 +80,24 @@ def test_models_rollback_publishes_rolled_back(make_config: Any, tmp_path: Path)
     assert update["status"] == "rolled_back"
     assert (update["version"], update["parent_version"]) == ("1", "2")
     assert update["sha256"] == registry.get_version("shop-mtl", 1).sha256
+
+
+def test_retrainer_prepares_a_fresh_state_dir_or_says_what_is_missing(
+    make_config: Any, tmp_path: Path
+) -> None:
+    import pytest
+
+    from driftline.errors import DriftlineError
+    from featurestore import FeatureRepo
+    from retrainer.cli import prepare
+
+    config, _ = make_config(partitions=1, tasks=TASKS, features=[{"name": "x"}],
+                            feature_store={"type": "embedded", "path": str(tmp_path / "feast")})  # fmt: skip
+    with pytest.raises(DriftlineError, match=r"retrain-requests-\w+.*driftline topics create"):
+        prepare(config)  # no topics yet: one line saying which command to run
+    create_topics(config)
+    assert FeatureRepo(config).missing()  # nothing applied in the fresh state dir
+    prepare(config)
+    repo = FeatureRepo(config)
+    assert repo.missing() == []
+    repo.close()

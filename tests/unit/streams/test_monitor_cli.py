@@ -279,3 +279,30 @@ def test_worker_id_must_be_a_plain_name(tmp_path: Path) -> None:
     path.write_text(YAML)
     result = CliRunner().invoke(monitor_cli.monitor, ["-c", str(path), "--worker-id", "../x"])
     assert result.exit_code == 2 and "--worker-id" in result.output
+
+
+def test_workers_that_fail_at_every_start_are_not_restarted_forever(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``--workers N``: a worker asking for a restart (exit 70) at every start is given up after
+    the restart budget, so the supervisor exits instead of looping."""
+    import subprocess
+
+    from streams.errors import RESTART_EXIT_CODE
+
+    started: list[list[str]] = []
+
+    class Exits70:
+        def __init__(self, argv: list[str]) -> None:
+            started.append(argv)
+
+        def poll(self) -> int:
+            return RESTART_EXIT_CODE
+
+    monkeypatch.setattr(subprocess, "Popen", Exits70)
+    monkeypatch.setattr(monitor_cli.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(monitor_cli.signal, "signal", lambda *_args: None)  # keep pytest's
+    code = monitor_cli._run_workers(tmp_path / "d.yaml", "info", 2, worker_id="box")
+    assert code == RESTART_EXIT_CODE
+    assert len(started) == 2 * (1 + 5)  # each worker: its start and 5 restarts, then no more
+    assert started[0][-2:] == ["--worker-id", "box-0"] and started[1][-2:] == ["--worker-id", "box-1"]  # fmt: skip
