@@ -118,6 +118,7 @@ def through_monitor(
 
     from bench.worker_process import WorkerProcess
     from bench.workload import T0, iso, produce
+    from driftline.kafka_logs import kafka_logger
 
     worker = WorkerProcess(bootstrap, directory, tasks_yaml(), partitions=1)
     count = len(next(iter(data.values())))
@@ -140,7 +141,8 @@ def through_monitor(
         "predictions": worker.config.topics.predictions,
         "labels": worker.config.topics.labels,
     }
-    sent = produce(Producer({"bootstrap.servers": bootstrap, "linger.ms": 20}), topics, events, 1)
+    settings = {"bootstrap.servers": bootstrap, "linger.ms": 20, "logger": kafka_logger()}
+    sent = produce(Producer(settings), topics, events, 1)
     worker.start()
     try:
         deadline = time.monotonic() + max(600.0, sent / 300)

@@ -166,7 +166,10 @@ def _run(
     request = build_request(config.model, ["churn"], request_id=f"bench-{root.name}")
     from confluent_kafka import Consumer
 
+    from driftline.kafka_logs import kafka_logger
+
     updates = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{root.name}",
+                        "logger": kafka_logger(),
                         "auto.offset.reset": "earliest"})  # fmt: skip
     updates.subscribe([config.topics.model_updates])
     producer = Producer(producer_settings(config))

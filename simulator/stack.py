@@ -275,7 +275,9 @@ def _broker_answers(bootstrap: str, timeout: float = 3.0) -> bool:
 def _group_members(bootstrap: str, group: str) -> int:
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    from driftline.kafka_logs import kafka_logger
+
+    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": kafka_logger()})
     try:
         description = admin.describe_consumer_groups([group], request_timeout=5)[group].result(
             timeout=6
