@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from driftline.cli.main import cli
 from driftline.config import DriftlineConfig
+from driftline.kafka_logs import kafka_logger
 from driftline.topics import create_topics
 
 TASKS = {"churn": {"type": "binary"}}
@@ -35,6 +36,7 @@ def _read(config: DriftlineConfig, topic: str, timeout: float = 30.0) -> list[di
 
     consumer = Consumer(
         {
+            "logger": kafka_logger(),
             "bootstrap.servers": config.kafka.bootstrap_servers,
             "group.id": f"cli-reader-{time.monotonic_ns()}",
             "auto.offset.reset": "earliest",
