@@ -1,5 +1,8 @@
 """The CLI's error table: what a user gets wrong, one line on stderr, and the exit status.
 
+Output is captured at the file descriptors (``capfd``), so a line librdkafka writes itself
+(``%3|...|FAIL|...``) would count too.
+
 Run through ``driftline.cli.main.main`` (what the ``driftline`` script runs), in-process. "Broker
 down" is a port nobody listens on, "bad host" a name that does not resolve; both with
 ``kafka.connect_timeout: 1s``, so the table takes seconds, not the default 10 s per row.
@@ -27,16 +30,16 @@ def _config(tmp_path: Path, servers: str) -> Path:
     return path
 
 
-def run(argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, list[str]]:  # fmt: skip
+def run(argv: list[str], capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, list[str]]:  # fmt: skip
     """Exit status and stderr lines of ``driftline ARGV``."""
     monkeypatch.setattr(sys, "argv", ["driftline", *argv])
     monkeypatch.delenv("DRIFTLINE_BOOTSTRAP_SERVERS", raising=False)
     monkeypatch.delenv("DRIFTLINE_CONFIG", raising=False)
-    capsys.readouterr()
+    capfd.readouterr()
     with pytest.raises(SystemExit) as exit_:
         main()
     code = exit_.value.code
-    return int(code) if isinstance(code, int) else 1, capsys.readouterr().err.strip().splitlines()
+    return int(code) if isinstance(code, int) else 1, capfd.readouterr().err.strip().splitlines()
 
 
 NEEDS_BROKER = [
@@ -54,14 +57,14 @@ NEEDS_BROKER = [
 @pytest.mark.parametrize("where", ["broker down", "bad host"])
 @pytest.mark.parametrize("argv", NEEDS_BROKER, ids=lambda a: " ".join(a[:2]))
 def test_no_broker_one_line_and_exit_69(
-    where: str, argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    where: str, argv: list[str], tmp_path: Path, capfd: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     servers = (
         f"127.0.0.1:{pick_free_port()}" if where == "broker down" else "nosuchhost.invalid:9092"
     )
     config = _config(tmp_path, servers)
-    code, lines = run([*argv, "-c", str(config)], capsys, monkeypatch)
+    code, lines = run([*argv, "-c", str(config)], capfd, monkeypatch)
     assert code == 69, lines
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"error: no Kafka broker answered at {servers} within 1 s")
@@ -75,20 +78,20 @@ def test_no_broker_one_line_and_exit_69(
     ids=lambda a: " ".join(a[:2]),
 )  # fmt: skip
 def test_missing_config_one_line_and_exit_2(
-    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    argv: list[str], tmp_path: Path, capfd: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    code, lines = run([*argv, "-c", str(tmp_path / "nope.yaml")], capsys, monkeypatch)
+    code, lines = run([*argv, "-c", str(tmp_path / "nope.yaml")], capfd, monkeypatch)
     assert (code, len(lines)) == (2, 1), lines
     assert "nope.yaml: config file not found" in lines[0]
 
 
 def test_invalid_config_lists_file_line_field(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: m\ntasks:\n  churn:\n    type: binary\n    windw: 10\n")
-    code, lines = run(["topics", "create", "-c", str(bad)], capsys, monkeypatch)
+    code, lines = run(["topics", "create", "-c", str(bad)], capfd, monkeypatch)
     assert code == 2 and lines == [f"{bad}:5: tasks.churn.windw: unknown key (did you mean 'window'?)"]  # fmt: skip
 
 
@@ -107,12 +110,12 @@ def test_invalid_config_lists_file_line_field(
     ids=lambda v: " ".join(v[:2]) if isinstance(v, list) else None,
 )  # fmt: skip
 def test_unknown_names_are_refused_with_did_you_mean(
-    argv: list[str], hint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    argv: list[str], hint: str, tmp_path: Path, capfd: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     config = _config(tmp_path, f"127.0.0.1:{pick_free_port()}")
     options = [] if argv == ["monitr"] else ["-c", str(config)]
-    code, lines = run([*argv, *options], capsys, monkeypatch)
+    code, lines = run([*argv, *options], capfd, monkeypatch)
     assert (code, len(lines)) == (2, 1), lines
     assert hint in lines[0] and lines[0].startswith("error: ")
 
