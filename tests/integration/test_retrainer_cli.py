@@ -64,7 +64,7 @@ def test_retrain_command_produces_a_cli_request(make_config: Any, tmp_path: Path
     assert (request["request_id"], request["requested_by"]) == ("by-hand-1", "cli")
     assert (request["model"], request["tasks"]) == ("shop-mtl", ["churn"])
     bad = CliRunner().invoke(cli, ["retrain", "--tasks", "nope", "--config", str(path)])
-    assert bad.exit_code == 2 and "unknown task(s) ['nope']" in bad.output
+    assert bad.exit_code == 2 and "unknown task 'nope'" in bad.output
 
 
 def test_models_rollback_publishes_rolled_back(make_config: Any, tmp_path: Path) -> None:

@@ -212,4 +212,4 @@ def test_alerts_tail_prints_and_filters(make_config) -> None:  # type: ignore[no
     assert [a["task"] for a in printed] == ["churn"]
     jsonschema.validate(printed[0], load_schema("driftline.alert/1"))
     human = _cli("alerts", "tail", "--timeout", "5", "-c", str(path))
-    assert "CRITICAL" in human.stdout and "task=spend" in human.stdout
+    assert "CRITICAL" in human.stdout and "v1 spend: error_rate" in human.stdout
