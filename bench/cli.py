@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
+from typing import Any
 
 import click
 
@@ -30,7 +32,7 @@ class BenchGroup(click.Group):
             return None
         command = importlib.import_module(BENCHMARKS[cmd_name][0]).main
         assert isinstance(command, click.Command)
-        return command
+        return _with_progress(cmd_name, command)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, BENCHMARKS[name][1]) for name in self.list_commands(ctx)]
@@ -39,6 +41,23 @@ class BenchGroup(click.Group):
                 formatter.write_dl(rows)
 
 
+def _with_progress(name: str, command: click.Command) -> click.Command:
+    """``command`` running inside :func:`bench.progress.running` (a bar on stderr)."""
+    from bench.progress import running
+
+    callback = command.callback
+    if callback is None or getattr(callback, "_with_progress", False):
+        return command
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with running(name):
+            return callback(*args, **kwargs)
+
+    run._with_progress = True  # type: ignore[attr-defined]
+    command.callback = functools.update_wrapper(run, callback)
+    return command
+
+
 @click.group(cls=BenchGroup)
 def bench() -> None:
-    """Run a benchmark; each prints one JSON object (``--json``) and can write it (``--out``)."""
+    """Run a benchmark: a summary (or one JSON object with ``--json``), and ``--out FILE``."""

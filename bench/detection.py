@@ -34,6 +34,7 @@ from typing import Any
 import click
 
 from bench.broker import bench_broker
+from bench.progress import advance, phase
 from bench.report import emit, report_options
 
 __all__ = ["main", "run"]
@@ -117,6 +118,7 @@ def through_monitor(
 
     from bench.worker_process import WorkerProcess
     from bench.workload import T0, iso, produce
+    from driftline.kafka_logs import kafka_logger
 
     worker = WorkerProcess(bootstrap, directory, tasks_yaml(), partitions=1)
     count = len(next(iter(data.values())))
@@ -139,7 +141,8 @@ def through_monitor(
         "predictions": worker.config.topics.predictions,
         "labels": worker.config.topics.labels,
     }
-    sent = produce(Producer({"bootstrap.servers": bootstrap, "linger.ms": 20}), topics, events, 1)
+    settings = {"bootstrap.servers": bootstrap, "linger.ms": 20, "logger": kafka_logger()}
+    sent = produce(Producer(settings), topics, events, 1)
     worker.start()
     try:
         deadline = time.monotonic() + max(600.0, sent / 300)
@@ -161,12 +164,16 @@ def run(
     """The whole comparison against the broker at ``bootstrap``."""
     from streams.detectors import PeriodicDetector
 
+    phase("generating the labelled streams")
     data = streams(labels, drift_at, ramp, seed)
+    phase("running them through the monitor")
     alerts = through_monitor(bootstrap, Path(tempfile.mkdtemp(prefix="bench-detection-")), data)
     result: dict[str, Any] = {"benchmark": "detection", "labels_per_task": labels,
                               "drift_at": drift_at, "ramp": ramp, "seed": seed,
                               "policy": POLICY, "dummy_every": every, "tasks": {}}  # fmt: skip
+    phase("plain River detectors and the dummy on the same streams", total=len(TASKS))
     for name, (kind, drift) in TASKS.items():
+        advance()
         dummy_detector = PeriodicDetector(every)
         dummy = [n for n in range(1, labels + 1) if dummy_detector.update(0.0)]
         per_detector = {}

@@ -21,6 +21,7 @@ from typing import Any
 
 import click
 
+from bench.progress import phase
 from bench.report import emit, report_options
 
 __all__ = ["main"]
@@ -82,6 +83,7 @@ def run(rows: int, n_features: int, entities: int, lookups: int, seed: int) -> d
     root = Path(tempfile.mkdtemp(prefix="driftline-bench-features-"))
     config = parse_config(_config_yaml(root, n_features))
     repo = FeatureRepo(config)
+    phase("applying the Feast repo")
     started = time.perf_counter()
     repo.apply()
     apply_s = time.perf_counter() - started
@@ -89,6 +91,7 @@ def run(rows: int, n_features: int, entities: int, lookups: int, seed: int) -> d
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     ids = [f"e{i}" for i in range(entities)]
     created = datetime.now(UTC)
+    phase("pushing feature values")
     started = time.perf_counter()
     for view in repo.layout.feature_views:
         records = []
@@ -117,6 +120,7 @@ def run(rows: int, n_features: int, entities: int, lookups: int, seed: int) -> d
             outcomes.append({"outcome_id": f"s{i}", "task": "spend", "prediction_id": f"p{i}",
                              "entity_id": entity, "event_time": when, "label": float(i % 50),
                              "model_version": "1"})  # fmt: skip
+    phase(f"writing {rows} labelled outcomes")
     sink = LabelSink(config, batch_size=50_000, write_features=False, repo=repo)
     started = time.perf_counter()
     for chunk in range(0, len(outcomes), 10_000):
@@ -124,6 +128,7 @@ def run(rows: int, n_features: int, entities: int, lookups: int, seed: int) -> d
     sink.close()
     label_sink_s = time.perf_counter() - started
 
+    phase("training-set retrieval")
     window = (t0 - timedelta(days=1), t0 + timedelta(days=31))
     # The first call in a process also pays Feast's lazy imports (ibis backends, ~3-5 s here):
     # time it on a one-day window, then time the full window warm.
@@ -136,6 +141,7 @@ def run(rows: int, n_features: int, entities: int, lookups: int, seed: int) -> d
         training_set_s = time.perf_counter() - started
     assert isinstance(frame, pd.DataFrame)
 
+    phase("materialize, then online lookups")
     started = time.perf_counter()
     views = [v.name for v in repo.layout.feature_views]
     with contextlib.redirect_stdout(sys.stderr):  # Feast prints progress; keep stdout JSON

@@ -29,6 +29,7 @@ import click
 
 from bench.broker import bench_broker
 from bench.monitor import TASKS, backlog
+from bench.progress import advance, phase
 from bench.report import emit, report_options
 from bench.worker_process import WorkerProcess
 from bench.workload import TASKS_YAML
@@ -63,7 +64,9 @@ def kills(
     """Drain ``events`` with ``count`` SIGKILLs and restarts; one record per kill."""
     extra = "store: rocksdb" + (", static_membership: true" if static else "")
     worker = WorkerProcess(bootstrap, directory, TASKS_YAML, extra)
+    phase(f"static_membership={static}: producing the backlog")
     sent = backlog(worker, events, 100)
+    phase(f"static_membership={static}: kill -9 and restart", total=count)
     worker.start()
     out: list[dict[str, Any]] = []
     try:
@@ -87,6 +90,7 @@ def kills(
                 }
             )
             click.echo(f"static_membership={static} kill {k}: {out[-1]}", err=True)
+            advance()
     finally:
         worker.stop()
     return out

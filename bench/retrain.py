@@ -89,8 +89,10 @@ def main(
     root = Path(tempfile.mkdtemp(prefix="bench-retrain-"))
     broker = None
     if bootstrap is None:
+        from bench.progress import phase
         from driftline.broker import LocalBroker
 
+        phase("starting a broker")
         broker = LocalBroker(root / "kafka", port=0, controller_port=0, start_timeout=120.0)
         bootstrap = broker.start().bootstrap_servers
     try:
@@ -147,9 +149,13 @@ def _run(
             "group_id": f"bench-{root.name}",
         },
     }
+    from bench.progress import phase
+
     config = parse_config(json.dumps(doc))
     create_topics(config)
+    phase(f"seeding Feast with {rows} labelled rows")
     seed_s = _seed(config, rows, seed=0)
+    phase("retrain: request → data → train → gate → publish")
     stop = threading.Event()
     worker = RetrainWorker(config)
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
@@ -160,7 +166,10 @@ def _run(
     request = build_request(config.model, ["churn"], request_id=f"bench-{root.name}")
     from confluent_kafka import Consumer
 
+    from driftline.kafka_logs import kafka_logger
+
     updates = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{root.name}",
+                        "logger": kafka_logger(),
                         "auto.offset.reset": "earliest"})  # fmt: skip
     updates.subscribe([config.topics.model_updates])
     producer = Producer(producer_settings(config))

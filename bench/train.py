@@ -302,9 +302,13 @@ def main(
     started = time.perf_counter()
     result: dict[str, Any] = {}
     timing: dict[str, Any] = {}
+    from bench.progress import phase
+
     if part in ("all", "yeast"):
+        phase("Yeast: multi-task model vs 14 single-task baselines")
         result["yeast"], timing["yeast"] = _timed(run_yeast, architecture, epochs, 0)
     if part in ("all", "synthetic"):
+        phase(f"synthetic: shared-bottom vs MMoE over {seeds} seeds")
         synthetic, timing["synthetic"] = _timed(run_synthetic, seeds, rows, synthetic_epochs)
         result["synthetic"] = synthetic["table"]
         result["synthetic_runs"] = synthetic["runs"]

@@ -202,11 +202,14 @@ class WorkerProcess:
 
         from confluent_kafka import Consumer
 
+        from driftline.kafka_logs import kafka_logger
+
         consumer = Consumer(
             {
                 "bootstrap.servers": self.bootstrap,
                 "group.id": uuid.uuid4().hex,
                 "auto.offset.reset": "earliest",
+                "logger": kafka_logger(),
             }
         )
         consumer.subscribe([getattr(self.config.topics, topic)])

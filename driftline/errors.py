@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = [
     "BrokerError",
+    "BrokerUnreachableError",
     "ConfigError",
     "DeliveryError",
     "DriftlineError",
@@ -20,11 +21,18 @@ __all__ = [
 
 
 class DriftlineError(Exception):
-    """Base class of every error driftline raises on purpose."""
+    """Base class of every error driftline raises on purpose.
+
+    ``exit_code`` is the status the ``driftline`` command exits with after printing it.
+    """
+
+    exit_code = 1
 
 
 class ConfigError(DriftlineError):
     """A configuration file is invalid; ``problems`` lists ``PATH:LINE: field: message`` lines."""
+
+    exit_code = 2
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
@@ -41,6 +49,12 @@ class EventValidationError(DriftlineError):
 
 class BrokerError(DriftlineError):
     """The local Kafka broker could not be started, stopped or reached."""
+
+
+class BrokerUnreachableError(BrokerError):
+    """No Kafka broker answered at the configured bootstrap servers in time (exit 69)."""
+
+    exit_code = 69  # EX_UNAVAILABLE (sysexits.h)
 
 
 class DeliveryError(DriftlineError):

@@ -193,8 +193,8 @@ class TaskMetrics(Contract):
     expired: int = Field(ge=0)
     duplicates: int = Field(ge=0)
     label_coverage: float | None = None
-    cumulative: dict[Name, float] = Field(default_factory=dict)
-    rolling: dict[Name, float] = Field(default_factory=dict)
+    cumulative: dict[Name, float | None] = Field(default_factory=dict)
+    rolling: dict[Name, float | None] = Field(default_factory=dict)
     event_time: AwareDatetime
 
 

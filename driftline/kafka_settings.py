@@ -58,14 +58,18 @@ def librdkafka_settings(kafka: KafkaConfig, **overrides: Any) -> dict[str, Any]:
     Clients never ask the broker to create a topic they name (librdkafka's producers do by
     default): an auto-created topic gets the broker's partition count, not the co-partitioned
     one of ``driftline topics create``, and a metadata lookup for a missing topic must say it
-    is missing rather than race its creation.
+    is missing rather than race its creation. librdkafka's own log lines go to
+    :func:`driftline.kafka_logs.kafka_logger` (Python logging, rate-limited), never to stderr.
     """
+    from driftline.kafka_logs import kafka_logger
+
     creds = credentials(kafka.security)
     settings: dict[str, Any] = {
         "bootstrap.servers": kafka.bootstrap_servers,
         "client.id": kafka.client_id,
         "security.protocol": creds.protocol.lower(),
         "allow.auto.create.topics": False,
+        "logger": kafka_logger(),
     }
     if creds.mechanism:
         settings["sasl.mechanisms"] = creds.mechanism

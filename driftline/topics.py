@@ -50,14 +50,17 @@ def create_topics(config: DriftlineConfig, timeout: float = 30.0) -> dict[str, s
     """Create missing topics; return ``{name: "created" | "exists"}``.
 
     Raises :class:`DriftlineError` when ``predictions`` and ``labels`` exist with different
-    partition counts (the join would silently miss labels).
+    partition counts (the join would silently miss labels), and
+    :class:`~driftline.errors.BrokerUnreachableError` when no broker answers within
+    ``kafka.connect_timeout``.
     """
     from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
     from driftline.kafka_settings import librdkafka_settings
+    from driftline.reachability import require_broker
 
     admin = AdminClient(librdkafka_settings(config.kafka))
-    existing = admin.list_topics(timeout=timeout).topics
+    existing = require_broker(config.kafka, admin)
     replicas = config.kafka.replication_factor
     wanted = [
         NewTopic(

@@ -10,18 +10,14 @@ from typing import Any
 
 import click
 
+from driftline.cli.options import config_option
+
 __all__ = ["features"]
 
-_config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="driftline.yaml (default: $DRIFTLINE_CONFIG or ./driftline.yaml).",
-)
+_config_option = config_option
 
 
-def _repo(config_path: Path | None) -> Any:
+def _repo(config_path: str | None) -> Any:
     from driftline.config import load_config
     from featurestore.repo import FeatureRepo
 
@@ -42,7 +38,7 @@ def features() -> None:
 
 @features.command()
 @_config_option
-def apply(config_path: Path | None) -> None:
+def apply(config_path: str | None) -> None:
     """Generate the Feast repo from the config and register it (idempotent)."""
     repo = _repo(config_path)
     names = repo.apply()
@@ -63,7 +59,7 @@ def apply(config_path: Path | None) -> None:
 @click.option(
     "--kafka/--no-kafka", default=False, help="Also send rejects to the dead-letters topic."
 )
-def push(config_path: Path | None, file: Path, to: str, kafka: bool) -> None:
+def push(config_path: str | None, file: Path, to: str, kafka: bool) -> None:
     """Push feature values from FILE (.jsonl, .csv, .parquet); bad rows are dead-lettered.
 
     Each row: the entity id, ``event_time`` (ISO 8601 with a timezone) and feature values.
@@ -102,7 +98,7 @@ def push(config_path: Path | None, file: Path, to: str, kafka: bool) -> None:
 @_config_option
 @click.option("--start", default=None, help="ISO time; default: incremental since the last run.")
 @click.option("--end", default=None, help="ISO time; default: now.")
-def materialize(config_path: Path | None, start: str | None, end: str | None) -> None:
+def materialize(config_path: str | None, start: str | None, end: str | None) -> None:
     """Load the latest feature values into the online store."""
     repo = _repo(config_path)
     views = [v.name for v in repo.layout.feature_views]
@@ -120,7 +116,7 @@ def materialize(config_path: Path | None, start: str | None, end: str | None) ->
 @features.command()
 @_config_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def stats(config_path: Path | None, as_json: bool) -> None:
+def stats(config_path: str | None, as_json: bool) -> None:
     """Rows per view and per task, time range and null rates of the offline store."""
     from featurestore.stats import store_stats
 

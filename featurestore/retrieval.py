@@ -176,6 +176,7 @@ def _latest_labels(
         rows = read_view(repo, repo.layout.label_view(task), start, end)
         rows["task"] = task
         parts.append(rows)
-    labels = pd.concat(parts, ignore_index=True)
+    # concatenating an empty frame is deprecated in pandas (FutureWarning): leave them out
+    labels = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
     labels = labels.sort_values(CREATED_TIMESTAMP, kind="stable")
     return labels.drop_duplicates(["task", "prediction_id"], keep="last")

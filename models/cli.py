@@ -11,6 +11,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from driftline.cli.options import config_option
+
 __all__ = ["models", "publish_update"]
 
 
@@ -19,12 +21,19 @@ def _out() -> Console:
     return Console(width=None if sys.stdout.isatty() else 160)
 
 
-def _registry(config_path: str | None) -> tuple[Any, str]:
+def _registry(config_path: str | None, model_name: str | None = None) -> tuple[Any, str]:
+    """The registry and the model to act on: ``model_name`` when the registry or the config
+    knows it (else a usage error with "did you mean"), else the config's ``model``."""
+    from driftline.cli.options import known_name
     from driftline.config import load_config
     from models.registry import Registry
 
     config = load_config(config_path)
-    return Registry.from_config(config.registry), config.model
+    registry = Registry.from_config(config.registry)
+    if model_name is None:
+        return registry, config.model
+    known_name(model_name, {config.model, *registry.list_models()}, "model", "--model")
+    return registry, model_name
 
 
 def publish_update(update: dict[str, Any], config_path: str | None) -> None:
@@ -53,13 +62,6 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="driftline.yaml (default: $DRIFTLINE_CONFIG or ./driftline.yaml).",
-)
 model_option = click.option(
     "--model", "model_name", default=None, help="Model name (default: the config's `model`)."
 )
@@ -77,9 +79,12 @@ def models() -> None:
 @json_option
 def list_versions(config_path: str | None, model_name: str | None, as_json: bool) -> None:
     """List the versions of a model with status, aliases and primary metrics."""
-    registry, default_model = _registry(config_path)
-    name = model_name or default_model
-    versions = registry.list_versions(name)
+    registry, name = _registry(config_path, model_name)
+    registered = name in registry.list_models()
+    versions = registry.list_versions(name) if registered else []
+    if not registered:
+        click.echo(f"no version of {name!r} is registered yet (the retrainer registers one; "
+                   "`driftline demo` bootstraps one)", err=True)  # fmt: skip
     if as_json:
         click.echo(json.dumps([_version_dict(v) for v in versions], indent=2, default=str))
         return
@@ -116,8 +121,8 @@ def list_versions(config_path: str | None, model_name: str | None, as_json: bool
 @json_option
 def show(version: str, config_path: str | None, model_name: str | None, as_json: bool) -> None:
     """Show one version (number or alias): lineage, hashes, window, per-task metrics."""
-    registry, default_model = _registry(config_path)
-    info = registry.get_version(model_name or default_model, version)
+    registry, name = _registry(config_path, model_name)
+    info = registry.get_version(name, version)
     if as_json:
         click.echo(json.dumps(_version_dict(info), indent=2, default=str))
         return
@@ -174,8 +179,7 @@ def promote(
     version: str, alias: str, reason: str, config_path: str | None, model_name: str | None
 ) -> None:
     """Point the champion (or candidate) alias at VERSION."""
-    registry, default_model = _registry(config_path)
-    name = model_name or default_model
+    registry, name = _registry(config_path, model_name)
     previous = registry.aliases(name).get("champion")
     info = registry.promote(name, version, alias=alias, reason=reason)
     _out().print(f"{name}: {alias} → v{info.version}")
@@ -191,8 +195,8 @@ def promote(
 @model_option
 def rollback(reason: str, config_path: str | None, model_name: str | None) -> None:
     """Move the champion alias back to the previous champion."""
-    registry, default_model = _registry(config_path)
-    update = rollback_update(registry, model_name or default_model, reason)
+    registry, name = _registry(config_path, model_name)
+    update = rollback_update(registry, name, reason)
     _out().print(
         f"{update['model']}: champion v{update['parent_version']} → v{update['version']} (rolled back)"
     )

@@ -91,10 +91,7 @@ class Preprocessor(nn.Module):
         pre = cls(schema, vocabularies)
         if schema.numeric:
             values = frame[list(schema.numeric)].astype("float64").to_numpy()
-            mean = np.nanmean(values, axis=0) if len(values) else np.zeros(values.shape[1])
-            std = np.nanstd(values, axis=0) if len(values) else np.ones(values.shape[1])
-            mean = np.nan_to_num(mean)
-            std = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
+            mean, std = _column_moments(values)
             pre.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
             pre.std.copy_(torch.as_tensor(std, dtype=torch.float32))
         return pre
@@ -146,3 +143,23 @@ class Preprocessor(nn.Module):
             {k: list(v) for k, v in data["vocabularies"].items()},
             {k: int(v) for k, v in data["embedding_dims"].items()},
         )
+
+
+def _column_moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each column over its finite values; a column without any
+    gets mean 0 and std 1 (no "Mean of empty slice" warning), a constant one std 1.
+
+    >>> mean, std = _column_moments(np.array([[1.0, np.nan], [3.0, np.nan]]))
+    >>> mean.tolist(), std.tolist()
+    ([2.0, 0.0], [1.0, 1.0])
+    """
+    finite = np.isfinite(values)
+    counts = finite.sum(axis=0)
+    present = counts > 0
+    zeros = np.zeros(values.shape[1])
+    mean = np.divide(
+        np.where(finite, values, 0.0).sum(axis=0), counts, out=zeros.copy(), where=present
+    )
+    squares = np.where(finite, (values - mean) ** 2, 0.0).sum(axis=0)
+    std = np.sqrt(np.divide(squares, counts, out=zeros.copy(), where=present))
+    return mean, np.where(std > 1e-12, std, 1.0)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from driftline.cli.options import config_option, load_or_exit
+from driftline.cli.options import config_option, known_name, load_or_exit
 
 if TYPE_CHECKING:
     from driftline.events import RetrainRequest
@@ -47,7 +47,8 @@ def build_request(
 
 
 @click.command()
-@click.option("--model", "model_name", default=None, help="Model (default: the config's).")
+@click.option("--model", "model_name", default=None,
+              help="Model (default: the config's; no other is accepted).")  # fmt: skip
 @click.option("--tasks", required=True, help="Comma-separated tasks to focus on, e.g. churn,spend.")
 @click.option("--request-id", default=None, help="Request id (default: a fresh one).")
 @click.option("--window-start", type=click.DateTime(), default=None, help="UTC start of the data.")
@@ -65,13 +66,13 @@ def retrain(
 ) -> None:
     """Send a retrain request to the retrain-requests topic (the retrainer answers on model-updates)."""
     config = load_or_exit(config_path)
+    if model_name is not None:
+        known_name(model_name, [config.model], "model", "--model")
     names = [t.strip() for t in tasks.split(",") if t.strip()]
-    unknown = [t for t in names if t not in config.tasks]
-    if not names or unknown:
-        raise click.BadParameter(
-            f"unknown task(s) {unknown}; the config has {sorted(config.tasks)}",
-            param_hint="--tasks",
-        )
+    if not names:
+        raise click.BadParameter("name at least one task", param_hint="--tasks")
+    for name in names:
+        known_name(name, config.tasks, "task", "--tasks")
     request = build_request(
         model_name or config.model, names, request_id,
         window_start.replace(tzinfo=UTC) if window_start else None,
@@ -81,8 +82,10 @@ def retrain(
     from confluent_kafka import Producer
 
     from driftline.events import encode
+    from driftline.reachability import require_topics
     from retrainer.publisher import producer_settings
 
+    require_topics(config.kafka, [config.topics.retrain_requests])
     producer = Producer(producer_settings(config))
     errors: list[str] = []
     producer.produce(

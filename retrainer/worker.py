@@ -105,11 +105,15 @@ class RetrainWorker:
         on_outcome: Callable[[JobOutcome], None] | None = None,
     ) -> None:
         """Poll, train and publish until ``stop`` is set; then finish the running job."""
+        from retrainer.heartbeat import Heartbeat
+
         stop = stop or threading.Event()
         self._start()
+        heartbeat = Heartbeat(self.config.state_dir / "run" / "retrainer.heartbeat")
         executor = ThreadPoolExecutor(1, thread_name_prefix="retrain")
         try:
             while not stop.is_set():
+                heartbeat.beat()
                 self._poll_once()
                 self._collect(on_outcome, wait=False)
                 self._start_next(executor)

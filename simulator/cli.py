@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from driftline.cli.options import config_option, load_or_exit
+from driftline.cli.options import config_option, known_name, load_or_exit
 
 __all__ = ["down", "simulate", "status", "up"]
 
@@ -44,7 +44,8 @@ def _stack(config_path: str | None) -> Any:
               help="Cosine between the tasks' latent scores (synthetic source).")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--start", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"]),
-              default="2026-01-01T00:00:00Z", show_default=True, help="Event time of event 0 (UTC).")  # fmt: skip
+              default=None, help="Event time of event 0 (UTC) [default: so that the last event "
+              "is about now].")  # fmt: skip
 @click.option("--interval", type=click.FloatRange(min=0.001), default=1.0, show_default=True,
               help="Event-time seconds between events.")  # fmt: skip
 @click.option("--label-delay", type=click.FloatRange(0, 0.5), default=0.25, show_default=True,
@@ -55,17 +56,22 @@ def _stack(config_path: str | None) -> Any:
 @click.option("--rate", type=click.FloatRange(min=1), default=None, help="Events per wall-clock second at most.")  # fmt: skip
 @click.option("--batch", type=click.IntRange(min=1), default=250, show_default=True)
 @click.option("--no-features", is_flag=True, help="Do not write feature values to Feast.")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=0, show_default=True,
+              help="When the registry has no champion, first train one on this many events "
+                   "(the live events follow them).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the final stats as JSON.")
 def simulate(
     config_path: str | None, source: str, count: int, offset: int, drift: tuple[str, ...],
-    shift: tuple[str, ...], correlation: float, seed: int, start: datetime, interval: float,
+    shift: tuple[str, ...], correlation: float, seed: int, start: datetime | None, interval: float,
     label_delay: float, loss: tuple[str, ...], rate: float | None, batch: int, no_features: bool,
-    as_json: bool,
+    bootstrap: int, as_json: bool,
 ) -> None:  # fmt: skip
     """Play production traffic: score events with the registry's champion, send predictions and
     labels (with per-task delays and losses), write features to Feast."""
     from rich.console import Console
 
+    from driftline.cli.progress import progress_bar
+    from driftline.reachability import require_topics
     from simulator.labels import LabelPlan
     from simulator.phases import PhaseTracker
     from simulator.schedule import DriftSchedule
@@ -77,26 +83,86 @@ def simulate(
         losses = {k: float(v) for k, _, v in (item.partition("=") for item in loss)}
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-    stream = build_source(config, source, schedule, seed, correlation, start.timestamp(), interval)
+    for task in [*schedule.drifted_tasks, *losses]:
+        known_name(task, config.tasks, "task", "--drift/--loss")
+    require_topics(config.kafka, [config.topics.predictions, config.topics.labels])
+    history = bootstrap if bootstrap and _champion(config) is None else 0
+    first_time = _start_time(start, count, offset + history, interval, config)
+    stream = build_source(config, source, schedule, seed, correlation, first_time, interval)
+    console = Console(stderr=True)
+    if history:
+        _bootstrap(config, stream, offset, history, console)
+        offset += history
     plan = LabelPlan.from_config(config, label_delay, losses, seed=seed)
     first = schedule.first_drift
     tracker = PhaseTracker(config, first)
-    console = Console(stderr=True)
     simulation = Simulation(config, stream, plan, batch=batch, rate=rate,
                             push_features=not no_features, tracker=tracker, offset=offset)  # fmt: skip
-    with console.status("simulating") as spinner:
+    with progress_bar() as bar:
+        task = bar.add_task("simulating", total=count)
         stats = simulation.run(
             count,
-            on_batch=lambda s: spinner.update(
-                f"{s.events} events, {s.labels} labels, scoring with v{s.version}"
+            on_batch=lambda s: bar.update(
+                task, completed=s.events,
+                description=f"simulating ({s.labels} labels, champion v{s.version})",
             ),
-        )
+        )  # fmt: skip
     summary = {**stats.as_dict(), "tasks": tracker.summary()}
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
         console.print(f"sent {stats.events} predictions and {stats.labels} labels in {stats.wall_s:.1f} s; "
                       f"champion v{stats.version}")  # fmt: skip
+
+
+def _champion(config: Any) -> int | None:
+    """The registry's champion version of ``config.model``, or ``None``."""
+    from models import Registry, RegistryError
+
+    registry = Registry.from_config(config.registry)
+    try:
+        return registry.aliases(config.model).get("champion")
+    except RegistryError:
+        return None
+    finally:
+        registry.close()
+
+
+def _bootstrap(config: Any, stream: Any, offset: int, count: int, console: Any) -> None:
+    """Train a first champion on events ``offset .. offset + count - 1`` (as ``driftline demo``)."""
+    from featurestore import FeatureRepo
+    from simulator.bootstrap import bootstrap_champion
+
+    with console.status(f"no champion yet: training one on {count} events"):
+        FeatureRepo(config).ensure_applied()
+        report = bootstrap_champion(config, stream.events(offset, count))
+    console.print(f"bootstrap: champion v{report.version} trained on {report.rows} rows "
+                  f"in {report.wall_s:.1f} s")  # fmt: skip
+
+
+def _start_time(
+    start: datetime | None, count: int, offset: int, interval: float, config: Any
+) -> float:
+    """Event time of event 0: ``start``, or so that the last event played is about now.
+
+    Warns (one line) when the events would be older than ``topics.input_retention``: Kafka may
+    delete them at once, and a monitor that has seen newer events expires their predictions.
+    """
+    import time
+
+    if start is None:
+        return time.time() - (offset + count) * interval
+    first = start.timestamp() if start.tzinfo else start.replace(tzinfo=UTC).timestamp()
+    last = first + (offset + count) * interval
+    retention = config.topics.input_retention
+    if last < time.time() - retention:
+        click.echo(
+            f"warning: every event is older than topics.input_retention ({retention / 86400:g} d) "
+            "before now: Kafka may delete them at once, and a monitor that has seen newer "
+            "events expires their predictions unlabelled; leave --start out to end at about now",
+            err=True,
+        )
+    return first
 
 
 def build_source(
@@ -147,7 +213,11 @@ def down(config_path: str | None, keep_broker: bool) -> None:
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(config_path: str | None, as_json: bool) -> None:
-    """Show the local services, consumer lag per topic and the champion of each model."""
+    """Show the local services, consumer lag per topic and the champion of each model.
+
+    A monitor or retrainer started without `driftline up` is found by its health check. Exit 69
+    when no broker answers.
+    """
     stack = _stack(config_path)
     states = stack.status()
     broker_ok = states[0].healthy
@@ -160,6 +230,7 @@ def status(config_path: str | None, as_json: bool) -> None:
             "lag": [lag.__dict__ for lag in lags],
             "champions": champions,
         }, indent=2))  # fmt: skip
+        _exit_if_no_broker(stack, broker_ok)
         return
     from rich.console import Console
     from rich.table import Table
@@ -177,6 +248,21 @@ def status(config_path: str | None, as_json: bool) -> None:
     for model, aliases in champions.items():
         models.add_row(model, _v(aliases.get("champion")), _v(aliases.get("candidate")))
     Console().print(models)
+    _exit_if_no_broker(stack, broker_ok)
+
+
+def _exit_if_no_broker(stack: Any, broker_ok: bool) -> None:
+    """After the tables: one line and exit 69 when no broker answered (what other commands do)."""
+    if broker_ok:
+        return
+    from driftline.errors import BrokerUnreachableError
+    from driftline.reachability import unreachable_message
+
+    config = stack.client_config()
+    kafka = config.kafka
+    raise BrokerUnreachableError(
+        unreachable_message(kafka.bootstrap_servers, kafka.connect_timeout)
+    )
 
 
 def _v(version: int | None) -> str:

@@ -138,12 +138,11 @@ class DemoRun:
         try:
             tick = time.monotonic()
             bootstrap = stack.start_broker(progress)
-            # Nothing reaches the monitor or the retrainer before the bootstrap below, and they
-            # only import Feast at start (they read or write it at their first label /
-            # request): they can start before the repo is applied, so their start-up (internal
-            # topics, imports) overlaps the apply and the bootstrap.
-            stack.start_services(bootstrap, progress)
+            # The monitor and the retrainer apply the Feast repo themselves when it is missing:
+            # apply it once here first, so that they find it and do not apply it all at once.
+            # Their start-up (internal topics, imports) still overlaps the bootstrap below.
             stack.apply_feature_repo(progress)
+            stack.start_services(bootstrap, progress)
             timings.up_s = time.monotonic() - tick
             summary = self._loop(stack, bootstrap, timings, refresh, progress)
         finally:
@@ -296,8 +295,10 @@ class DemoRun:
     def _narrate(self, event: Any) -> None:
         kind = type(event).__name__
         if kind == "Alert":
-            self._say(f"alert: {event.task} {event.detector} {event.metric}={event.value:.3f} "
-                      f"({event.severity}, v{event.model_version})")  # fmt: skip
+            was = "" if event.baseline is None else f" (was {event.baseline:.3f})"
+            self._say(f"alert: {event.task} {event.metric} {event.value:.3f}{was}, "
+                      f"{event.detector.split('/')[0]} on {event.signal} ({event.severity}, "
+                      f"v{event.model_version})")  # fmt: skip
         elif kind == "RetrainRequest":
             self._say(f"retrain requested for {', '.join(event.tasks)}")
         elif kind == "ModelUpdate":

@@ -200,18 +200,25 @@ class LocalStack:
         if self.manage_broker:
             state = broker.status(with_topics=False)
             bootstrap, pid = state.bootstrap_servers, state.pid
-            healthy = state.running and bootstrap is not None and _broker_answers(bootstrap)
+            healthy = (
+                state.running
+                and bootstrap is not None
+                and _broker_answers(bootstrap, self.config.kafka.connect_timeout)
+            )
         else:
             bootstrap, pid = self.config.kafka.bootstrap_servers, None
-            healthy = _broker_answers(bootstrap)
+            healthy = _broker_answers(bootstrap, self.config.kafka.connect_timeout)
         out = [ServiceState("broker", pid, healthy, bootstrap or "not started", broker.logs_dir / "server.log")]  # fmt: skip
         for name in self.services:
             process = self.process(name)
             pid = process.pid()
-            ok, detail = (
-                self._health(name, bootstrap) if pid is not None and healthy else (False, "")
-            )
-            if pid is None:
+            # A service started by hand (`driftline monitor`, a container) has no pid file of
+            # ours: its health check (the monitor's /metrics, the retrainer's consumer group)
+            # still finds it.
+            ok, detail = self._health(name, bootstrap) if healthy or name == "monitor" else (False, "")  # fmt: skip
+            if pid is None and ok:
+                detail = f"{detail} (not started by `driftline up`)"
+            elif pid is None:
                 detail = "exited (see its log)" if process.exited() else "not running"
             out.append(ServiceState(name, pid, ok, detail, process.log))
         return out
@@ -255,11 +262,11 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _broker_answers(bootstrap: str) -> bool:
+def _broker_answers(bootstrap: str, timeout: float = 3.0) -> bool:
     from driftline.broker import BrokerError, fetch_topics
 
     try:
-        fetch_topics(bootstrap, timeout=3.0)
+        fetch_topics(bootstrap, timeout=timeout)
     except BrokerError:
         return False
     return True
@@ -268,7 +275,9 @@ def _broker_answers(bootstrap: str) -> bool:
 def _group_members(bootstrap: str, group: str) -> int:
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    from driftline.kafka_logs import kafka_logger
+
+    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": kafka_logger()})
     try:
         description = admin.describe_consumer_groups([group], request_timeout=5)[group].result(
             timeout=6

@@ -71,19 +71,22 @@ def build_app(
     seed: int = 0,
     feature_sink: Any | None = None,
     worker_index: int = 0,
+    worker_id: str | None = None,
 ) -> faust.App:
     """The monitor's Faust app for ``config`` (nothing connects until a worker starts it).
 
     ``worker_index`` tells the processes of ``driftline monitor --workers N`` apart: each has its
     own state directory and web port (``monitor.web_port + index``) and, with
     ``monitor.static_membership``, its own ``group.instance.id``, so a restarted worker takes its
-    partitions back at once instead of after the session timeout.
+    partitions back at once instead of after the session timeout. ``worker_id`` (one per
+    container replica, ``driftline monitor --worker-id``) names both instead of the index.
     """
     mon, names = config.monitor, config.topics
     servers = (
         bootstrap or os.environ.get("DRIFTLINE_BOOTSTRAP_SERVERS") or config.kafka.bootstrap_servers
     )
-    datadir = config.state_dir / "monitor" / f"worker-{worker_index}"
+    worker = worker_id or f"worker-{worker_index}"
+    datadir = config.state_dir / "monitor" / worker
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         mon.app_id,
@@ -95,7 +98,7 @@ def build_app(
         topic_replication_factor=config.kafka.replication_factor,
         web_port=mon.web_port + worker_index,
         consumer_group_instance_id=(
-            f"{mon.app_id}-{worker_index}" if mon.static_membership else None
+            f"{mon.app_id}-{worker_id or worker_index}" if mon.static_membership else None
         ),
         broker_session_timeout=mon.session_timeout,
         broker_heartbeat_interval=max(1.0, mon.session_timeout / 4),

@@ -5,14 +5,19 @@ Before the Faust worker starts, each worker process
 1. creates the monitor's internal topics (``outcomes`` and the two table changelogs) when they
    are missing, and waits until the broker's metadata lists them: see
    :func:`create_internal_topics`;
-2. opens the Feast label sink (``monitor.feature_sink``), so importing Feast happens here and not
-   inside the first checkpoint: see :func:`streams.feature_sink.open_label_sink`.
+2. with ``monitor.feature_sink``, applies the generated Feast repo when its registry lacks any
+   object (a fresh state dir) and opens the label sink, so importing Feast happens here and not
+   inside the first checkpoint, and a store that cannot work stops the monitor at start with one
+   line: see :func:`streams.feature_sink.open_label_sink`.
+
+A broker that does not answer within ``kafka.connect_timeout`` also stops it at start (exit 69).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,6 +28,7 @@ from typing import Any
 
 import click
 
+from driftline.cli.options import config_option, configure_logging, load_or_exit, log_level_option
 from driftline.config.models import DriftlineConfig
 from streams.errors import RESTART_EXIT_CODE, StreamsError
 
@@ -32,6 +38,7 @@ __all__ = [
     "create_internal_topics",
     "internal_topics",
     "monitor",
+    "prepare",
 ]
 
 log = logging.getLogger("driftline.monitor")
@@ -46,70 +53,91 @@ start rather than lose the predictions it held."""
 
 
 @click.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="driftline.yaml (default: ./driftline.yaml or $DRIFTLINE_CONFIG)",
-)
-@click.option(
-    "--loglevel",
-    default="info",
-    show_default=True,
-    type=click.Choice(["debug", "info", "warning", "error"]),
-)
+@config_option
+@log_level_option("info")
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
     default=None,
     help="Worker processes on this host sharing the partitions (default: monitor.workers).",
 )
+@click.option(
+    "--worker-id",
+    envvar="DRIFTLINE_WORKER_ID",
+    default=None,
+    metavar="NAME",
+    callback=lambda _ctx, _param, value: _worker_name(value),
+    help="This replica's name (one per container: its state dir, and its group.instance.id with "
+    "monitor.static_membership) [$DRIFTLINE_WORKER_ID; default: worker-<index>].",
+)
 @click.option("--worker-index", type=click.IntRange(0, 63), default=0, hidden=True)
 def monitor(
-    config_path: Path | None, loglevel: str, workers: int | None, worker_index: int
+    config_path: str | None,
+    log_level: str,
+    workers: int | None,
+    worker_id: str | None,
+    worker_index: int,
 ) -> None:
     """Run the streaming monitor: join, per-task metrics, drift detectors, alerts.
 
     With N workers, worker i serves Prometheus on ``monitor.web_port + i`` and keeps its state
-    under ``state_dir/monitor/worker-i``; SIGTERM/SIGINT stops them all.
+    under ``state_dir/monitor/worker-i``; SIGTERM/SIGINT stops them all. Before any worker
+    starts, the broker must answer within ``kafka.connect_timeout`` and, with
+    ``monitor.feature_sink``, the generated Feast repo is applied when it is missing; either
+    failing ends the command with one line.
     """
-    from driftline.config import find_config, load_config
+    from driftline.config import find_config
 
-    path = config_path or find_config()
-    config = load_config(path)
+    path = Path(find_config(config_path))
+    config = load_or_exit(str(path))
     count = workers or config.monitor.workers
-    if count > 1:
-        raise SystemExit(_run_workers(path, loglevel, count))
-
     # Until the Faust worker sets up its own logging (it replaces these handlers).
-    logging.basicConfig(
-        level=loglevel.upper(), format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
-    )
+    configure_logging(log_level, "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
     servers = os.environ.get("DRIFTLINE_BOOTSTRAP_SERVERS")  # as build_app reads it
     if servers:
         kafka = config.kafka.model_copy(update={"bootstrap_servers": servers})
         config = config.model_copy(update={"kafka": kafka})
-    try:
-        created = create_internal_topics(config)
-    except StreamsError as exc:
-        raise click.ClickException(str(exc)) from exc
-    log.info("internal topics: %s", ", ".join(f"{n} {s}" for n, s in created.items()))
-    label_sink = None
-    if config.monitor.feature_sink:
-        from streams.feature_sink import open_label_sink
-
-        label_sink = open_label_sink(config)
+    label_sink = prepare(config, open_sink=count == 1)
+    if count > 1:
+        raise SystemExit(_run_workers(path, log_level, count, worker_id))
 
     import faust
 
     from streams.app import build_app
     from streams.gc_tuning import tune_collector
 
-    app = build_app(config, worker_index=worker_index, feature_sink=label_sink)
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    app = build_app(config, worker_index=worker_index, worker_id=worker_id, feature_sink=label_sink)
+    worker = faust.Worker(app, loglevel=log_level, quiet=True)
     tune_collector()
     worker.execute_from_commandline()
+
+
+def _worker_name(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", value):
+        raise click.BadParameter(f"{value!r}: letters, digits, '_', '.', '-' (at most 63)")
+    return value
+
+
+def prepare(config: DriftlineConfig, open_sink: bool = True) -> Any:
+    """What a worker needs before Faust starts; the opened label sink (or ``None``).
+
+    Creates the internal topics (:func:`create_internal_topics`; the broker must answer within
+    ``kafka.connect_timeout``) and, with ``monitor.feature_sink``, applies the Feast repo when it
+    is missing. With ``open_sink`` the label sink is opened too (the supervisor of ``--workers N``
+    prepares once and lets each worker open its own).
+    """
+    created = create_internal_topics(config)
+    log.info("internal topics: %s", ", ".join(f"{n} {s}" for n, s in created.items()))
+    if not config.monitor.feature_sink:
+        return None
+    from streams.feature_sink import ensure_feature_repo, open_label_sink
+
+    if open_sink:
+        return open_label_sink(config)
+    from featurestore import FeatureRepo
+
+    ensure_feature_repo(FeatureRepo(config))
+    return None
 
 
 @dataclass(frozen=True)
@@ -169,7 +197,7 @@ def internal_topics(config: DriftlineConfig) -> list[InternalTopic]:
 
 
 def create_internal_topics(
-    config: DriftlineConfig, admin: Any | None = None, timeout: float = 30.0
+    config: DriftlineConfig, admin: Any | None = None, timeout: float | None = None
 ) -> dict[str, str]:
     """Create the missing :func:`internal_topics`; return ``{name: "created" | "exists"}``.
 
@@ -180,9 +208,12 @@ def create_internal_topics(
     the worker starts avoid that race, and Faust leaves existing topics as they are. Idempotent
     and safe when several workers start at once.
 
-    Raises :class:`StreamsError` when the broker does not answer, a topic cannot be created, or an
-    existing one has another partition count than ``kafka.partitions``.
+    Raises :class:`~driftline.errors.BrokerUnreachableError` when the broker does not answer
+    within ``timeout`` (default ``kafka.connect_timeout``), :class:`StreamsError` when a topic
+    cannot be created or an existing one has another partition count than ``kafka.partitions``.
     """
+    if timeout is None:
+        timeout = config.kafka.connect_timeout
     if admin is None:
         from confluent_kafka.admin import AdminClient
 
@@ -197,8 +228,9 @@ def create_internal_topics(
     where = f"Kafka at {config.kafka.bootstrap_servers}"
     wanted = internal_topics(config)
     new = [NewTopic(t.name, t.partitions, t.replicas, config=t.settings) for t in wanted]
+    existing = _list_topics(admin, where, timeout)
     try:
-        result = create_missing(admin, new, _list_topics(admin, where, timeout), timeout)
+        result = create_missing(admin, new, existing, timeout)
     except DriftlineError as exc:
         raise StreamsError(
             f"{exc} (a topic of the monitor, on {where}); create it yourself (compacted for a "
@@ -238,13 +270,14 @@ def _refuse_former_join_state(
 
 
 def _list_topics(admin: Any, where: str, timeout: float) -> dict[str, Any]:
+    from driftline.errors import BrokerUnreachableError
+    from driftline.reachability import reason, unreachable_message
+
     try:
         return dict(admin.list_topics(timeout=timeout).topics)
     except Exception as exc:  # KafkaException: the broker does not answer
-        raise StreamsError(
-            f"{where} did not answer within {timeout:.0f} s ({exc}); start the broker "
-            "(`driftline broker start`) or fix kafka.bootstrap_servers"
-        ) from exc
+        servers = where.removeprefix("Kafka at ")
+        raise BrokerUnreachableError(unreachable_message(servers, timeout, reason(exc))) from None
 
 
 def _wait_listed(admin: Any, wanted: list[InternalTopic], where: str, timeout: float) -> None:
@@ -268,19 +301,24 @@ def _wait_listed(admin: Any, wanted: list[InternalTopic], where: str, timeout: f
         time.sleep(0.2)
 
 
-def _run_workers(path: Path, loglevel: str, count: int) -> int:
+def _run_workers(path: Path, loglevel: str, count: int, worker_id: str | None = None) -> int:
     """Start ``count`` single-worker processes and supervise them until a stop signal.
 
     A worker that exits with :data:`RESTART_EXIT_CODE` (it stopped itself so that a restart
-    replays from the last checkpoint) is started again; any other exit is final. Returns the worst
-    exit code once every worker has ended.
+    replays from the last checkpoint) is started again, up to :class:`RestartBudget`'s limit (5
+    restarts within 2 minutes: more means it meets the same error at every start); any other exit
+    is final. Returns the worst exit code once every worker has ended.
     """
+    from streams.restart_budget import RestartBudget
+
+    budget = RestartBudget()
     script = Path(sys.executable).parent / "driftline"
     command = [str(script) if script.exists() else "driftline", "monitor", "--config", str(path)]
-    options = ["--loglevel", loglevel, "--workers", "1", "--worker-index"]
+    options = ["--log-level", loglevel, "--workers", "1", "--worker-index"]
 
     def start(index: int) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([*command, *options, str(index)])
+        name = ["--worker-id", f"{worker_id}-{index}"] if worker_id else []
+        return subprocess.Popen([*command, *options, str(index), *name])
 
     children = [start(index) for index in range(count)]
     stopping: list[int] = []
@@ -299,9 +337,16 @@ def _run_workers(path: Path, loglevel: str, count: int) -> int:
             code = child.poll()
             if code is None or index in codes:
                 continue
-            if code == RESTART_EXIT_CODE and not stopping:
+            if code == RESTART_EXIT_CODE and not stopping and budget.allow(index):
                 log.warning("monitor worker %d asked for a restart; starting it again", index)
                 children[index] = start(index)
+            elif code == RESTART_EXIT_CODE and not stopping:
+                log.error(
+                    "monitor worker %d asked for a restart %d times within %.0f s; not starting "
+                    "it again: its log above says what fails at each start",
+                    index, budget.limit + 1, budget.window,
+                )  # fmt: skip
+                codes[index] = code
             else:
                 codes[index] = code
         time.sleep(0.2)

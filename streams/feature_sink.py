@@ -17,17 +17,20 @@ from driftline.config.models import DriftlineConfig
 from streams.outcome import Outcome
 from streams.records import to_datetime
 
-__all__ = ["FeatureSink", "open_label_sink"]
+__all__ = ["FeatureSink", "ensure_feature_repo", "open_label_sink"]
 
 log = logging.getLogger("driftline.monitor")
 
 
-def open_label_sink(config: DriftlineConfig) -> Any:
+def open_label_sink(config: DriftlineConfig, apply: bool = True) -> Any:
     """A ``featurestore.LabelSink`` of ``config`` with Feast and its store's modules imported.
 
-    Reads and writes nothing: the Feast registry and the offline store are first touched by the
-    first write, so this may run before ``driftline features apply`` has (the demo applies the
-    repo while the monitor starts). Logs how long it took.
+    With ``apply`` (what ``driftline monitor`` does), the generated Feast repo is applied first
+    when its registry lacks any object of the config (a fresh state dir: nobody ran
+    ``driftline features apply``), so the first checkpoint never meets a store that is not there;
+    a store that cannot be applied (stored columns differ, a server down) fails here, at start,
+    with a :class:`~featurestore.errors.FeatureStoreError` that says what to do. Without
+    ``apply``, nothing is read or written. Logs how long it took.
     """
     started = time.monotonic()
     log.info("feature sink: importing Feast and opening the %s store (once, at start-up)",
@@ -35,6 +38,8 @@ def open_label_sink(config: DriftlineConfig) -> Any:
     from featurestore import FeatureRepo, LabelSink
 
     repo = FeatureRepo(config)
+    if apply:
+        ensure_feature_repo(repo)
     _ = repo.store  # imports Feast, the registry and the online store; connects to nothing
     import feast.data_source  # noqa: F401  (PushMode, used by every flush)
 
@@ -43,6 +48,18 @@ def open_label_sink(config: DriftlineConfig) -> Any:
         repo.backend.stored_values(views[0], "outcome_id", [])
     log.info("feature sink: ready after %.1f s", time.monotonic() - started)
     return LabelSink(config, repo=repo)
+
+
+def ensure_feature_repo(repo: Any) -> None:
+    """Apply ``repo`` (a ``featurestore.FeatureRepo``) when its registry lacks any object.
+
+    Raises :class:`~featurestore.errors.FeatureStoreError` naming the store and the command to
+    run by hand when Feast refuses.
+    """
+    applied = repo.ensure_applied()
+    if applied:
+        log.info("feature sink: applied the Feast repo (%d objects) to %s", len(applied),
+                 repo.backend.describe())  # fmt: skip
 
 
 class FeatureSink:

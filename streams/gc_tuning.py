@@ -26,6 +26,7 @@ True
 
 from __future__ import annotations
 
+import atexit
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,10 +38,21 @@ THRESHOLDS = (50_000, 20, 100)
 
 
 def tune_collector() -> None:
-    """Freeze what exists now (after a collection) and raise the collector's thresholds."""
+    """Freeze what exists now (after a collection) and raise the collector's thresholds.
+
+    At exit the frozen objects are thawed and collected, so that extension objects among them
+    (Feast's duckdb connection and types) are freed before their modules are torn down (else
+    duckdb reports ``nanobind: leaked ...`` lines).
+    """
     gc.collect()
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)
+    atexit.register(_thaw)
+
+
+def _thaw() -> None:
+    gc.unfreeze()
+    gc.collect()
 
 
 @contextmanager

@@ -138,6 +138,12 @@ class MetricSet:
             self._watched["roc_auc"].update(truth, score)
         return error
 
+    @property
+    def empty(self) -> bool:
+        """Whether no labelled outcome arrived since the start (or the last re-baseline): every
+        metric is then undefined (a snapshot reports ``null``, not River's 0)."""
+        return not self._ring
+
     def cumulative(self) -> dict[str, float]:
         """Each metric since the start (or the last re-baseline)."""
         if self._counts is not None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from driftline.config.models import DriftlineConfig
 from driftline.events import Alert, EvidenceWindow, RetrainRequest, TaskMetrics, stable_id
 from streams.errors import RESET_STATE, CheckpointError
+from streams.metric_set import MetricSet
 from streams.outcome import Outcome
 from streams.outcome_order import OutcomeOrder
 from streams.policy import RetrainTrigger
@@ -322,8 +323,7 @@ class TaskMonitor:
                         "expired": expired,
                         "duplicates": self.duplicates if overall else 0,
                         "label_coverage": self.label_coverage if overall else None,
-                        "cumulative": scope.metrics.cumulative(),
-                        "rolling": scope.metrics.rolling(),
+                        **_metric_values(scope.metrics),
                         "event_time": to_datetime(t),
                     }
                 )
@@ -383,3 +383,13 @@ def _score(outcome: Outcome, task_type: str) -> float | None:
 
 def _finite(value: float) -> float:
     return value if math.isfinite(value) else 0.0
+
+
+def _metric_values(metrics: MetricSet) -> dict[str, dict[str, float | None]]:
+    """A snapshot's ``cumulative`` and ``rolling``: every metric ``None`` before any label."""
+    if metrics.empty:
+        undefined = dict.fromkeys(metrics.task.metrics)
+        return {"cumulative": undefined, "rolling": dict(undefined)}
+    cumulative: dict[str, float | None] = dict(metrics.cumulative())
+    rolling: dict[str, float | None] = dict(metrics.rolling())
+    return {"cumulative": cumulative, "rolling": rolling}

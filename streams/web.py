@@ -74,10 +74,14 @@ class MonitorCollector(Collector):
                 coverage.add_metric([monitor.model, monitor.task], monitor.label_coverage)
             for key, scope in list(monitor.scopes.items()):
                 slice_ = ",".join(f"{k}={v}" for k, v in key)
-                for window, values in (
-                    ("cumulative", scope.metrics.cumulative()),
-                    ("rolling", scope.metrics.rolling()),
-                ):
+                if scope.metrics.empty:  # no label yet: no metric value (not River's 0)
+                    values_by_window: tuple[tuple[str, dict[str, float]], ...] = ()
+                else:
+                    values_by_window = (
+                        ("cumulative", scope.metrics.cumulative()),
+                        ("rolling", scope.metrics.rolling()),
+                    )
+                for window, values in values_by_window:
                     for metric, value in values.items():
                         cumulative.add_metric(
                             [monitor.model, monitor.task, slice_, metric, window], value

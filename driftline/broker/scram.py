@@ -22,7 +22,9 @@ def upsert_scram_user(bootstrap_servers: str, username: str, password: str) -> N
         UserScramCredentialUpsertion,
     )
 
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    from driftline.kafka_logs import kafka_logger
+
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers}, logger=kafka_logger())
     upsert = UserScramCredentialUpsertion(
         username,
         ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS),

@@ -9,7 +9,7 @@ import click
 if TYPE_CHECKING:
     from driftline.events import Alert
 
-from driftline.cli.options import config_option, load_or_exit
+from driftline.cli.options import config_option, known_name, load_or_exit
 
 
 @click.group()
@@ -39,10 +39,14 @@ def tail(
 ) -> None:
     """Print alerts from the drift-alerts topic as they arrive."""
     from driftline.events import Alert, encode
+    from driftline.reachability import require_topics
     from driftline.reader import EventReader
 
     cfg = load_or_exit(config_path)
+    for task in tasks:
+        known_name(task, cfg.tasks, "task", "--task")
     topic = cfg.topics.drift_alerts
+    require_topics(cfg.kafka, [topic])
     reader = EventReader(cfg, [topic], from_beginning=not from_end)
     with reader:
         for item in reader.read(timeout=0, idle=None if follow else timeout):
@@ -55,14 +59,36 @@ def tail(
             if as_json:
                 click.echo(encode(alert).decode())
             else:
-                click.echo(_line(alert))
+                click.echo(alert_line(alert))
 
 
-def _line(a: Alert) -> str:
-    slice_ = ",".join(f"{k}={v}" for k, v in a.slice.items()) or "-"
-    baseline = "n/a" if a.baseline is None else f"{a.baseline:.4g}"
+def alert_line(a: Alert) -> str:
+    """One readable line per alert: when, how bad, which model/task/slice, what changed, why.
+
+    >>> from driftline.events import decode
+    >>> alert = decode(b'{"schema": "driftline.alert/1", "alert_id": "d3200ad1", "model": "shop",'
+    ...     b' "model_version": "1", "task": "churn", "slice": {}, "detector": "adwin/error",'
+    ...     b' "signal": "error", "severity": "critical", "metric": "error_rate", "value": 0.085,'
+    ...     b' "baseline": 0.0, "evidence": {"start_count": 793, "end_count": 992,'
+    ...     b' "start_time": "2023-11-14T22:27:01Z", "end_time": "2023-11-14T22:29:11Z"},'
+    ...     b' "config_hash": "590e9cd8", "event_time": "2023-11-14T22:29:11Z"}')
+    >>> print(alert_line(alert))
+    2023-11-14T22:29:11Z CRITICAL shop v1 churn: error_rate 0.085 (was 0) — adwin on the error stream, labels 793-992 [alert d3200ad1]
+    """
+    where = f"{a.model} v{a.model_version} {a.task}"
+    if a.slice:
+        where += " [" + ", ".join(f"{k}={v}" for k, v in a.slice.items()) + "]"
+    was = "" if a.baseline is None else f" (was {a.baseline:.4g})"
+    detector = a.detector.split("/", 1)[0]
+    source = {
+        "error": "the error stream",
+        "score": "the score stream",
+        "metric": "a rolling metric",
+    }
+    window = a.evidence
+    unit = "predictions" if a.signal == "score" else "labels"
     return (
-        f"{a.event_time:%Y-%m-%dT%H:%M:%SZ} {a.severity.upper():8} {a.model}@{a.model_version} "
-        f"task={a.task} slice={slice_} {a.detector}/{a.signal} "
-        f"{a.metric}={a.value:.4g} (baseline {baseline}) id={a.alert_id}"
+        f"{a.event_time:%Y-%m-%dT%H:%M:%SZ} {a.severity.upper()} {where}: "
+        f"{a.metric} {a.value:.4g}{was} — {detector} on {source[a.signal]}, "
+        f"{unit} {window.start_count}-{window.end_count} [alert {a.alert_id}]"
     )

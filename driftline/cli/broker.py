@@ -31,6 +31,7 @@ def _options(command: Any) -> Any:
         help="Broker data, logs, server.properties, broker.pid [default: <state_dir>/kafka].",
     )(command)
     command = click.option(
+        "-c",
         "--config",
         "config_path",
         type=click.Path(path_type=Path),

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from driftline.cli.options import config_option
 from driftline.config import DriftlineConfig, find_config, load_config
 from driftline.errors import ConfigError
 
@@ -18,8 +19,11 @@ def config() -> None:
 
 @config.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
-def validate(path: str | None) -> None:
-    """Check PATH (default ./driftline.yaml): exit 0 when valid, 2 with PATH:LINE errors."""
+@config_option
+def validate(path: str | None, config_path: str | None) -> None:
+    """Check PATH (or -c PATH; default ./driftline.yaml): exit 0 when valid, 2 with PATH:LINE
+    errors."""
+    path = path or config_path
     try:
         file = find_config(path)
         cfg = load_config(file)

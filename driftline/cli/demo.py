@@ -3,7 +3,7 @@
 up (broker, monitor, retrainer) → bootstrap a first champion from pre-drift history → simulated
 traffic scored by the registry's champion → concept drift on some tasks → alerts → retrain →
 promotion → the simulator hot-swaps → metrics recover → summary → down. The live view goes to
-stderr; ``--json`` prints the summary on stdout. The work is done by :mod:`simulator.demo`
+stderr; the summary goes to stdout (a table, or JSON with ``--json``). The work is done by :mod:`simulator.demo`
 (imported only when the command runs).
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from driftline.cli.options import config_option, load_or_exit
+from driftline.cli.options import config_option, known_name, load_or_exit
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
 
@@ -58,6 +58,8 @@ def demo(
     path = Path(config_path) if config_path else EXAMPLE
     config = load_or_exit(str(path))
     tasks = tuple(t.strip() for t in drifted.split(",") if t.strip())
+    for task in tasks:
+        known_name(task, config.tasks, "task", "--drift")
     plan = DemoPlan(history=history, before=before, after=after, drifted=tasks,
                     interval=1.0 / rate, seed=seed, promotion_timeout=timeout,
                     max_lag=max_lag)  # fmt: skip
@@ -66,10 +68,12 @@ def demo(
     with Live(view.render(), console=console, refresh_per_second=4, transient=False) as live:
         run = DemoRun(config, path, plan, keep_running=keep_running, view=view)
         summary = run.run(refresh=lambda: live.update(view.render()))
+    if not console.is_terminal:
+        console.line()  # the live view's last render ends without a newline in a log file
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    _print_summary(console, summary)
+    _print_summary(Console(), summary)  # stdout: `driftline demo > summary.txt` keeps it
 
 
 def _print_summary(console: object, summary: dict) -> None:  # type: ignore[type-arg]

@@ -53,6 +53,36 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """Like click's, with "did you mean" for a mistyped command."""
+        name = args[0] if args else ""
+        if args and self.get_command(ctx, name) is None and not name.startswith("-"):
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            ctx.fail(f"no such command {name!r}{hint}")
+        return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; a user error becomes one line on stderr and its exit status."""
+        try:
+            return super().invoke(ctx)
+        except DriftlineError as exc:
+            for line in getattr(exc, "problems", None) or [f"error: {exc}"]:
+                click.echo(line, err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            line = user_error_line(exc)
+            if line is None:
+                raise
+            click.echo(f"error: {line}", err=True)
+            ctx.exit(1)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         if not rows:
@@ -87,17 +117,58 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Run the CLI; driftline errors print as one clear line and exit 1 (config errors exit 2)."""
+    """Run the CLI: a user error prints one clear line (never a traceback) and exits non-zero.
+
+    Exit status: 2 for usage and config errors, 69 when the broker cannot be reached, 1 for other
+    driftline errors, 130 on Ctrl-C.
+    """
+    from driftline.kafka_logs import set_kafka_log_level
+    from driftline.quiet import quiet_third_party
+
+    quiet_third_party()
+    set_kafka_log_level(None)  # one-shot commands: off; monitor/retrainer set --log-level
     try:
         sys.exit(cli.main(standalone_mode=False) or 0)
     except click.exceptions.Exit as exit_:
         sys.exit(exit_.exit_code)
+    except click.UsageError as exc:  # one line, and where to read more
+        command = exc.ctx.command_path if exc.ctx is not None else "driftline"
+        click.echo(f"error: {exc.format_message()} (see `{command} -h`)", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Aborted.", err=True)
         sys.exit(130)
     except DriftlineError as exc:
-        click.echo(f"error: {exc}", err=True)
+        problems = getattr(exc, "problems", None) or [f"error: {exc}"]
+        for line in problems:
+            click.echo(line, err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        line = user_error_line(exc)
+        if line is None:
+            raise
+        click.echo(f"error: {line}", err=True)
         sys.exit(1)
+
+
+def user_error_line(exc: BaseException) -> str | None:
+    """One line for an error that the user's input or environment caused, else ``None``.
+
+    Files that cannot be read or written, and errors reported by Kafka (librdkafka's
+    ``KafkaException``) are the user's to fix; anything else is a bug and keeps its traceback.
+
+    >>> user_error_line(FileNotFoundError(2, "No such file or directory", "x.jsonl"))
+    "[Errno 2] No such file or directory: 'x.jsonl'"
+    >>> user_error_line(ZeroDivisionError("division by zero")) is None
+    True
+    """
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return str(exc)
+    kind = type(exc)
+    if kind.__module__ in ("cimpl", "confluent_kafka.error") and kind.__name__ == "KafkaException":
+        describe = getattr(exc.args[0] if exc.args else None, "str", None)
+        return f"Kafka: {describe() if callable(describe) else exc}"
+    return None

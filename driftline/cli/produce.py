@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from driftline.cli.options import config_option, load_or_exit
+from driftline.cli.progress import progress_bar
 
 
 @click.command()
@@ -22,10 +23,9 @@ def produce(kind: str, file: Path, single: bool, strict: bool, config_path: str 
     Exit status: 0 when every line was sent, 1 when some lines were bad (the good ones are sent
     unless --strict).
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from driftline.client import Client
     from driftline.ingest import read_events
+    from driftline.reachability import require_topics
 
     cfg = load_or_exit(config_path)
     expected = "driftline.prediction/1" if kind == "predictions" else "driftline.label/1"
@@ -35,14 +35,14 @@ def produce(kind: str, file: Path, single: bool, strict: bool, config_path: str 
     if problems and strict:
         click.echo(f"{len(problems)} bad line(s); nothing sent (--strict)", err=True)
         sys.exit(1)
-    with (
-        Client(cfg, envelopes=not single) as client,
-        Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(), transient=True) as bar,
-    ):
-        task = bar.add_task("send", total=len(events))
+    topic = cfg.topics.predictions if kind == "predictions" else cfg.topics.labels
+    require_topics(cfg.kafka, [topic])
+    with Client(cfg, envelopes=not single) as client, progress_bar() as bar:
+        task = bar.add_task(f"sending {kind}", total=len(events))
         for event in events:
             client.send(event)
             bar.advance(task)
+        bar.update(task, description="waiting for the broker's acks")
         client.flush()
     click.echo(f"sent {len(events)} {kind} to {client.config.kafka.bootstrap_servers}", err=True)
     if problems:

@@ -11,7 +11,7 @@ ROLES = ["predictions", "labels", "outcomes", "drift-alerts", "retrain-requests"
 
 
 @click.command()
-@click.argument("role", type=click.Choice(ROLES))
+@click.argument("role", type=click.Choice(ROLES), metavar="ROLE")
 @click.option("-f", "--follow", is_flag=True, help="Keep waiting for new events.")
 @click.option("--from-end", is_flag=True, help="Skip events already on the topic.")
 @click.option(
@@ -32,10 +32,12 @@ def tail(
     Records that are not valid events are reported on stderr with topic/partition/offset.
     """
     from driftline.events import encode
+    from driftline.reachability import require_topics
     from driftline.reader import EventReader
 
     cfg = load_or_exit(config_path)
     topic = getattr(cfg.topics, role.replace("-", "_"))
+    require_topics(cfg.kafka, [topic])
     count = 0
     with EventReader(cfg, [topic], from_beginning=not from_end) as reader:
         for item in reader.read(timeout=0, idle=None if follow else timeout):

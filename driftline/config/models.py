@@ -119,6 +119,12 @@ class KafkaConfig(Section):
     partitions: int = Field(4, ge=1, le=10_000)
     replication_factor: int = Field(1, ge=1, le=16)
     client_id: str = "driftline"
+    connect_timeout: Duration = Field(
+        10.0,
+        gt=0,
+        description="seconds a command waits for the broker before it exits with one line "
+        "(services check once at start-up)",
+    )
     security: SecurityConfig = SecurityConfig()
     local: LocalBrokerConfig = LocalBrokerConfig()
 

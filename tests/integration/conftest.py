@@ -37,6 +37,7 @@ import pytest
 
 from driftline.broker import BrokerError, KafkaJars, LocalBroker, fetch_topics
 from driftline.broker.jars import LIBS_ENV, default_pom
+from driftline.kafka_logs import kafka_logger
 
 BOOTSTRAP_ENV = "DRIFTLINE_BOOTSTRAP_SERVERS"
 REPO = Path(__file__).resolve().parents[2]
@@ -94,7 +95,7 @@ def new_topic(kafka_bootstrap: str) -> Iterator[NewTopic]:
     from confluent_kafka.admin import AdminClient
     from confluent_kafka.admin import NewTopic as KafkaNewTopic
 
-    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    admin = AdminClient({"logger": kafka_logger(), "bootstrap.servers": kafka_bootstrap})
     created: list[str] = []
 
     def create(name_prefix: str, partitions: int = 1, config: dict[str, str] | None = None) -> str:

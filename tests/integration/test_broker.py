@@ -25,6 +25,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from driftline.broker import fetch_topics
 from driftline.broker.network import port_is_free
+from driftline.kafka_logs import kafka_logger
 
 DRIFTLINE = Path(sys.executable).with_name("driftline")
 REPO = Path(__file__).resolve().parents[2]
@@ -96,7 +97,7 @@ def test_second_start_reports_the_running_broker(cli_broker: CliBroker) -> None:
 
 
 def test_status_shows_address_pid_listeners_and_topics(cli_broker: CliBroker) -> None:
-    admin = AdminClient({"bootstrap.servers": cli_broker.bootstrap})
+    admin = AdminClient({"logger": kafka_logger(), "bootstrap.servers": cli_broker.bootstrap})
     admin.create_topics([NewTopic("status-topic", 3, 1)])["status-topic"].result(timeout=30)
     result = driftline(
         "broker", "status", "--state-dir", str(cli_broker.state_dir),
@@ -110,6 +111,7 @@ def test_status_shows_address_pid_listeners_and_topics(cli_broker: CliBroker) ->
 
 def sasl_settings(address: str, password: str) -> dict[str, object]:
     return {
+        "logger": kafka_logger(),
         "bootstrap.servers": address,
         "security.protocol": "SASL_PLAINTEXT",
         "sasl.mechanisms": "SCRAM-SHA-512",
@@ -120,7 +122,7 @@ def sasl_settings(address: str, password: str) -> dict[str, object]:
 
 def test_sasl_listener_accepts_the_right_password(cli_broker: CliBroker) -> None:
     topic = f"sasl-{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": cli_broker.bootstrap})
+    admin = AdminClient({"logger": kafka_logger(), "bootstrap.servers": cli_broker.bootstrap})
     admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=30)
     settings = sasl_settings(cli_broker.sasl, PASSWORD)
     delivered: list[KafkaError | None] = []

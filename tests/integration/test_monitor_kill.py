@@ -23,6 +23,7 @@ import pytest
 
 from bench.worker_process import WorkerProcess
 from bench.workload import TASKS_YAML, Workload, produce
+from driftline.kafka_logs import kafka_logger
 
 NIGHTLY = os.environ.get("DRIFTLINE_NIGHTLY") == "1"
 PREDICTIONS = 55_000 if NIGHTLY else 20_000
@@ -37,7 +38,9 @@ MONITOR = (
 def _sent(worker: WorkerProcess, workload: Workload) -> int:
     from confluent_kafka import Producer
 
-    producer = Producer({"bootstrap.servers": worker.bootstrap, "linger.ms": 20})
+    producer = Producer(
+        {"logger": kafka_logger(), "bootstrap.servers": worker.bootstrap, "linger.ms": 20}
+    )
     topics = {
         "predictions": worker.config.topics.predictions,
         "labels": worker.config.topics.labels,

@@ -23,6 +23,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from driftline.config import load_config
+from driftline.kafka_logs import kafka_logger
 from driftline.topics import create_topics
 
 T0 = 1_700_000_000  # in the past: events far ahead of the clock are dead letters
@@ -73,7 +74,13 @@ class Deployment:
         )
         self.config = load_config(self.path)
         create_topics(self.config)
-        self.producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random"})
+        self.producer = Producer(
+            {
+                "logger": kafka_logger(),
+                "bootstrap.servers": bootstrap,
+                "partitioner": "murmur2_random",
+            }
+        )
         self.warm: set[str] = set()
         self.worker: subprocess.Popen[bytes] | None = None
 
@@ -197,6 +204,7 @@ class Deployment:
     def read(self, topic: str, timeout: float = 10.0, at_least: int = 1) -> list[dict[str, Any]]:
         consumer = Consumer(
             {
+                "logger": kafka_logger(),
                 "bootstrap.servers": self.bootstrap,
                 "group.id": uuid.uuid4().hex,
                 "auto.offset.reset": "earliest",

@@ -22,6 +22,7 @@ import pytest
 
 from bench.worker_process import WorkerProcess
 from bench.workload import TASKS_YAML, Workload, produce
+from driftline.kafka_logs import kafka_logger
 
 TASKS = ("churn", "fraud", "spend")
 PREDICTIONS = 6000
@@ -58,7 +59,7 @@ def _members(bootstrap: str, group: str) -> int:
     from confluent_kafka import ConsumerGroupState
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"logger": kafka_logger(), "bootstrap.servers": bootstrap})
     try:
         (description,) = [f.result(10) for f in admin.describe_consumer_groups([group]).values()]
     except Exception:  # the group does not exist yet
@@ -94,7 +95,9 @@ def test_two_workers_share_partitions_and_survive_a_kill(
     )
     from confluent_kafka import Producer
 
-    producer = Producer({"bootstrap.servers": kafka_bootstrap, "linger.ms": 20})
+    producer = Producer(
+        {"logger": kafka_logger(), "bootstrap.servers": kafka_bootstrap, "linger.ms": 20}
+    )
     topics = {
         "predictions": worker.config.topics.predictions,
         "labels": worker.config.topics.labels,

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from driftline.cli.main import cli
 from driftline.config import DriftlineConfig
+from driftline.kafka_logs import kafka_logger
 from driftline.topics import create_topics
 
 TASKS = {"churn": {"type": "binary"}}
@@ -35,6 +36,7 @@ def _read(config: DriftlineConfig, topic: str, timeout: float = 30.0) -> list[di
 
     consumer = Consumer(
         {
+            "logger": kafka_logger(),
             "bootstrap.servers": config.kafka.bootstrap_servers,
             "group.id": f"cli-reader-{time.monotonic_ns()}",
             "auto.offset.reset": "earliest",
@@ -62,7 +64,7 @@ def test_retrain_command_produces_a_cli_request(make_config: Any, tmp_path: Path
     assert (request["request_id"], request["requested_by"]) == ("by-hand-1", "cli")
     assert (request["model"], request["tasks"]) == ("shop-mtl", ["churn"])
     bad = CliRunner().invoke(cli, ["retrain", "--tasks", "nope", "--config", str(path)])
-    assert bad.exit_code == 2 and "unknown task(s) ['nope']" in bad.output
+    assert bad.exit_code == 2 and "unknown task 'nope'" in bad.output
 
 
 def test_models_rollback_publishes_rolled_back(make_config: Any, tmp_path: Path) -> None:
@@ -80,3 +82,24 @@ def test_models_rollback_publishes_rolled_back(make_config: Any, tmp_path: Path)
     assert update["status"] == "rolled_back"
     assert (update["version"], update["parent_version"]) == ("1", "2")
     assert update["sha256"] == registry.get_version("shop-mtl", 1).sha256
+
+
+def test_retrainer_prepares_a_fresh_state_dir_or_says_what_is_missing(
+    make_config: Any, tmp_path: Path
+) -> None:
+    import pytest
+
+    from driftline.errors import DriftlineError
+    from featurestore import FeatureRepo
+    from retrainer.cli import prepare
+
+    config, _ = make_config(partitions=1, tasks=TASKS, features=[{"name": "x"}],
+                            feature_store={"type": "embedded", "path": str(tmp_path / "feast")})  # fmt: skip
+    with pytest.raises(DriftlineError, match=r"retrain-requests-\w+.*driftline topics create"):
+        prepare(config)  # no topics yet: one line saying which command to run
+    create_topics(config)
+    assert FeatureRepo(config).missing()  # nothing applied in the fresh state dir
+    prepare(config)
+    repo = FeatureRepo(config)
+    assert repo.missing() == []
+    repo.close()

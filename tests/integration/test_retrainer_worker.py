@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 
 from driftline.config import DriftlineConfig, parse_config
+from driftline.kafka_logs import kafka_logger
 
 RETRAIN_ROWS = 1200
 RETRAIN_FEATURES = [{"name": "x1"}, {"name": "x2"}, {"name": "country", "dtype": "string"}]
@@ -114,7 +115,9 @@ def produce_requests(config: DriftlineConfig, *requests: Any, raw: list[bytes] =
 
     from driftline.events import encode
 
-    producer = Producer({"bootstrap.servers": config.kafka.bootstrap_servers})
+    producer = Producer(
+        {"logger": kafka_logger(), "bootstrap.servers": config.kafka.bootstrap_servers}
+    )
     for request in requests:
         producer.produce(config.topics.retrain_requests, key=request.model.encode(),
                          value=encode(request))  # fmt: skip
@@ -128,7 +131,7 @@ def read_topic(config: DriftlineConfig, topic: str, expected: int, timeout: floa
     and then ~2 s more for unexpected extras."""
     from confluent_kafka import Consumer
 
-    consumer = Consumer({"bootstrap.servers": config.kafka.bootstrap_servers,
+    consumer = Consumer({"logger": kafka_logger(), "bootstrap.servers": config.kafka.bootstrap_servers,
                          "group.id": f"reader-{time.monotonic_ns()}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})  # fmt: skip
     consumer.subscribe([topic])

@@ -17,6 +17,7 @@ from confluent_kafka import Consumer
 from driftline.client import Client
 from driftline.errors import DeliveryError, DriftlineError, EventValidationError
 from driftline.events import Alert, EvidenceWindow, Label, Prediction, encode, stable_id
+from driftline.kafka_logs import kafka_logger
 from driftline.partitioning import partition_for
 from driftline.reader import EventReader
 from driftline.schemas import load_schema
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _raw_records(config, topic: str, expected: int, timeout: float = 30.0) -> list:  # type: ignore[no-untyped-def]
     consumer = Consumer(
-        {"bootstrap.servers": config.kafka.bootstrap_servers, "group.id": f"raw-{topic}",
+        {"logger": kafka_logger(), "bootstrap.servers": config.kafka.bootstrap_servers, "group.id": f"raw-{topic}",
          "auto.offset.reset": "earliest", "enable.auto.commit": False}
     )  # fmt: skip
     consumer.subscribe([topic])
@@ -192,7 +193,9 @@ def test_alerts_tail_prints_and_filters(make_config) -> None:  # type: ignore[no
     create_topics(config)
     from confluent_kafka import Producer
 
-    producer = Producer({"bootstrap.servers": config.kafka.bootstrap_servers})
+    producer = Producer(
+        {"logger": kafka_logger(), "bootstrap.servers": config.kafka.bootstrap_servers}
+    )
     for task in ("churn", "spend"):
         alert = Alert.model_validate(
             {"schema": "driftline.alert/1", "alert_id": stable_id(task), "model": "shop-mtl",
@@ -209,4 +212,4 @@ def test_alerts_tail_prints_and_filters(make_config) -> None:  # type: ignore[no
     assert [a["task"] for a in printed] == ["churn"]
     jsonschema.validate(printed[0], load_schema("driftline.alert/1"))
     human = _cli("alerts", "tail", "--timeout", "5", "-c", str(path))
-    assert "CRITICAL" in human.stdout and "task=spend" in human.stdout
+    assert "CRITICAL" in human.stdout and "v1 spend: error_rate" in human.stdout

@@ -64,8 +64,10 @@ def _config(tmp_path: Path) -> Path:
 
 def test_status_with_nothing_running(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["status", "-c", str(_config(tmp_path)), "--json"])
-    assert result.exit_code == 0, result.output
-    status = json.loads(result.output)
+    assert result.exit_code == 69, result.output  # no broker answers: the same exit as others
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "no Kafka broker answered" in result.stderr
+    status = json.loads(result.stdout)
     assert [(s["name"], s["healthy"]) for s in status["services"]] == [
         ("broker", False), ("monitor", False), ("retrainer", False)
     ]  # fmt: skip

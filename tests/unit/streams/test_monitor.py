@@ -199,6 +199,24 @@ def test_snapshots_by_event_time_have_stable_ids() -> None:
     assert len(ids) == 2 and len(set(ids)) == 2  # buckets [0,1000) and [1000,2000)
 
 
+def test_a_snapshot_before_any_label_reports_null_metrics_not_zero() -> None:
+    from driftline.events import TaskMetrics
+
+    monitor = TaskMonitor(CFG, "m", "a")
+    for i in range(0, 1500, 10):  # predictions only: scores, no labels yet
+        monitor.apply(Outcome("predicted", "m", "1", "a", f"p-{i}", float(i), ("in", 0, i, 0, 0),
+                              y_pred=0.7))  # fmt: skip
+    [snapshot] = monitor.snapshots(1500.0, 1)
+    assert snapshot.labels == 0
+    assert snapshot.cumulative and all(v is None for v in snapshot.cumulative.values())
+    assert snapshot.rolling == snapshot.cumulative
+    assert '"accuracy":null' in snapshot.model_dump_json()
+    TaskMetrics.model_validate_json(snapshot.model_dump_json(by_alias=True))  # still the contract
+    monitor.apply(labelled("a", 2000, 1.0, 0.9))
+    [labelled_snapshot] = monitor.snapshots(2000.0, 2)
+    assert labelled_snapshot.cumulative["accuracy"] == 1.0
+
+
 def test_bad_events_dead_lettered_alone_neighbours_go_on() -> None:
     stage = JoinStage(CFG, partitions=1)
     good = {

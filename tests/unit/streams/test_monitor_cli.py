@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from driftline.config import parse_config
 from driftline.config.models import DriftlineConfig
+from driftline.errors import BrokerUnreachableError
 from streams import cli as monitor_cli
 from streams.errors import StreamsError
 from streams.feature_sink import FeatureSink
@@ -95,7 +96,7 @@ def test_an_unreachable_broker_says_where_and_what_to_do() -> None:
         def list_topics(self, timeout: float) -> Any:
             raise RuntimeError("KafkaError{code=_TRANSPORT}")
 
-    with pytest.raises(StreamsError, match=r"Kafka at \S+:9092 did not answer.*broker start"):
+    with pytest.raises(BrokerUnreachableError, match=r"at \S+:9092 within 1 s.*broker start"):
         monitor_cli.create_internal_topics(_config(), admin=DeadAdmin(), timeout=1)
 
 
@@ -230,10 +231,78 @@ def test_open_label_sink_imports_feast_and_touches_no_file(tmp_path: Path) -> No
         f"model: m\nstate_dir: {tmp_path}\nfeatures: [{{name: x}}]\ntasks: {{a: {{type: binary}}}}\n"
         f"feature_store: {{type: embedded, path: {tmp_path}/feast}}\n"
     )
-    sink = open_label_sink(config)
+    sink = open_label_sink(config, apply=False)
     assert isinstance(sink, LabelSink) and "feast" in sys.modules and "duckdb" in sys.modules
     assert not (tmp_path / "feast" / "registry.db").exists()  # the repo may be applied later
     FeatureRepo(config).apply()
     outcome = {"outcome_id": "p-1:a", "task": "a", "prediction_id": "p-1", "entity_id": "e-1",
                "event_time": datetime.now(UTC), "label": 1, "model_version": "1"}  # fmt: skip
     assert sink.write([outcome]) == 1 and sink.flush() == 1
+
+
+def test_the_monitor_applies_a_missing_feast_repo_at_start(tmp_path: Path) -> None:
+    """A fresh state dir (nobody ran `driftline features apply`): the sink the monitor opens at
+    start applies the repo, so its first checkpoint writes labels instead of failing."""
+    from datetime import UTC, datetime
+
+    from featurestore import FeatureRepo
+    from streams.feature_sink import open_label_sink
+
+    config = _config(
+        f"model: m\nstate_dir: {tmp_path}\nfeatures: [{{name: x}}]\ntasks: {{a: {{type: binary}}}}\n"
+        f"feature_store: {{type: embedded, path: {tmp_path}/feast}}\n"
+    )
+    assert FeatureRepo(config).missing()  # nothing registered yet
+    sink = open_label_sink(config)
+    assert FeatureRepo(config).missing() == []
+    outcome = {"outcome_id": "p-1:a", "task": "a", "prediction_id": "p-1", "entity_id": "e-1",
+               "event_time": datetime.now(UTC), "label": 1, "model_version": "1"}  # fmt: skip
+    assert sink.write([outcome]) == 1 and sink.flush() == 1
+    reopened = FeatureRepo(config)
+    assert reopened.ensure_applied() == []  # already there: not applied again
+    reopened.close()
+
+
+def test_a_replica_named_by_worker_id_keeps_its_own_state(tmp_path: Path) -> None:
+    from streams.app import build_app
+
+    text = YAML.replace("app_id: mon", "app_id: mon, static_membership: true")
+    config = _config(text + f"state_dir: {tmp_path}\n")
+    a, b = build_app(config, worker_id="c0ffee"), build_app(config, worker_id="beef01")
+    assert Path(a.conf.datadir).name == "c0ffee" and Path(b.conf.datadir).name == "beef01"
+    assert a.conf.consumer_group_instance_id == "mon-c0ffee"
+    assert Path(build_app(config).conf.datadir).name == "worker-0"
+
+
+def test_worker_id_must_be_a_plain_name(tmp_path: Path) -> None:
+    path = tmp_path / "d.yaml"
+    path.write_text(YAML)
+    result = CliRunner().invoke(monitor_cli.monitor, ["-c", str(path), "--worker-id", "../x"])
+    assert result.exit_code == 2 and "--worker-id" in result.output
+
+
+def test_workers_that_fail_at_every_start_are_not_restarted_forever(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``--workers N``: a worker asking for a restart (exit 70) at every start is given up after
+    the restart budget, so the supervisor exits instead of looping."""
+    import subprocess
+
+    from streams.errors import RESTART_EXIT_CODE
+
+    started: list[list[str]] = []
+
+    class Exits70:
+        def __init__(self, argv: list[str]) -> None:
+            started.append(argv)
+
+        def poll(self) -> int:
+            return RESTART_EXIT_CODE
+
+    monkeypatch.setattr(subprocess, "Popen", Exits70)
+    monkeypatch.setattr(monitor_cli.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(monitor_cli.signal, "signal", lambda *_args: None)  # keep pytest's
+    code = monitor_cli._run_workers(tmp_path / "d.yaml", "info", 2, worker_id="box")
+    assert code == RESTART_EXIT_CODE
+    assert len(started) == 2 * (1 + 5)  # each worker: its start and 5 restarts, then no more
+    assert started[0][-2:] == ["--worker-id", "box-0"] and started[1][-2:] == ["--worker-id", "box-1"]  # fmt: skip
