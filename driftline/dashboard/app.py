@@ -105,6 +105,7 @@ def create_app(history: RunHistory, registry: RegistryView | None = None) -> Any
                     "value": last.primary if last else None,
                     "coverage": last.coverage if last else None,
                     "labels": last.labels if last else 0,
+                    "snapshots": len(points),
                     "alerts": len(alerts),
                     "alerts_this_version": len(since),
                     "status": "drift" if since else ("ok" if last else "waiting"),

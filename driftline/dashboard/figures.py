@@ -30,6 +30,7 @@ ALERT_TRACE = "alerts"
 """The name of the marker trace that shows a task's alerts (what the browser test looks for)."""
 SEVERITY_COLORS = {"info": "#1f77b4", "warning": "#ff7f0e", "critical": "#d62728"}
 _VERSION_EVENTS = {"promoted": "promoted", "rolled_back": "rolled back to"}
+_LEGEND = {"orientation": "h", "x": 1.0, "xanchor": "right", "y": 1.0, "yanchor": "bottom"}
 
 Phase = tuple[float, float, str]
 """A shaded stretch of event time: (start, end, label), e.g. the drift until the promotion."""
@@ -120,15 +121,20 @@ def task_figure(
             }
         )  # fmt: skip
     layout = {
-        "title": {"text": f"{task}: {metric} over event time", "x": 0.01, "font": {"size": 15}},
+        "title": {
+            "text": f"{task}: {metric} over event time",
+            "x": 0.01,
+            "y": 0.98,
+            "font": {"size": 15},
+        },
         "height": height,
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
+        "margin": {"l": 60, "r": 20, "t": 64, "b": 40},
         "xaxis": {"type": "date", "anchor": "y2", "title": {"text": "event time (UTC)"}},
         "yaxis": {"title": {"text": metric}, "domain": [0.36, 1.0]},
         "yaxis2": {"title": {"text": "coverage"}, "domain": [0.0, 0.24], "range": [0, 1.05]},
         "shapes": shapes,
         "annotations": annotations,
-        "legend": {"orientation": "h", "x": 0, "y": 1.12},
+        "legend": _LEGEND,
         "hovermode": "closest",
         "meta": {"task": task, "alerts": len(alerts)},
     }
@@ -173,12 +179,17 @@ def slices_figure(history: RunHistory, model: str, task: str) -> dict[str, Any] 
             }
         )
     layout = {
-        "title": {"text": f"{task}: {metric} per slice", "x": 0.01, "font": {"size": 14}},
+        "title": {
+            "text": f"{task}: {metric} per slice",
+            "x": 0.01,
+            "y": 0.97,
+            "font": {"size": 14},
+        },
         "height": 300,
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
+        "margin": {"l": 60, "r": 20, "t": 64, "b": 40},
         "xaxis": {"type": "date", "title": {"text": "event time (UTC)"}},
         "yaxis": {"title": {"text": metric}},
-        "legend": {"orientation": "h", "x": 0, "y": 1.15},
+        "legend": _LEGEND,
     }
     return {"data": data, "layout": layout}
 

@@ -64,7 +64,7 @@ function renderCards(overview) {
     el("a", { href: `#task-${t.task}`, style: "text-decoration:none;color:inherit" },
       el("div", { class: `card ${t.status}`, id: `card-${t.task}` },
         el("div", { class: "name", text: t.task }),
-        el("div", { class: "status", text: t.status === "drift" ? `drift (${t.alerts_this_version} alerts)` : t.status }),
+        el("div", { class: "status", text: t.status === "drift" ? `drift: ${t.alerts_this_version} alert${t.alerts_this_version === 1 ? "" : "s"}` : t.status }),
         el("div", {}, `${t.metric || "metric"} ${fmt(t.value)} · coverage ${fmt(t.coverage, 3)}`),
         el("div", {}, `v${t.version ?? "?"} · ${t.labels} labels`))));
   document.getElementById("cards").replaceChildren(...cards);
