@@ -154,6 +154,10 @@ class SinkDelivery:
         self.wait = wait or _sleep
         self._seen = SeenIds(remember)
 
+    def remember_handled(self, alert_id: str) -> None:
+        """Treat ``alert_id`` as delivered (handled before a restart): a repeat is dropped."""
+        self._seen.add(alert_id)
+
     def wanted(self, alert: Alert) -> bool:
         """Whether the sink's filters (``min_severity``, ``tasks``) let ``alert`` through."""
         if _SEVERITY_RANK[alert.severity] < _SEVERITY_RANK[self.sink.min_severity]:

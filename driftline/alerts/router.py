@@ -8,6 +8,10 @@ for a sink (it only writes the topic), and the other sinks go on. A router stopp
 leaves the record uncommitted, and the next start delivers it (at least once; the receiver can
 drop a repeat by its ``Idempotency-Key`` header, the ``alert_id``).
 
+De-duplication survives a restart: before it subscribes, each loop reads the last
+``alerts.remember`` records below its group's committed offsets and remembers their alert ids as
+handled, so an alert the monitor emits again later (its ids are deterministic) is dropped.
+
 A group's first start (no committed offsets) begins at the alerts produced ``alerts.lookback``
 before it, not at the topic's beginning: a new sink is not flooded with a month of history.
 """
@@ -130,11 +134,17 @@ class AlertRouter:
             alerts.dashboard_url,
             wait=self._stop.wait,
         )
+        group = f"{alerts.group_id}-{sink.name}"
+        handled = self._handled_ids(group)
+        for alert_id in handled:
+            delivery.remember_handled(alert_id)
+        if handled:
+            log.info("alert sink %s: %d alert ids handled before", sink.name, len(handled))
         consumer = Consumer(
             librdkafka_settings(
                 self.config.kafka,
                 **{
-                    "group.id": f"{alerts.group_id}-{sink.name}",
+                    "group.id": group,
                     "enable.auto.commit": False,
                     "auto.offset.reset": "earliest",
                 },
@@ -151,6 +161,49 @@ class AlertRouter:
                 consumer.commit(message=message, asynchronous=False)
         finally:
             consumer.close()
+
+    def _handled_ids(self, group: str) -> list[str]:
+        """The alert ids of up to ``alerts.remember`` records below ``group``'s committed
+        offsets (oldest first): the ones this sink handled before a restart."""
+        from confluent_kafka import Consumer, TopicPartition
+
+        topic = self.config.topics.drift_alerts
+        reader = Consumer(
+            librdkafka_settings(
+                self.config.kafka, **{"group.id": group, "enable.auto.commit": False}
+            )
+        )
+        try:
+            metadata = reader.list_topics(topic, timeout=10.0).topics.get(topic)
+            if metadata is None or metadata.error is not None:
+                return []
+            partitions = [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
+            ranges = []
+            for tp in reader.committed(partitions, timeout=10.0):
+                if tp.offset <= 0:
+                    continue
+                low, _ = reader.get_watermark_offsets(tp, timeout=10.0)
+                start = max(low, tp.offset - self.config.alerts.remember)
+                if start < tp.offset:
+                    ranges.append((tp.partition, start, tp.offset))
+            if not ranges:
+                return []
+            reader.assign([TopicPartition(topic, p, start) for p, start, _ in ranges])
+            ends = {p: end for p, _, end in ranges}
+            ids: list[str] = []
+            deadline = time.monotonic() + 30.0
+            while ends and time.monotonic() < deadline and not self._stop.is_set():
+                message = reader.poll(0.5)
+                if message is None or message.error():
+                    continue
+                partition, offset = message.partition(), message.offset() or 0
+                if partition in ends and offset < ends[partition]:
+                    ids += _alert_ids(message.value() or b"")
+                if partition in ends and offset >= ends[partition] - 1:
+                    del ends[partition]
+            return ids
+        finally:
+            reader.close()
 
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         """Partitions without a committed offset start ``alerts.lookback`` back in time."""
@@ -225,3 +278,12 @@ class AlertRouter:
                 self.config.topics.dead_letters, key=topic.encode(), value=encode(letter)
             )
             self._producer.flush(10.0)  # fmt: skip
+
+
+def _alert_ids(value: bytes) -> list[str]:
+    """The alert ids in one record (none when it cannot be read)."""
+    try:
+        raws, _ = split_record(value)
+    except EventValidationError:
+        return []
+    return [str(raw["alert_id"]) for raw in raws if isinstance(raw.get("alert_id"), str)]
