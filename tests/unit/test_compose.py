@@ -14,7 +14,12 @@ from driftline.config import load_config
 from driftline.config.models import DriftlineConfig
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "DRIFTLINE_POSTGRES_PASSWORD": "x", "DRIFTLINE_REDIS_PASSWORD": "y"}
+ENV = {
+    **os.environ,
+    "DRIFTLINE_POSTGRES_PASSWORD": "x",
+    "DRIFTLINE_REDIS_PASSWORD": "y",
+    "GRAFANA_ADMIN_PASSWORD": "z",
+}
 
 
 def _compose() -> dict:  # type: ignore[type-arg]
