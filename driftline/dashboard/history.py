@@ -130,11 +130,14 @@ class RunHistory:
         series = self._series.get(key)
         if series is None:
             series = self._series[key] = deque(maxlen=self.points)
+        labelled = snapshot.labels > 0  # before any label a metric is a placeholder 0
         point = MetricPoint(
             t=snapshot.event_time.timestamp(),
             version=snapshot.model_version,
-            primary=snapshot.rolling.get(metric, snapshot.cumulative.get(metric)),
-            cumulative=snapshot.cumulative.get(metric),
+            primary=snapshot.rolling.get(metric, snapshot.cumulative.get(metric))
+            if labelled
+            else None,
+            cumulative=snapshot.cumulative.get(metric) if labelled else None,
             coverage=snapshot.label_coverage,
             labels=snapshot.labels,
             predictions=snapshot.predictions,

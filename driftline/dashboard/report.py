@@ -109,7 +109,7 @@ def _summary_table(summary: Mapping[str, Any]) -> str:
         "<h2>Before / during / after</h2><table><tr><th>task</th><th>drifted</th><th>metric</th>"
         "<th>before drift</th><th>during (old model)</th><th>after retrain</th><th>alerts</th>"
         f"</tr>{''.join(rows)}</table><p>promoted: {html.escape(promoted)}; events: "
-        f"{summary.get('events', '?')}; wall time {summary.get('wall_s', '?')} s</p>"
+        f"{summary.get('events', '?')}; drift at event {summary.get('drift_at', '?')}</p>"
     )
 
 
