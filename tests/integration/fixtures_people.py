@@ -56,7 +56,14 @@ def iso(t: float) -> str:
 class PeopleStack:
     """One deployment: config file, topics, a producer and the processes of the test."""
 
-    def __init__(self, bootstrap: str, tmp: Path, extra_yaml: str = "", tasks: str = DRIFT_TASKS) -> None:  # fmt: skip
+    def __init__(
+        self,
+        bootstrap: str,
+        tmp: Path,
+        extra_yaml: str = "",
+        tasks: str = DRIFT_TASKS,
+        dashboard_with_monitor: bool = False,
+    ) -> None:
         from confluent_kafka import Producer
 
         from driftline.config import load_config
@@ -75,7 +82,8 @@ class PeopleStack:
             f"monitor: {{app_id: pp-{run}, store: memory, web_port: {self.web_port},"
             " feature_sink: false, checkpoint_interval: 0.3, checkpoint_envelopes: 1000,"
             " snapshot_interval: 60, session_timeout: 6}\n"
-            f"dashboard: {{port: {self.dashboard_port}, lag_interval: 1}}\n"
+            f"dashboard: {{port: {self.dashboard_port}, lag_interval: 1,"
+            f" with_monitor: {str(dashboard_with_monitor).lower()}}}\n"
             f"{extra_yaml}"
             f"tasks:\n{tasks}"
         )
@@ -206,10 +214,14 @@ def _binary(rng: random.Random, accuracy: float) -> tuple[int, float]:
 def people_stack(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Callable[..., PeopleStack]]:
     made: list[PeopleStack] = []
 
-    def make(extra_yaml: str = "", tasks: str = DRIFT_TASKS) -> PeopleStack:
+    def make(
+        extra_yaml: str = "", tasks: str = DRIFT_TASKS, dashboard_with_monitor: bool = False
+    ) -> PeopleStack:
         directory = tmp_path / f"stack{len(made)}"
         directory.mkdir()
-        made.append(PeopleStack(kafka_bootstrap, directory, extra_yaml, tasks))
+        made.append(
+            PeopleStack(kafka_bootstrap, directory, extra_yaml, tasks, dashboard_with_monitor)
+        )
         return made[-1]
 
     yield make

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from typing import Any
 
 from driftline.events import decode, encode
@@ -105,7 +106,8 @@ def test_a_dead_receiver_does_not_slow_the_monitor(people_stack: Any, monkeypatc
         monkeypatch.setenv("PP_DEAD_URL", dead.url())
         stack = people_stack(
             "alerts:\n  sinks:\n"
-            "    - {name: dead, url_env: PP_DEAD_URL, timeout: 20, retries: 5, backoff: 1}\n"
+            "    - {name: dead, url_env: PP_DEAD_URL, timeout: 20, retries: 5, backoff: 1}\n",
+            dashboard_with_monitor=True,
         )
         stack.env["PP_DEAD_URL"] = dead.url()
         stack.start_monitor()
@@ -127,3 +129,7 @@ def test_a_dead_receiver_does_not_slow_the_monitor(people_stack: Any, monkeypatc
         assert stack.metric(r'driftline_alerts_total\{.*task="churn"') >= 1
         assert "process_cpu_seconds_total" in text and "python_info" in text
         assert "driftline_alert_latency_seconds_count " in text
+        # dashboard.with_monitor: the monitor's process serves the dashboard too
+        url = f"http://127.0.0.1:{stack.dashboard_port}/api/overview"
+        overview = json.loads(urllib.request.urlopen(url, timeout=5).read())
+        assert {t["task"] for t in overview["tasks"]} == {"churn", "fraud", "spend"}

@@ -83,6 +83,11 @@ def test_dashboard_shows_the_drifted_task_in_a_real_browser(
             "overview:", _overview(stack.dashboard_port), "\ndashboard log:", stack.log("dashboard")
         )
         raise
+    lag = json.loads(
+        urllib.request.urlopen(f"http://127.0.0.1:{stack.dashboard_port}/api/lag").read()
+    )
+    groups = {row["group"] for row in lag["rows"]}
+    assert stack.config.monitor.app_id in groups, lag
     overview = _overview(stack.dashboard_port)
     assert {t["task"]: t["alerts"] for t in overview["tasks"]} == {
         "churn": 1,

@@ -356,7 +356,7 @@ def test_promoted_model_version_rebaselines_detectors(deploy: Any) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         body = urllib.request.urlopen(f"http://127.0.0.1:{d.port}/metrics", timeout=2).read()
-        if b'field="warming_up",model="shop",slice="",task="churn"} 1.0' in body:
+        if b'field="warming_up",model="shop",model_version="2",slice="",task="churn"} 1.0' in body:
             break
         time.sleep(0.5)
     else:
