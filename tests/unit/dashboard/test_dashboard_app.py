@@ -8,7 +8,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,69 +18,7 @@ from driftline.dashboard.figures import ALERT_TRACE
 from driftline.dashboard.history import RunHistory
 from driftline.dashboard.registry_view import RegistryView
 from driftline.events import decode
-
-CONFIG = """\
-model: shop
-registry: {url: "sqlite:////nonexistent/registry.db"}
-tasks:
-  churn: {type: binary, slices: [country]}
-  spend: {type: regression}
-"""
-T0 = 1_800_000_000
-
-
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat()
-
-
-def snapshot(
-    task: str, i: int, value: float, version: str = "1", slice_: dict | None = None
-) -> Any:  # type: ignore[type-arg]
-    metric = "roc_auc" if task == "churn" else "mae"
-    return decode(
-        {
-            "schema": "driftline.task-metrics/1",
-            "snapshot_id": f"{task}-{i}-{slice_}",
-            "model": "shop",
-            "model_version": version,
-            "task": task,
-            "slice": slice_ or {},
-            "predictions": 100 * i,
-            "labels": 90 * i,
-            "expired": 10 * i,
-            "duplicates": 0,
-            "label_coverage": 0.9,
-            "cumulative": {metric: value},
-            "rolling": {metric: value},
-            "event_time": _iso(T0 + 60 * i),
-        }
-    )
-
-
-def alert(task: str, i: int, severity: str = "critical") -> Any:
-    return decode(
-        {
-            "schema": "driftline.alert/1",
-            "alert_id": f"a-{task}-{i}",
-            "model": "shop",
-            "model_version": "1",
-            "task": task,
-            "detector": "adwin",
-            "signal": "error",
-            "severity": severity,
-            "metric": "error_rate",
-            "value": 0.4,
-            "baseline": 0.1,
-            "config_hash": "h",
-            "evidence": {
-                "start_count": 100,
-                "end_count": 300,
-                "start_time": _iso(T0 + 60 * i - 30),
-                "end_time": _iso(T0 + 60 * i),
-            },
-            "event_time": _iso(T0 + 60 * i),
-        }
-    )
+from tests.dashboard_events import CONFIG, T0, alert, iso, snapshot
 
 
 @pytest.fixture
@@ -102,7 +39,7 @@ def history() -> RunHistory:
                 "tasks": ["churn"],
                 "alert_ids": ["a-churn-11"],
                 "reason": "critical drift on churn",
-                "event_time": _iso(T0 + 700),
+                "event_time": iso(T0 + 700),
             }
         )
     )
@@ -118,7 +55,7 @@ def history() -> RunHistory:
                 "metrics": {"churn": {"roc_auc": 0.91}},
                 "champion_metrics": {"churn": {"roc_auc": 0.6}},
                 "request_ids": ["r-1"],
-                "event_time": _iso(T0 + 890),
+                "event_time": iso(T0 + 890),
             }
         )
     )
@@ -130,7 +67,7 @@ def history() -> RunHistory:
                 "source": {"topic": "predictions", "partition": 0, "offset": 7},
                 "payload": "{oops",
                 "stage": "join",
-                "received_at": _iso(T0),
+                "received_at": iso(T0),
             }
         )
     )
