@@ -194,6 +194,7 @@ class DemoRun:
         """The static report, once the dashboard has read what the topics hold (it reads until
         ``settle`` seconds pass, or 1 s passes without a new event)."""
         from driftline.dashboard import write_report
+        from driftline.dashboard.figures import switch_time
 
         service = self._service
         deadline, seen = time.monotonic() + settle, -1
@@ -214,8 +215,7 @@ class DemoRun:
             end = max(ends)
             change = end
             if promoted:  # when the new version's predictions reach the monitor (event time)
-                served = [p.t for points in series.values() for p in points if p.version == promoted[0].version]  # fmt: skip
-                change = min(served) if served else promoted[0].event_time.timestamp()
+                change = min(switch_time(points, promoted[0]) for points in series.values())
             for task in self.config.tasks:
                 drifted = task in self.plan.drifted
                 phases[task] = [

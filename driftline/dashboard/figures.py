@@ -7,6 +7,7 @@ axes ignore zones), and the axes say "UTC".
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = [
     "lag_figure",
     "slice_comparison_figure",
     "slices_figure",
+    "switch_time",
     "task_figure",
     "utc",
 ]
@@ -30,6 +32,7 @@ ALERT_TRACE = "alerts"
 """The name of the marker trace that shows a task's alerts (what the browser test looks for)."""
 SEVERITY_COLORS = {"info": "#1f77b4", "warning": "#ff7f0e", "critical": "#d62728"}
 _VERSION_EVENTS = {"promoted": "promoted", "rolled_back": "rolled back to"}
+_PHASE_COLORS = ("rgba(255, 127, 14, 0.10)", "rgba(44, 160, 44, 0.10)", "rgba(31, 119, 180, 0.10)")
 _LEGEND = {"orientation": "h", "x": 1.0, "xanchor": "right", "y": 1.0, "yanchor": "bottom"}
 
 Phase = tuple[float, float, str]
@@ -105,12 +108,12 @@ def task_figure(
         _alert_trace(alerts, points),
     ]
     shapes, annotations = _version_marks(history.updates(model), points)
-    for start, end, label in phases:
+    for index, (start, end, label) in enumerate(phases):
         shapes.append(
             {
                 "type": "rect", "xref": "x", "yref": "paper", "x0": utc(start), "x1": utc(end),
-                "y0": 0, "y1": 1, "fillcolor": "rgba(255, 127, 14, 0.08)", "line": {"width": 0},
-                "layer": "below",
+                "y0": 0, "y1": 1, "fillcolor": _PHASE_COLORS[index % len(_PHASE_COLORS)],
+                "line": {"width": 0}, "layer": "below",
             }
         )  # fmt: skip
         annotations.append(
@@ -338,6 +341,23 @@ def _key(alert: Alert) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(alert.slice.items()))
 
 
+def switch_time(points: Sequence[MetricPoint], update: ModelUpdate) -> float:
+    """Where a promotion or rollback goes on the event-time axis: the snapshot where the task
+    switched to the update's version (the one nearest the update's time when it switched more
+    than once), else the update's own time (when the switch is not in the snapshots).
+
+    The update's time is the wall clock of the promotion; the snapshots' is the predictions'
+    event time, which may lag it (a backlog, a replay, the demo's throttled simulator).
+    """
+    at = update.event_time.timestamp()
+    switches = [
+        point.t
+        for previous, point in itertools.pairwise(points)
+        if point.version == update.version and previous.version != update.version
+    ]
+    return min(switches, key=lambda t: abs(t - at)) if switches else at
+
+
 def _version_marks(
     updates: list[ModelUpdate], points: list[MetricPoint]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -366,7 +386,7 @@ def _version_marks(
             continue
         announced.add(update.version)
         color = "#6f42c1" if update.status == "promoted" else "#b02a37"
-        mark(update.event_time.timestamp(), f"{verb} v{update.version}", color, "dash")
+        mark(switch_time(points, update), f"{verb} v{update.version}", color, "dash")
     previous: str | None = None
     for point in points:
         if previous is not None and point.version != previous and point.version not in announced:
