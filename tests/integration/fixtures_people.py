@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-T0 = 1_800_000_000
+T0 = 1_700_000_000  # in the past: events far ahead of the clock are dead letters
 _TOPICS = ("predictions", "labels", "outcomes", "drift_alerts", "retrain_requests",
            "model_updates", "task_metrics", "dead_letters")  # fmt: skip
 

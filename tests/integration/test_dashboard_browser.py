@@ -70,7 +70,7 @@ def test_dashboard_shows_the_drifted_task_in_a_real_browser(
     stack.start_monitor()
     stack.start_dashboard()
     stack.wait("the monitor serves /metrics", lambda: bool(stack.metrics()), 90)
-    stack.drift_stream(rate=600)  # live traffic, about 5 s
+    stack.drift_stream(rate=300)  # live traffic, about 10 s
     stack.wait("the monitor applies every label", lambda: stack.labels_applied() == 9000)
     snapshots = _snapshots(stack)
     assert set(snapshots) == {"churn", "fraud", "spend"} and min(snapshots.values()) >= 20, (
