@@ -33,9 +33,12 @@ from driftline.errors import ConfigError, EventValidationError
 from driftline.events import Alert, DeadLetter, RecordSource, decode, encode, split_record
 from driftline.kafka_settings import librdkafka_settings
 
-__all__ = ["AlertRouter"]
+__all__ = ["RESTART_WAIT", "AlertRouter"]
 
 log = logging.getLogger("driftline.alerts")
+
+RESTART_WAIT = 5.0
+"""Seconds before a sink's loop starts again after a Kafka error."""
 
 Post = Callable[[bytes, Mapping[str, str]], Attempt]
 
@@ -117,14 +120,8 @@ class AlertRouter:
     # ------------------------------------------------------------------------ one sink's loop
 
     def _run_sink(self, sink: WebhookSinkConfig) -> None:
-        try:
-            self._loop(sink)
-        except Exception:  # keep the monitor's process alive; the metrics show the stall
-            log.exception("alert sink %s: the delivery loop stopped", sink.name)
-
-    def _loop(self, sink: WebhookSinkConfig) -> None:
-        from confluent_kafka import Consumer
-
+        """One sink's loop; a Kafka error (a broker restarting, a coordinator moving) starts
+        it again after ``RESTART_WAIT`` seconds, with the same memory of delivered ids."""
         alerts = self.config.alerts
         delivery = SinkDelivery(
             sink,
@@ -135,11 +132,29 @@ class AlertRouter:
             wait=self._stop.wait,
         )
         group = f"{alerts.group_id}-{sink.name}"
-        handled = self._handled_ids(group)
-        for alert_id in handled:
-            delivery.remember_handled(alert_id)
-        if handled:
-            log.info("alert sink %s: %d alert ids handled before", sink.name, len(handled))
+        primed = False
+        while not self._stop.is_set():
+            try:
+                if not primed:
+                    handled = self._handled_ids(group)
+                    for alert_id in handled:
+                        delivery.remember_handled(alert_id)
+                    if handled:
+                        log.info("alert sink %s: %d alert ids handled before", sink.name, len(handled))  # fmt: skip
+                    primed = True
+                self._loop(delivery, group)
+                return
+            except Exception:  # keep the monitor's process alive, and try again
+                log.exception(
+                    "alert sink %s: the delivery loop failed; starting it again in %.0f s",
+                    sink.name,
+                    RESTART_WAIT,
+                )
+                self._stop.wait(RESTART_WAIT)
+
+    def _loop(self, delivery: SinkDelivery, group: str) -> None:
+        from confluent_kafka import Consumer
+
         consumer = Consumer(
             librdkafka_settings(
                 self.config.kafka,
@@ -165,7 +180,7 @@ class AlertRouter:
     def _handled_ids(self, group: str) -> list[str]:
         """The alert ids of up to ``alerts.remember`` records below ``group``'s committed
         offsets (oldest first): the ones this sink handled before a restart."""
-        from confluent_kafka import Consumer, TopicPartition
+        from confluent_kafka import Consumer, KafkaException, TopicPartition
 
         topic = self.config.topics.drift_alerts
         reader = Consumer(
@@ -178,8 +193,17 @@ class AlertRouter:
             if metadata is None or metadata.error is not None:
                 return []
             partitions = [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
+            deadline = time.monotonic() + 60.0
+            while True:  # a fresh broker answers NOT_COORDINATOR until its offsets topic is up
+                try:
+                    committed = reader.committed(partitions, timeout=10.0)
+                    break
+                except KafkaException:
+                    if time.monotonic() > deadline or self._stop.is_set():
+                        raise
+                    self._stop.wait(0.5)
             ranges = []
-            for tp in reader.committed(partitions, timeout=10.0):
+            for tp in committed:
                 if tp.offset <= 0:
                     continue
                 low, _ = reader.get_watermark_offsets(tp, timeout=10.0)
@@ -191,7 +215,7 @@ class AlertRouter:
             reader.assign([TopicPartition(topic, p, start) for p, start, _ in ranges])
             ends = {p: end for p, _, end in ranges}
             ids: list[str] = []
-            deadline = time.monotonic() + 30.0
+            deadline = time.monotonic() + 30.0  # reading what was committed: bounded
             while ends and time.monotonic() < deadline and not self._stop.is_set():
                 message = reader.poll(0.5)
                 if message is None or message.error():
@@ -207,9 +231,14 @@ class AlertRouter:
 
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         """Partitions without a committed offset start ``alerts.lookback`` back in time."""
-        from confluent_kafka import OFFSET_END, TopicPartition
+        from confluent_kafka import OFFSET_END, KafkaException, TopicPartition
 
-        committed = consumer.committed(partitions, timeout=10.0)
+        try:
+            committed = consumer.committed(partitions, timeout=10.0)
+        except KafkaException as exc:  # the consumer's own fetch of committed offsets applies
+            log.warning("alert router: committed offsets not read (%s); resuming from them", exc)
+            consumer.assign(partitions)
+            return
         since = int((time.time() - self.config.alerts.lookback) * 1000)
         fresh = [TopicPartition(p.topic, p.partition, since) for p in committed if p.offset < 0]
         if fresh:
