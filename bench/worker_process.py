@@ -33,13 +33,15 @@ _TOPICS = (
     "dead_letters",
 )
 _COUNT = re.compile(
-    r'^driftline_task_events_total\{kind="(\w+)",model="[^"]*",task="(\w+)"\} (\S+)$'
+    r'^driftline_task_events_total\{kind="(\w+)",model="[^"]*",model_version="[^"]*",task="(\w+)"\} (\S+)$'
 )
 _CUMULATIVE = re.compile(
-    r'^driftline_task_metric\{metric="(\w+)",model="[^"]*",slice="",task="(\w+)",'
+    r'^driftline_task_metric\{metric="(\w+)",model="[^"]*",model_version="[^"]*",slice="",task="(\w+)",'
     r'window="cumulative"\} (\S+)$'
 )
-_COVERAGE = re.compile(r'^driftline_label_coverage\{model="[^"]*",task="(\w+)"\} (\S+)$')
+_COVERAGE = re.compile(
+    r'^driftline_label_coverage\{model="[^"]*",model_version="[^"]*",task="(\w+)"\} (\S+)$'
+)
 
 
 def _free_port() -> int:

@@ -5,6 +5,8 @@
 #   postgresql     real PostgreSQL for the registry / feature-store tests
 #   docker-compose validates docker-compose.yml (`docker-compose config -q`); no engine needed
 #   openjdk + maven run and fetch the local Kafka broker
+#   chromium       the headless browser of the dashboard's browser test (driven by Playwright
+#                  from PyPI with executable_path: Playwright's own browser download is not used)
 set -euo pipefail
 
 need=()
@@ -15,6 +17,7 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v runuser >/dev/null || need+=(util-linux)
+command -v chromium >/dev/null || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -79,6 +79,12 @@ class DemoRun:
         A :class:`~simulator.live_view.LiveView` to update (``None``: no live view).
     manage_broker
         Start/stop the embedded broker; ``False`` uses ``kafka.bootstrap_servers`` as is.
+    dashboard
+        Serve the dashboard (:mod:`driftline.dashboard`) while the demo runs, on
+        ``dashboard.port`` (any free port when that one is taken); the summary links to it.
+    report
+        Write a static HTML report of the run there (every task before / during / after the
+        drift, the alerts, the retrain and the promotion); implies ``dashboard``.
     """
 
     def __init__(
@@ -90,6 +96,8 @@ class DemoRun:
         keep_running: bool = False,
         view: Any | None = None,
         manage_broker: bool = True,
+        dashboard: bool = True,
+        report: Path | None = None,
     ) -> None:
         self.config = config
         self.config_path = config_path
@@ -98,6 +106,8 @@ class DemoRun:
         self.keep_running = keep_running
         self.view = view
         self.manage_broker = manage_broker
+        self.dashboard = dashboard or report is not None
+        self.report = report
         self._reset()
         unknown = [t for t in self.plan.drifted if t not in config.tasks]
         if unknown:
@@ -106,6 +116,8 @@ class DemoRun:
     def _reset(self) -> None:
         self._started = time.monotonic()
         self._timeline: list[str] = []
+        self._drift_time: float | None = None
+        self._service: Any = None
 
     def _say(self, line: str) -> None:
         elapsed = time.monotonic() - self._started
@@ -138,6 +150,8 @@ class DemoRun:
         try:
             tick = time.monotonic()
             bootstrap = stack.start_broker(progress)
+            if self.dashboard:
+                self._service = self._start_dashboard(stack.client_config())
             # The monitor and the retrainer apply the Feast repo themselves when it is missing:
             # apply it once here first, so that they find it and do not apply it all at once.
             # Their start-up (internal topics, imports) still overlaps the bootstrap below.
@@ -145,7 +159,13 @@ class DemoRun:
             stack.start_services(bootstrap, progress)
             timings.up_s = time.monotonic() - tick
             summary = self._loop(stack, bootstrap, timings, refresh, progress)
+            if self._service is not None:
+                summary["dashboard_url"] = self._service.url
+            if self.report is not None and self._service is not None:
+                summary["report"] = str(self._write_report(summary))
         finally:
+            if self._service is not None:
+                self._service.stop()
             if not self.keep_running:
                 tick = time.monotonic()
                 self._phase("stopping", refresh)
@@ -155,6 +175,58 @@ class DemoRun:
         summary["wall_s"] = round(time.monotonic() - started, 1)
         summary["timeline"] = list(self._timeline)
         return summary
+
+    def _start_dashboard(self, config: DriftlineConfig) -> Any:
+        """The dashboard on ``dashboard.port``, or on any free port when that one is taken."""
+        from driftline.dashboard import DashboardService
+
+        service = DashboardService(config, host="127.0.0.1")
+        try:
+            service.start()
+        except (RuntimeError, OSError):
+            service = DashboardService(config, host="127.0.0.1", port=0)
+            service.start()
+        self._say(f"dashboard: {service.url}")
+        return service
+
+    def _write_report(self, summary: dict[str, Any], settle: float = 10.0) -> Path:
+        """The static report, once the dashboard has read what the topics hold (it reads until
+        ``settle`` seconds pass, or 1 s passes without a new event)."""
+        from driftline.dashboard import write_report
+        from driftline.dashboard.figures import switch_time
+
+        service = self._service
+        deadline, seen = time.monotonic() + settle, -1
+        while time.monotonic() < deadline and service.feed.read != seen:
+            seen = service.feed.read
+            time.sleep(1.0)
+        history = service.history
+        model = self.config.model
+        promoted = [
+            u
+            for u in history.updates(model)
+            if u.status == "promoted" and u.version != summary.get("bootstrap_version")
+        ]
+        series = {task: history.series(model, task) for task in self.config.tasks}
+        ends = [points[-1].t for points in series.values() if points]
+        phases: dict[str, list[tuple[float, float, str]]] = {}
+        if self._drift_time is not None and ends:
+            end = max(ends)
+            change = end
+            if promoted:  # when the new version's predictions reach the monitor (event time)
+                change = min(switch_time(points, promoted[0]) for points in series.values())
+            for task in self.config.tasks:
+                drifted = task in self.plan.drifted
+                phases[task] = [
+                    (self._drift_time, change, "drift, old model" if drifted else "others drift"),
+                    *([(change, end, "after the retrain")] if promoted else []),
+                ]
+        path = write_report(
+            self.report or Path("demo-report.html"), history, model, phases, summary,
+            title=f"driftline demo: {model}",
+        )  # fmt: skip
+        self._say(f"report: {path}")
+        return path
 
     def _phase(self, name: str, refresh: Any) -> None:
         if self.view is not None:
@@ -180,6 +252,7 @@ class DemoRun:
             tuple(ConceptDrift(t, drift_at, plan.severity) for t in plan.drifted)
         )
         start = time.time() - plan.history * plan.interval
+        self._drift_time = start + drift_at * plan.interval
         stream = SyntheticStream.from_config(
             config, correlation=plan.correlation, schedule=schedule, seed=plan.seed,
             start=start, interval=plan.interval, run=f"demo{plan.seed}",

@@ -24,7 +24,7 @@ from typing import Any, NoReturn, cast
 
 import faust
 from faust.streams import _current_event
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import generate_latest
 
 from driftline.config.models import DriftlineConfig
 from driftline.events import Alert, ModelUpdate, RetrainRequest, decode, decode_record, encode
@@ -44,7 +44,7 @@ from streams.join_stores import JoinStores
 from streams.kafka_auth import faust_credentials
 from streams.outcome import encode_outcomes, monitor_key
 from streams.stages import JoinStage, MonitorStage, version_outcomes
-from streams.web import MonitorCollector
+from streams.web import monitor_registry
 
 __all__ = ["build_app"]
 
@@ -438,8 +438,7 @@ def build_app(
             monitor_checkpoint.ledger.forget(tp.topic, tp.partition)
 
     # ------------------------------------------------------------------------------- web
-    registry = CollectorRegistry()
-    registry.register(MonitorCollector(join_stage, monitor_stage, lambda: _lag(app)))
+    registry = monitor_registry(join_stage, monitor_stage, lambda: _lag(app))
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:

@@ -107,6 +107,7 @@ def monitor(
     from streams.gc_tuning import tune_collector
 
     app = build_app(config, worker_index=worker_index, worker_id=worker_id, feature_sink=label_sink)
+    _start_beside_worker(config, worker_index)
     worker = faust.Worker(app, loglevel=log_level, quiet=True)
     tune_collector()
     worker.execute_from_commandline()
@@ -138,6 +139,34 @@ def prepare(config: DriftlineConfig, open_sink: bool = True) -> Any:
 
     ensure_feature_repo(FeatureRepo(config))
     return None
+
+
+def _start_beside_worker(config: DriftlineConfig, worker_index: int) -> None:
+    """What runs in the worker's process beside Faust, in daemon threads of their own: the
+    alert router (``alerts.sinks`` with ``alerts.route_with_monitor``; its counts join this
+    worker's ``/metrics``) and, in worker 0 with ``dashboard.with_monitor``, the dashboard.
+
+    Neither can hold the monitor back: the router only reads ``drift-alerts`` and waits for
+    sinks in its own threads; the dashboard only reads topics.
+    """
+    if config.alerts.sinks and config.alerts.route_with_monitor:
+        from prometheus_client import REGISTRY
+
+        from driftline.alerts import AlertRouter
+        from driftline.errors import ConfigError
+
+        router = AlertRouter(config)
+        try:
+            router.start()
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+        REGISTRY.register(router.collector)  # streams.web.monitor_registry serves REGISTRY too
+    if config.dashboard.with_monitor and worker_index == 0:
+        from driftline.dashboard import DashboardService
+
+        service = DashboardService(config)
+        service.start()
+        log.info("dashboard at %s", service.url)
 
 
 @dataclass(frozen=True)

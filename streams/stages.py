@@ -20,6 +20,7 @@ from driftline.config.models import DriftlineConfig
 from driftline.errors import EventValidationError
 from driftline.events import DeadLetter, ModelUpdate, decode_record
 from driftline.partitioning import partition_for
+from streams.alert_stats import AlertStats
 from streams.dead_letters import dead_letter
 from streams.decoding import EventDecoder
 from streams.join import LabelJoin
@@ -225,6 +226,7 @@ class MonitorStage:
         self.spill_dir = spill_dir
         self.monitors: dict[str, TaskMonitor] = {}
         self.dead_lettered = 0
+        self.alert_stats = AlertStats()
 
     def monitor_for(self, model: str, task: str) -> TaskMonitor:
         """The monitor of one (model, task) (created empty when new)."""
@@ -341,8 +343,8 @@ class MonitorStage:
         monitor = self.monitor_for(outcome.model, outcome.task)
         self._apply(monitor, outcome, result, frontier, durable)
 
-    @staticmethod
     def _apply(
+        self,
         monitor: TaskMonitor,
         outcome: Outcome,
         result: MonitorResult,
@@ -356,6 +358,8 @@ class MonitorStage:
         result.applied += 1
         result.touched.add(outcome.key)
         result.outputs.extend(outputs)
+        if outputs:
+            self.alert_stats.observe(outputs)
         if outcome.kind == "labelled":
             result.labelled.append(outcome)
 

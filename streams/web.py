@@ -1,6 +1,12 @@
 """Prometheus exposition of the monitor's state (served at ``/metrics`` by the Faust web server).
 
 Values are read from the stages when Prometheus scrapes, so the hot path pays nothing.
+:func:`monitor_registry` is what ``/metrics`` serves: the :class:`MonitorCollector` plus
+everything in prometheus_client's default registry (the process and Python collectors, and the
+alert router's counts when ``driftline monitor`` runs one).
+
+Per-task series carry ``model_version``: the version the task's monitor follows now (the
+promoted one after a model update, else the newest version seen in its predictions).
 """
 
 from __future__ import annotations
@@ -8,12 +14,41 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from streams.alert_stats import LATENCY_BUCKETS
 from streams.stages import JoinStage, MonitorStage
 
-__all__ = ["MonitorCollector"]
+__all__ = ["MonitorCollector", "monitor_registry"]
+
+
+def monitor_registry(
+    join: JoinStage,
+    monitor: MonitorStage,
+    lag: Callable[[], dict[tuple[str, int], int]] | None = None,
+) -> CollectorRegistry:
+    """The registry ``/metrics`` serves: the monitor's series and the default registry's.
+
+    >>> from prometheus_client import generate_latest
+    >>> from driftline.config import parse_config
+    >>> cfg = parse_config("model: m\\ntasks:\\n  churn: {type: binary}\\n")
+    >>> text = generate_latest(monitor_registry(JoinStage(cfg, 1), MonitorStage(cfg)))
+    >>> b"driftline_alerts_total" in text, b"process_cpu_seconds_total" in text
+    (True, True)
+    """
+    registry = CollectorRegistry()
+    registry.register(MonitorCollector(join, monitor, lag))
+    registry.register(_DefaultRegistry())
+    return registry
+
+
+class _DefaultRegistry(Collector):
+    """prometheus_client's default registry (process, platform, GC, and what others add)."""
+
+    def collect(self) -> Iterator[Any]:
+        yield from REGISTRY.collect()
 
 
 class MonitorCollector(Collector):
@@ -50,7 +85,7 @@ class MonitorCollector(Collector):
         self.lag = lag
 
     def collect(self) -> Iterator[Any]:
-        labels = ["model", "task"]
+        labels = ["model", "model_version", "task"]
         counts = CounterMetricFamily(
             "driftline_task_events", "Outcomes applied per task and kind", labels=[*labels, "kind"]
         )
@@ -68,10 +103,11 @@ class MonitorCollector(Collector):
             labels=[*labels, "slice", "detector", "field"],
         )
         for monitor in list(self.monitor.monitors.values()):
+            task = [monitor.model, monitor.model_version, monitor.task]
             for kind, count in monitor.counts().items():
-                counts.add_metric([monitor.model, monitor.task, kind], count)
+                counts.add_metric([*task, kind], count)
             if monitor.label_coverage is not None:
-                coverage.add_metric([monitor.model, monitor.task], monitor.label_coverage)
+                coverage.add_metric(task, monitor.label_coverage)
             for key, scope in list(monitor.scopes.items()):
                 slice_ = ",".join(f"{k}={v}" for k, v in key)
                 if scope.metrics.empty:  # no label yet: no metric value (not River's 0)
@@ -83,15 +119,12 @@ class MonitorCollector(Collector):
                     )
                 for window, values in values_by_window:
                     for metric, value in values.items():
-                        cumulative.add_metric(
-                            [monitor.model, monitor.task, slice_, metric, window], value
-                        )
+                        cumulative.add_metric([*task, slice_, metric, window], value)
                 for name, state in scope.detector_state().items():
                     for field, value in state.items():
-                        detectors.add_metric(
-                            [monitor.model, monitor.task, slice_, name, field], value
-                        )
+                        detectors.add_metric([*task, slice_, name, field], value)
         yield from (counts, coverage, cumulative, detectors)
+        yield from self._alerts()
         buffers = GaugeMetricFamily(
             "driftline_join_buffer", "Join buffer per input partition", labels=["partition", "what"]
         )
@@ -128,3 +161,25 @@ class MonitorCollector(Collector):
         for (topic, partition), value in (self.lag() if self.lag else {}).items():
             lag.add_metric([topic, str(partition)], value)
         yield lag
+
+    def _alerts(self) -> Iterator[Any]:
+        stats = self.monitor.alert_stats
+        alerts = CounterMetricFamily(
+            "driftline_alerts",
+            "Alerts emitted by task, detector and severity",
+            labels=["model", "task", "detector", "severity"],
+        )
+        for (model, task, detector, severity), count in sorted(stats.alerts.items()):
+            alerts.add_metric([model, task, detector, severity], count)
+        yield alerts
+        latency = HistogramMetricFamily(
+            "driftline_alert_latency_seconds",
+            "Event time of an alert's last evidence label until the monitor emitted it",
+        )
+        cumulative, buckets = 0, []
+        for bound, count in zip(LATENCY_BUCKETS, stats.latency_buckets, strict=True):
+            cumulative += count
+            buckets.append((str(bound), cumulative))
+        buckets.append(("+Inf", stats.latency_count))
+        latency.add_metric([], buckets, stats.latency_sum)
+        yield latency

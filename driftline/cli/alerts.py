@@ -92,3 +92,49 @@ def alert_line(a: Alert) -> str:
         f"{a.metric} {a.value:.4g}{was} — {detector} on {source[a.signal]}, "
         f"{unit} {window.start_count}-{window.end_count} [alert {a.alert_id}]"
     )
+
+
+@alerts.command()
+@config_option
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Serve Prometheus /metrics (deliveries, failures, attempts) on this port.",
+)
+def route(config_path: str | None, metrics_port: int | None) -> None:
+    """Deliver drift alerts to the webhooks in `alerts.sinks` until SIGTERM/SIGINT.
+
+    `driftline monitor` runs the same router beside its worker when sinks are configured
+    (`alerts.route_with_monitor`); run this instead to keep deliveries in their own process.
+    """
+    import logging
+    import signal
+    import threading
+
+    from driftline.alerts import AlertRouter
+    from driftline.errors import ConfigError
+
+    cfg = load_or_exit(config_path)
+    if not cfg.alerts.sinks:
+        raise click.ClickException("the config has no alerts.sinks: nothing to route")
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(levelname)s] %(message)s")
+    router = AlertRouter(cfg)
+    try:
+        router.start()
+    except ConfigError as exc:
+        for line in exc.problems or [str(exc)]:
+            click.echo(line, err=True)
+        raise SystemExit(2) from None
+    if metrics_port is not None:
+        from prometheus_client import REGISTRY, start_http_server
+
+        REGISTRY.register(router.collector)  # beside the process and Python collectors
+        start_http_server(metrics_port)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    while not stopping.wait(1.0):
+        if not router.running:
+            raise click.ClickException("every alert sink's loop stopped; see the log above")
+    router.stop()

@@ -43,10 +43,15 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
 @click.option("--timeout", type=float, default=240.0, show_default=True,
               help="Seconds to wait for a promotion after the drift.")  # fmt: skip
 @click.option("--keep-running", is_flag=True, help="Leave broker, monitor and retrainer running.")
+@click.option("--no-dashboard", is_flag=True,
+              help="Do not serve the dashboard while the demo runs.")  # fmt: skip
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a static HTML report of the run to this file.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def demo(
     config_path: str | None, drifted: str, history: int, before: int, after: int, rate: float,
-    max_lag: int, seed: int, timeout: float, keep_running: bool, as_json: bool,
+    max_lag: int, seed: int, timeout: float, keep_running: bool, no_dashboard: bool,
+    report: Path | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Show drift → alert → retrain → new champion → recovery on the local stack."""
     from rich.console import Console
@@ -66,7 +71,8 @@ def demo(
     view = LiveView(config, list(tasks))
     console = Console(stderr=True)
     with Live(view.render(), console=console, refresh_per_second=4, transient=False) as live:
-        run = DemoRun(config, path, plan, keep_running=keep_running, view=view)
+        run = DemoRun(config, path, plan, keep_running=keep_running, view=view,
+                      dashboard=not no_dashboard, report=report)  # fmt: skip
         summary = run.run(refresh=lambda: live.update(view.render()))
     if not console.is_terminal:
         console.line()  # the live view's last render ends without a newline in a log file
@@ -96,3 +102,10 @@ def _print_summary(console: object, summary: dict) -> None:  # type: ignore[type
         )
     console.print(table)  # type: ignore[attr-defined]
     console.print(f"promoted: {', '.join('v' + v for v in summary['promoted_versions']) or 'none'}")  # type: ignore[attr-defined]
+    if summary.get("dashboard_url"):
+        console.print(  # type: ignore[attr-defined]
+            f"dashboard: {summary['dashboard_url']} (served while the demo ran; after it: "
+            "`driftline dashboard --config examples/demo.yaml`)"
+        )
+    if summary.get("report"):
+        console.print(f"report: {summary['report']}")  # type: ignore[attr-defined]

@@ -23,8 +23,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schemas": ("driftline.cli.schemas", "Export the JSON Schemas of the event contracts."),
     "topics": ("driftline.cli.topics", "Create the topics named in the config."),
     "produce": ("driftline.cli.produce", "Send prediction or label events from a JSONL file."),
-    "alerts": ("driftline.cli.alerts", "Print drift alerts as they arrive."),
+    "alerts": (
+        "driftline.cli.alerts",
+        "Print drift alerts as they arrive; route them to webhooks.",
+    ),
     "tail": ("driftline.cli.tail", "Print the events of any driftline topic."),
+    "dashboard": ("driftline.cli.dashboard", "Serve the web dashboard of every task over time."),
     "monitor": ("streams.cli", "Run the streaming monitor (Faust worker)."),
     "features": ("featurestore.cli", "Feast feature store: apply, push, materialize, stats."),
     "models": ("models.cli", "Model registry: list, show, promote, rollback."),

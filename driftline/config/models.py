@@ -18,6 +18,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 __all__ = [
     "AlertPolicy",
+    "AlertsConfig",
+    "DashboardConfig",
     "DetectorConfig",
     "DriftlineConfig",
     "Duration",
@@ -38,6 +40,7 @@ __all__ = [
     "TaskType",
     "ThresholdRule",
     "TopicsConfig",
+    "WebhookSinkConfig",
 ]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -420,6 +423,93 @@ class RegistryConfig(Section):
         return self
 
 
+# ------------------------------------------------------------------------ alerts, dashboard
+
+
+class WebhookSinkConfig(Section):
+    """An HTTP endpoint that gets every matching alert (POST, JSON), once per ``alert_id``.
+
+    The URL often holds a token (a Slack incoming webhook does), so it is never in this file:
+    ``url_env`` names the environment variable that holds it. ``format: json`` posts the
+    ``driftline.alert/1`` event itself; ``format: slack`` posts a Slack-compatible message
+    (``text`` and ``blocks``). A failed POST (a connection error, a timeout, HTTP 429 or 5xx) is
+    tried again after ``backoff``, doubling up to ``max_backoff`` (or the ``Retry-After`` the
+    receiver sends), ``retries`` times; then the alert goes to ``dead-letters`` with the reason.
+    """
+
+    type: Literal["webhook"] = "webhook"
+    name: Name = Field(description="names the sink in logs, metrics and its consumer group")
+    url_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = Field(
+        description="environment variable that holds the URL (tokens included)"
+    )
+    format: Literal["json", "slack"] = "json"
+    min_severity: Severity = "info"
+    tasks: list[Name] = Field(default_factory=list, description="only these tasks (empty: all)")
+    timeout: Duration = Field(5.0, description="seconds one POST may take")
+    retries: int = Field(5, ge=0, le=100, description="tries after the first one fails")
+    backoff: Duration = Field(1.0, description="wait before the first retry; doubles each time")
+    max_backoff: Duration = 60.0
+    headers_env: dict[str, Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] = Field(
+        default_factory=dict,
+        description="extra headers whose values come from environment variables "
+        "(e.g. Authorization: DRIFTLINE_WEBHOOK_AUTH)",
+    )
+
+
+class AlertsConfig(Section):
+    """Alert routing: where drift alerts go besides the ``drift-alerts`` topic.
+
+    With sinks configured, ``driftline monitor`` starts an alert router beside the worker (or run
+    it alone: ``driftline alerts route``). Each sink reads ``drift-alerts`` in its own consumer
+    group (``<group_id>-<sink name>``) and commits after delivery, so a slow or dead sink delays
+    only itself, never the monitor or the other sinks.
+    """
+
+    sinks: list[WebhookSinkConfig] = Field(
+        default_factory=list, description="(`type: webhook` is the one kind so far)"
+    )
+    route_with_monitor: bool = Field(
+        True, description="`driftline monitor` starts the router when sinks are configured"
+    )
+    group_id: Name = "driftline-alert-router"
+    lookback: Duration = Field(
+        3600.0,
+        description="a sink's first start delivers alerts produced this long before it "
+        "(then it resumes from its committed offsets)",
+    )
+    remember: int = Field(
+        100_000, ge=1, description="alert ids each sink remembers to drop duplicates"
+    )
+    dashboard_url: str | None = Field(
+        None, description="link put in each message (e.g. http://dashboard.example:8050)"
+    )
+
+    @model_validator(mode="after")
+    def _sink_names_unique(self) -> AlertsConfig:
+        names = [sink.name for sink in self.sinks]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"alert sink name {name!r} is used twice")
+        return self
+
+
+class DashboardConfig(Section):
+    """``driftline dashboard``: the web page of every task over time (reads the topics)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8050, ge=1, le=65535)
+    points: int = Field(
+        5000, ge=10, le=1_000_000, description="snapshots kept per task and slice (oldest dropped)"
+    )
+    events: int = Field(
+        2000, ge=10, le=1_000_000, description="alerts, requests, updates, dead letters kept"
+    )
+    lag_interval: Duration = Field(5.0, description="how often consumer lag is read")
+    with_monitor: bool = Field(
+        False, description="`driftline monitor` also serves the dashboard on `port`"
+    )
+
+
 # --------------------------------------------------------------------------------------- root
 
 
@@ -440,6 +530,8 @@ class DriftlineConfig(Section):
     retrainer: RetrainerConfig = RetrainerConfig()
     feature_store: FeatureStoreConfig = EmbeddedFeatureStore()
     registry: RegistryConfig = RegistryConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    dashboard: DashboardConfig = DashboardConfig()
 
     @model_validator(mode="after")
     def _features_unique(self) -> DriftlineConfig:
@@ -450,4 +542,15 @@ class DriftlineConfig(Section):
             if name in seen:
                 raise ValueError(f"feature {name!r} is declared twice")
             seen.add(name)
+        return self
+
+    @model_validator(mode="after")
+    def _alert_sink_tasks_known(self) -> DriftlineConfig:
+        for sink in self.alerts.sinks:
+            unknown = sorted(set(sink.tasks) - set(self.tasks))
+            if unknown:
+                raise ValueError(
+                    f"alert sink {sink.name!r} names unknown tasks {unknown}; "
+                    f"tasks: {sorted(self.tasks)}"
+                )
         return self

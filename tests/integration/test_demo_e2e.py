@@ -55,7 +55,8 @@ def test_drift_alert_retrain_promotion_recovery(
     )  # fmt: skip
     plan = DemoPlan(history=5000, before=4000, after=4000, max_events=40_000,
                     drifted=("churn", "category"), promotion_timeout=150)  # fmt: skip
-    summary = DemoRun(config, path, plan, manage_broker=False).run()
+    report = tmp_path / "report.html"
+    summary = DemoRun(config, path, plan, manage_broker=False, report=report).run()
     captured = capfd.readouterr()
     logs = {log.name: log.read_text() for log in sorted((state / "logs").glob("*.log"))}
     assert set(logs) == {"monitor.log", "retrainer.log"}, sorted(logs)
@@ -75,3 +76,11 @@ def test_drift_alert_retrain_promotion_recovery(
         assert abs(entry["after"] - entry["before"]) <= 0.02 * abs(entry["before"]), entry
         worse = entry["during"] < entry["before"] if entry["higher_is_better"] else entry["during"] > entry["before"]  # fmt: skip
         assert worse, entry  # the drift really hurt the old champion
+    # the summary links to the dashboard and to the static report of the run
+    assert summary["dashboard_url"].startswith("http://127.0.0.1:"), summary
+    assert summary["report"] == str(report)
+    page = report.read_text()
+    assert page.count("Plotly.newPlot(") == len(config.tasks)
+    assert "drift, old model" in page and "after the retrain" in page
+    assert f"promoted v{summary['promoted_versions'][0]}" in page
+    assert all(f"<td>{task}</td><td>yes</td>" in page for task in drifted)

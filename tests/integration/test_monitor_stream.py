@@ -160,20 +160,23 @@ class Deployment:
         out = {}
         for line in body.decode().splitlines():
             match = re.match(
-                r'^driftline_task_events_total\{kind="(\w+)",model="shop",'
+                r'^driftline_task_events_total\{kind="(\w+)",model="shop",model_version="[^"]*",'
                 r'task="(\w+)"\} ([0-9.e+]+)$',
                 line,
             )
             if match:
                 out[f"{match.group(2)}.{match.group(1)}"] = float(match.group(3))
             match = re.match(
-                r'^driftline_task_metric\{metric="(\w+)",model="shop",slice="",task="(\w+)",'
+                r'^driftline_task_metric\{metric="(\w+)",model="shop",model_version="[^"]*",slice="",task="(\w+)",'
                 r'window="cumulative"\} (\S+)$',
                 line,
             )
             if match:
                 out[f"{match.group(2)}.cumulative.{match.group(1)}"] = float(match.group(3))
-            match = re.match(r'^driftline_label_coverage\{model="shop",task="(\w+)"\} (\S+)$', line)
+            match = re.match(
+                r'^driftline_label_coverage\{model="shop",model_version="[^"]*",task="(\w+)"\} (\S+)$',
+                line,
+            )
             if match:
                 out[f"{match.group(1)}.coverage"] = float(match.group(2))
             if line.startswith('driftline_dead_letters_total{stage="join"}'):
@@ -361,7 +364,7 @@ def test_promoted_model_version_rebaselines_detectors(deploy: Any) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         body = urllib.request.urlopen(f"http://127.0.0.1:{d.port}/metrics", timeout=2).read()
-        if b'field="warming_up",model="shop",slice="",task="churn"} 1.0' in body:
+        if b'field="warming_up",model="shop",model_version="2",slice="",task="churn"} 1.0' in body:
             break
         time.sleep(0.5)
     else:

@@ -62,7 +62,11 @@ def test_every_variable_the_file_needs_is_in_env_example() -> None:
     documented = set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", ENV_EXAMPLE.read_text(), re.M))
     assert used <= documented, sorted(used - documented)
     required = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*):\?", COMPOSE.read_text()))
-    assert required == {"DRIFTLINE_POSTGRES_PASSWORD", "DRIFTLINE_REDIS_PASSWORD"}
+    assert required == {
+        "DRIFTLINE_POSTGRES_PASSWORD",
+        "DRIFTLINE_REDIS_PASSWORD",
+        "GRAFANA_ADMIN_PASSWORD",
+    }
 
 
 def test_a_missing_secret_is_named(tmp_path: Path) -> None:
