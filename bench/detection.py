@@ -39,19 +39,28 @@ from bench.report import emit, report_options
 __all__ = ["main", "run"]
 
 DETECTORS: dict[str, dict[str, Any]] = {
-    "adwin": {},
-    "page_hinkley": {"threshold": 50.0},
+    "default": {},  # DEFAULT_DETECTOR: what a task without `detectors` gets
+    "adwin": {"kind": "adwin", "params": {}, "scale": "raw"},  # River's defaults
+    "page_hinkley": {"kind": "page_hinkley", "params": {"threshold": 50.0}, "scale": "raw"},
 }
+ALERT_NAMES = {"default": "adwin/error", "adwin": "adwin/error#2",
+               "page_hinkley": "page_hinkley/error"}  # fmt: skip
 POLICY = {"min_samples": 300, "warmup": 300, "cooldown": 2_000}
 TASKS = {"churn": ("binary", "abrupt"), "spend": ("regression", "gradual"),
          "fraud": ("binary", "none"), "basket": ("regression", "none")}  # fmt: skip
 
 
+def detector_configs() -> dict[str, dict[str, Any]]:
+    """Each compared detector configuration as the YAML mapping of a ``detectors`` entry."""
+    from driftline.config.models import DEFAULT_DETECTOR
+
+    default = DEFAULT_DETECTOR.model_dump(exclude={"severity"})
+    return {name: spec or default for name, spec in DETECTORS.items()}
+
+
 def tasks_yaml() -> str:
     """The ``tasks:`` body: every task watched by every detector configuration, one policy."""
-    detectors = ", ".join(
-        f"{{kind: {kind}, params: {json.dumps(params)}}}" for kind, params in DETECTORS.items()
-    )
+    detectors = ", ".join(json.dumps(spec) for spec in detector_configs().values())
     policy = json.dumps(POLICY)
     return "".join(
         f"  {name}: {{type: {kind}, label_delay: 3600, detectors: [{detectors}],"
@@ -100,7 +109,7 @@ def river_offline(
     from streams.detectors.river_detector import DETECTOR_CLASSES
     from streams.metric_set import error_of
 
-    detector = DETECTOR_CLASSES[kind](**params)
+    detector = DETECTOR_CLASSES[kind](**params)  # plain River: no scaling, no policy
     fired = []
     for n, (y, p) in enumerate(pairs, start=1):
         detector.update(error_of(task_type, y, p))
@@ -170,27 +179,70 @@ def run(
         dummy_detector = PeriodicDetector(every)
         dummy = [n for n in range(1, labels + 1) if dummy_detector.update(0.0)]
         per_detector = {}
-        for det, params in DETECTORS.items():
+        for det, spec in detector_configs().items():
             fired = sorted(
                 a["evidence"]["end_count"]
                 for a in alerts
-                if a["task"] == name and a["detector"] == f"{det}/error"
+                if a["task"] == name and a["detector"] == ALERT_NAMES[det]
             )
-            offline = river_offline(det, params, data[name], kind)
+            offline = river_offline(spec["kind"], spec["params"], data[name], kind)
             per_detector[det] = {
+                "config": spec,
                 "monitor": score(fired, drift, drift_at, labels),
                 "river_offline": score(offline, drift, drift_at, labels),
             }
         result["tasks"][name] = {
             "type": kind,
             "drift": drift,
-            "detector": "adwin",
-            "monitor": per_detector["adwin"]["monitor"],
-            "river_offline": per_detector["adwin"]["river_offline"],
+            "detector": "default",
+            "monitor": per_detector["default"]["monitor"],
+            "river_adwin": per_detector["adwin"]["river_offline"],
             "dummy": score(dummy, drift, drift_at, labels),
             "by_detector": per_detector,
         }
+    result["defaults_vs_river"] = defaults_vs_river(result["tasks"])
     return result
+
+
+def defaults_vs_river(tasks: dict[str, Any]) -> dict[str, Any]:
+    """Per drifted task: the defaults' delay in the monitor vs plain River ADWIN's offline."""
+    out: dict[str, Any] = {}
+    for name, row in tasks.items():
+        if row["drift"] == "none":
+            continue
+        ours, river = row["monitor"]["delay_labels"], row["river_adwin"]["delay_labels"]
+        out[name] = {
+            "defaults_delay_labels": ours,
+            "river_adwin_delay_labels": river,
+            "no_worse": ours is not None and (river is None or ours <= river),
+        }
+    return out
+
+
+def stationary(labels: int, seed: int, examples: list[Path]) -> dict[str, Any]:
+    """False alarms per 1 M labels of the defaults (one task per stream kind) and of each
+    example config's tasks, on stationary streams (:mod:`bench.stationary`)."""
+    from bench.stationary import STREAM_KINDS, false_alarms
+    from driftline.config import load_config, parse_config
+
+    body = "".join(
+        f"  {kind}: {{type: {kind.split('_')[0]}"
+        f"{', classes: [a, b, c, d]' if kind == 'multiclass' else ''}}}\n"
+        for kind in STREAM_KINDS
+    )
+    defaults = parse_config(f"model: stationary\ntasks:\n{body}")
+    out: dict[str, Any] = {
+        "defaults": {
+            kind: false_alarms(defaults, kind, kind, labels, seed) for kind in STREAM_KINDS
+        }
+    }
+    for path in examples:
+        config = load_config(path)
+        out[path.name] = {
+            name: false_alarms(config, name, task.type, labels, seed)
+            for name, task in config.tasks.items()
+        }
+    return out
 
 
 @click.command()
@@ -201,13 +253,26 @@ def run(
 @click.option("--ramp", default=2_000, show_default=True, help="Labels of the gradual drift ramp.")
 @click.option("--every", default=2_000, show_default=True, help="The dummy fires every N labels.")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--stationary-labels", default=1_000_000, show_default=True,
+              help="Labels per task of the stationary streams (0: skip them).")  # fmt: skip
+@click.option("--example", "examples", multiple=True, type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="Config whose tasks also run the stationary streams "
+              "(default: examples/*.yaml).")  # fmt: skip
 def main(
     as_json: bool, out: Path | None, bootstrap: str | None, labels: int, drift_at: int,
-    ramp: int, every: int, seed: int,
+    ramp: int, every: int, seed: int, stationary_labels: int, examples: tuple[Path, ...],
 ) -> None:  # fmt: skip
-    """Detection delay, misses and false alarms: monitor vs plain River vs a periodic dummy."""
+    """Detection delay, misses and false alarms: monitor vs plain River vs a periodic dummy;
+    false alarms per 1 M labels on stationary streams."""
     if not 0 < drift_at < labels:
         raise click.BadParameter("must be inside (0, --labels)", param_hint="--drift-at")
     with bench_broker(bootstrap) as address:
         result = run(address, labels, drift_at, ramp, every, seed)
+    if stationary_labels:
+        paths = list(examples) or sorted(Path(__file__).parent.parent.glob("examples/*.yaml"))
+        result["stationary"] = {
+            f"{config}/{task}" if config != "defaults" else task: row
+            for config, rows in stationary(stationary_labels, seed, paths).items()
+            for task, row in rows.items()
+        }
     emit(result, as_json, out)

@@ -19,8 +19,10 @@ against the new baseline.
 
 from __future__ import annotations
 
+import logging
 import math
 import pickle
+from collections import deque
 from dataclasses import dataclass
 
 from driftline.config.models import DriftlineConfig
@@ -34,8 +36,10 @@ from streams.scope_monitor import Firing, ScopeMonitor
 
 __all__ = ["STATE_FORMAT", "TaskMonitor"]
 
-STATE_FORMAT = "driftline.task-monitor-state/2"
+STATE_FORMAT = "driftline.task-monitor-state/3"
 """The mark on every stored monitor state; change it whenever the pickled classes change."""
+
+log = logging.getLogger(__name__)
 
 SliceKey = tuple[tuple[str, str], ...]
 MonitorOutput = Alert | RetrainRequest | TaskMetrics
@@ -92,7 +96,9 @@ class TaskMonitor:
     def _reset(self) -> None:
         task = self.config.tasks[self.task]
         self._task_config = task
-        self.scopes: dict[SliceKey, ScopeMonitor] = {(): ScopeMonitor(task, self.seed)}
+        self.scopes: dict[SliceKey, ScopeMonitor] = {
+            (): ScopeMonitor(task, self.seed, estimate=True)
+        }
         self._trigger = RetrainTrigger.from_config(task.retrain)
         self.replays = ReplayFilter()
         self.applied_offset = -1
@@ -111,6 +117,10 @@ class TaskMonitor:
         self.clock = float("-inf")
         self._snapshot_bucket: int | None = None
         self._held_request: _HeldRequest | None = None
+        self._warning_times: deque[float] = deque()
+        self.warnings_suppressed = 0
+        self.requests_refused = 0
+        self.refusal: str | None = None
 
     # ------------------------------------------------------------------------------ applying
 
@@ -151,7 +161,8 @@ class TaskMonitor:
                 return out
             score = _score(outcome, self._task_config.type)
             for key, scope in self._scopes_of(outcome):
-                self._emit(key, scope.observe_score(score, outcome.t), outcome, out)
+                firings = scope.observe_score(score, outcome.t, outcome.y_pred, outcome.probs)
+                self._emit(key, firings, outcome, out)
         elif kind == "labelled":
             self.labels += 1
             if stale:
@@ -159,7 +170,7 @@ class TaskMonitor:
             self.labels_since_version += 1
             for key, scope in self._scopes_of(outcome):
                 firings = scope.observe_label(
-                    outcome.y_true, outcome.y_pred, outcome.group, outcome.t
+                    outcome.y_true, outcome.y_pred, outcome.group, outcome.t, outcome.probs
                 )
                 self._emit(key, firings, outcome, out)
             self._release_held_request(outcome.t, out)
@@ -203,6 +214,9 @@ class TaskMonitor:
         self, key: SliceKey, firings: list[Firing], outcome: Outcome, out: list[MonitorOutput]
     ) -> None:
         for firing in firings:
+            if firing.severity != "critical" and not self._warning_allowed(firing.end_time):
+                self.warnings_suppressed += 1
+                continue
             slice_ = dict(key)
             version = self.model_version or outcome.model_version
             ordinal_key = (version, key, firing.detector)
@@ -239,6 +253,20 @@ class TaskMonitor:
             ):
                 self._hold_request(alert, firing, version, out)
 
+    def _warning_allowed(self, t: float) -> bool:
+        """At most ``policy.warning_limit`` info/warning alerts per ``policy.warning_period``
+        of event time (critical ones are never held back)."""
+        policy = self._task_config.policy
+        if policy.warning_limit is None:
+            return True
+        times = self._warning_times
+        while times and t - times[0] >= policy.warning_period:
+            times.popleft()
+        if len(times) >= policy.warning_limit:
+            return False
+        times.append(t)
+        return True
+
     def _hold_request(
         self, alert: Alert, firing: Firing, version: str, out: list[MonitorOutput]
     ) -> None:
@@ -263,7 +291,11 @@ class TaskMonitor:
         held = self._held_request
         if held is None or self.labels - held.labels_at < self._task_config.retrain.collect_labels:
             return
+        if t <= held.start:
+            self._refuse(held, t)
+            return
         self._held_request = None
+        self.refusal = None
         out.append(
             RetrainRequest.model_validate(
                 {
@@ -275,14 +307,27 @@ class TaskMonitor:
                     "model_version": held.version,
                     "tasks": [self.task],
                     "window_start": to_datetime(held.start),
-                    "window_end": to_datetime(max(t, held.start)),
+                    "window_end": to_datetime(t),
                     "alert_ids": held.alert_ids,
                     "reason": held.reason,
                     "requested_by": "monitor",
-                    "event_time": to_datetime(max(t, held.start)),
+                    "event_time": to_datetime(t),
                 }
             )
         )
+
+    def _refuse(self, held: _HeldRequest, t: float) -> None:
+        """An empty training window is not sent: the request waits for a later label."""
+        reason = (
+            f"retrain request for {self.model}/{self.task} held back: its training window "
+            f"[{to_datetime(held.start).isoformat()}, {to_datetime(t).isoformat()}] is empty "
+            "(every label of the evidence has the same event time); it is sent with the first "
+            "label of a later event time"
+        )
+        if self.refusal is None:
+            self.requests_refused += 1
+            log.warning(reason)
+        self.refusal = reason
 
     # ------------------------------------------------------------------------------ snapshots
 
@@ -321,7 +366,7 @@ class TaskMonitor:
                         "duplicates": self.duplicates if overall else 0,
                         "label_coverage": self.label_coverage if overall else None,
                         "cumulative": scope.metrics.cumulative(),
-                        "rolling": scope.metrics.rolling(),
+                        "rolling": {**scope.metrics.rolling(), **scope.estimated()},
                         "event_time": to_datetime(t),
                     }
                 )

@@ -19,7 +19,11 @@ def config() -> None:
 @config.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 def validate(path: str | None) -> None:
-    """Check PATH (default ./driftline.yaml): exit 0 when valid, 2 with PATH:LINE errors."""
+    """Check PATH (default ./driftline.yaml): exit 0 when valid, 2 with PATH:LINE errors.
+
+    Warnings (a task no detector watches, a severity that never requests a retrain) go to
+    stderr as PATH:LINE lines; they do not change the exit status.
+    """
     try:
         file = find_config(path)
         cfg = load_config(file)
@@ -27,8 +31,14 @@ def validate(path: str | None) -> None:
         for line in exc.problems or [str(exc)]:
             click.echo(line, err=True)
         sys.exit(2)
+    from driftline.config.lint import config_warnings
+
+    warnings = config_warnings(cfg, file.read_text(encoding="utf-8"), str(file))
+    for line in warnings:
+        click.echo(line, err=True)
     tasks = ", ".join(f"{name} ({task.type})" for name, task in cfg.tasks.items())
-    click.echo(f"{file}: OK — model {cfg.model!r}, {len(cfg.tasks)} task(s): {tasks}")
+    noted = f", {len(warnings)} warning(s)" if warnings else ""
+    click.echo(f"{file}: OK — model {cfg.model!r}, {len(cfg.tasks)} task(s): {tasks}{noted}")
 
 
 @config.command()

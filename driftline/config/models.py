@@ -17,11 +17,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 __all__ = [
+    "DEFAULT_DETECTOR",
     "AlertPolicy",
     "DetectorConfig",
     "DriftlineConfig",
     "Duration",
     "EmbeddedFeatureStore",
+    "EstimateConfig",
     "FeatureSpec",
     "FeatureStoreConfig",
     "GateConfig",
@@ -164,12 +166,46 @@ class DetectorConfig(Section):
 
     ``signal: error`` watches the per-label error stream (needs labels); ``signal: score`` watches the
     prediction's score/value stream (label-free). ``params`` go to the River constructor.
+    ``severity`` defaults to ``critical`` on the error stream (a retrain severity by default) and
+    ``warning`` on the score stream. ``scale: auto`` feeds numeric signals (a regression task's
+    error or value, a ranking score) to the detector in units of their reference spread, clipped
+    at the reference's 1st/99th percentiles, so that false alarms do not depend on the units or
+    on heavy tails; a 0/1 error noisier than a 10 % error rate is scaled down to that spread
+    (ADWIN's bound leaves noisy 0/1 streams less margin); [0, 1] scores go in as they are.
     """
 
     kind: Literal["adwin", "page_hinkley", "kswin", "ddm", "eddm", "hddm_a", "hddm_w"]
-    signal: Literal["error", "score"] = "error"
+    signal: Literal["error", "score", "expected_error"] = Field(
+        "error",
+        description="error (needs labels), score (the prediction), expected_error (the error "
+        "the calibrated estimate expects of each prediction, label-free; needs `estimate`)",
+    )
     params: dict[str, float | int | str | bool] = Field(default_factory=dict)
-    severity: Severity = "warning"
+    severity: Severity | None = Field(
+        None, description="default: critical for signal error, warning for signal score"
+    )
+    scale: Literal["auto", "raw", "reference"] = Field(
+        "auto",
+        description="auto: numeric signals in units of their first `reference` values; raw: as is",
+    )
+    reference: int = Field(
+        1000, ge=100, le=1_000_000, description="values that set the scale (scale: reference)"
+    )
+
+    @model_validator(mode="after")
+    def _default_severity(self) -> DetectorConfig:
+        if self.severity is None:
+            object.__setattr__(
+                self, "severity", "critical" if self.signal == "error" else "warning"
+            )
+        return self
+
+
+DEFAULT_DETECTOR = DetectorConfig(
+    kind="adwin", signal="error", params={"delta": 0.0005, "clock": 1}, severity="critical"
+)
+"""What a task without a ``detectors`` key gets: ADWIN on its error stream, checked at every label,
+``delta`` tuned for no false alarm on 1 M stationary labels (``driftline bench detection``)."""
 
 
 class ThresholdRule(Section):
@@ -189,6 +225,12 @@ class AlertPolicy(Section):
     confirmations: int = Field(1, ge=1, description="firings needed within `confirm_within` labels")
     confirm_within: int = Field(500, ge=1)
     cooldown: int = Field(2000, ge=0, description="labels of quiet after an alert (per detector)")
+    warning_limit: int | None = Field(
+        3,
+        ge=1,
+        description="most info/warning alerts of the task per `warning_period` (null: no limit)",
+    )
+    warning_period: Duration = 86400.0
 
 
 class RetrainPolicy(Section):
@@ -207,6 +249,24 @@ class RetrainPolicy(Section):
     )
 
 
+class EstimateConfig(Section):
+    """Performance estimated from predictions before their labels arrive.
+
+    Binary and multiclass tasks: confidence-based performance estimation (CBPE), calibrated on the
+    first ``reference`` labels of each model version; regression tasks: a direct loss estimate
+    (the reference's error per bin of the predicted value). Gives the metrics ``estimated_*``
+    (thresholds may watch them) and the ``expected_error`` signal (detectors may watch it).
+    """
+
+    enabled: bool = False
+    reference: int = Field(2000, ge=100, description="labels that calibrate the estimate")
+    chunk: Duration = Field(3600.0, description="prediction event time per estimate")
+    min_predictions: int = Field(
+        200, ge=1, description="a chunk with fewer predictions raises no estimated-metric alert"
+    )
+    bins: int = Field(50, ge=2, le=1000, description="score bins of the calibration")
+
+
 class GateConfig(Section):
     """Promotion gate for one task (used by the retrainer)."""
 
@@ -220,6 +280,12 @@ _DEFAULT_METRICS: dict[str, list[str]] = {
     "multiclass": ["accuracy", "macro_f1"],
     "regression": ["mae", "rmse", "r2"],
     "ranking": ["ndcg", "mrr"],
+}
+_ESTIMATED_METRICS: dict[str, list[str]] = {
+    "binary": ["estimated_roc_auc", "estimated_accuracy"],
+    "multiclass": ["estimated_accuracy"],
+    "regression": ["estimated_mae", "estimated_rmse"],
+    "ranking": [],
 }
 _PRIMARY_METRIC = {
     "binary": "roc_auc",
@@ -240,8 +306,12 @@ class TaskConfig(Section):
     label_delay: Duration = 86400.0
     ranking_k: int = Field(10, ge=1)
     thresholds: list[ThresholdRule] = Field(default_factory=list)
-    detectors: list[DetectorConfig] = Field(default_factory=list)
+    detectors: list[DetectorConfig] = Field(
+        default_factory=lambda: [DEFAULT_DETECTOR],
+        description="default: ADWIN on the error stream (critical); `[]` opts out",
+    )
     policy: AlertPolicy = AlertPolicy()
+    estimate: EstimateConfig = EstimateConfig()
     retrain: RetrainPolicy = RetrainPolicy()
     gate: GateConfig = GateConfig()
     slices: list[str] = Field(default_factory=list)
@@ -263,9 +333,23 @@ class TaskConfig(Section):
             object.__setattr__(self, "primary_metric", _PRIMARY_METRIC[self.type])
         elif self.primary_metric not in allowed:
             raise ValueError(f"primary_metric {self.primary_metric!r} is not one of {allowed}")
+        estimated = _ESTIMATED_METRICS[self.type] if self.estimate.enabled else []
         for rule in self.thresholds:
-            if rule.metric not in allowed:
-                raise ValueError(f"threshold metric {rule.metric!r} is not one of {allowed}")
+            if rule.metric in _ESTIMATED_METRICS[self.type] and not estimated:
+                raise ValueError(
+                    f"threshold metric {rule.metric!r} needs `estimate: {{enabled: true}}`"
+                )
+            if rule.metric not in allowed + estimated:
+                raise ValueError(
+                    f"threshold metric {rule.metric!r} is not one of {allowed + estimated}"
+                )
+        if self.estimate.enabled and self.type == "ranking":
+            raise ValueError("`estimate` is not available for ranking tasks")
+        for det in self.detectors:
+            if det.signal == "expected_error" and not self.estimate.enabled:
+                raise ValueError(
+                    "a detector on signal expected_error needs `estimate: {enabled: true}`"
+                )
         return self
 
     @property
@@ -273,7 +357,11 @@ class TaskConfig(Section):
         """Whether the monitor needs each prediction's score: a ``signal: score`` detector or a
         slice (whose snapshots count predictions per segment). Otherwise the join only counts a
         record's predictions of this task (one ``predicted`` outcome per record)."""
-        return bool(self.slices) or any(d.signal == "score" for d in self.detectors)
+        return (
+            bool(self.slices)
+            or self.estimate.enabled
+            or any(d.signal != "error" for d in self.detectors)
+        )
 
 
 # --------------------------------------------------------------------------- subsystems

@@ -30,6 +30,8 @@ def make(cls: type) -> object:
         return cls("accuracy", "<", 0.5)
     if cls.__name__ == "PeriodicDetector":
         return cls(every=7)
+    if cls.__name__ == "ReferenceScale":
+        return cls(reference=100, clip=0.02, non_negative=False)
     if cls.__name__ == "RetrainTrigger":
         return cls(["critical"], cooldown=10.0, min_labels=5)
     return cls(min_samples=10, warmup=5, confirmations=2, confirm_within=20, cooldown=30)
@@ -58,6 +60,7 @@ def test_discovers_every_class() -> None:
         "RiverDetector",
         "ThresholdDetector",
         "PeriodicDetector",
+        "ReferenceScale",
         "AlertPolicy",
         "RetrainTrigger",
     } <= names
