@@ -1,5 +1,11 @@
 """``driftline bench detection``: detection quality of the monitor vs plain River vs a dummy.
 
+Also (in process, through the real stage 2): ``stationary``, the false alarms per 1 M labels of
+the defaults and of every example config on streams that never change (:mod:`bench.stationary`),
+and ``cbpe``, performance estimated before labels vs realised and the lead of its alert
+(:mod:`bench.cbpe`). ``defaults_vs_river`` compares the default detector's delay in the monitor
+with plain River ADWIN's (River's defaults) on the same drifted streams.
+
 A seeded synthetic model with four tasks and known drift positions:
 
 ====== ========== ======= ==================================================================
@@ -219,6 +225,27 @@ def defaults_vs_river(tasks: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def cbpe(predictions: int, seed: int) -> dict[str, Any]:
+    """Estimated vs realised performance per task type, and the lead of the label-free alert
+    when labels lag one day (:mod:`bench.cbpe`); ``mae``/``lead_labels`` are the binary head's
+    (ROC AUC on calibrated scores)."""
+    from bench.cbpe import run_cbpe
+
+    shift_at = predictions * 2 // 3
+    by_type = {
+        kind: run_cbpe(kind, predictions, shift_at, seed=seed)
+        for kind in ("binary", "multiclass", "regression")
+    }
+    binary = by_type["binary"]
+    return {
+        "mae": binary["mae"].get("estimated_roc_auc"),
+        "lead_labels": binary["lead_labels"],
+        "label_lag": "1d",
+        "shift_at": shift_at,
+        "by_type": by_type,
+    }
+
+
 def stationary(labels: int, seed: int, examples: list[Path]) -> dict[str, Any]:
     """False alarms per 1 M labels of the defaults (one task per stream kind) and of each
     example config's tasks, on stationary streams (:mod:`bench.stationary`)."""
@@ -253,6 +280,8 @@ def stationary(labels: int, seed: int, examples: list[Path]) -> dict[str, Any]:
 @click.option("--ramp", default=2_000, show_default=True, help="Labels of the gradual drift ramp.")
 @click.option("--every", default=2_000, show_default=True, help="The dummy fires every N labels.")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--cbpe-predictions", default=60_000, show_default=True,
+              help="Predictions per task of the estimated-performance run (0: skip it).")  # fmt: skip
 @click.option("--stationary-labels", default=1_000_000, show_default=True,
               help="Labels per task of the stationary streams (0: skip them).")  # fmt: skip
 @click.option("--example", "examples", multiple=True, type=click.Path(exists=True, dir_okay=False,
@@ -260,7 +289,8 @@ def stationary(labels: int, seed: int, examples: list[Path]) -> dict[str, Any]:
               "(default: examples/*.yaml).")  # fmt: skip
 def main(
     as_json: bool, out: Path | None, bootstrap: str | None, labels: int, drift_at: int,
-    ramp: int, every: int, seed: int, stationary_labels: int, examples: tuple[Path, ...],
+    ramp: int, every: int, seed: int, cbpe_predictions: int, stationary_labels: int,
+    examples: tuple[Path, ...],
 ) -> None:  # fmt: skip
     """Detection delay, misses and false alarms: monitor vs plain River vs a periodic dummy;
     false alarms per 1 M labels on stationary streams."""
@@ -268,6 +298,8 @@ def main(
         raise click.BadParameter("must be inside (0, --labels)", param_hint="--drift-at")
     with bench_broker(bootstrap) as address:
         result = run(address, labels, drift_at, ramp, every, seed)
+    if cbpe_predictions:
+        result["cbpe"] = cbpe(cbpe_predictions, seed)
     if stationary_labels:
         paths = list(examples) or sorted(Path(__file__).parent.parent.glob("examples/*.yaml"))
         result["stationary"] = {

@@ -136,7 +136,7 @@ class Alert(Contract):
     task: Name
     slice: dict[Name, str] = Field(default_factory=dict)
     detector: Name
-    signal: Literal["error", "score", "metric"]
+    signal: Literal["error", "score", "metric", "expected_error"]
     severity: Literal["info", "warning", "critical"]
     metric: Name
     value: float

@@ -293,7 +293,7 @@ class ScopeMonitor:
             baseline = det.baseline
         return Firing(
             slot.name,
-            slot.signal,
+            "metric" if slot.signal == "estimate" else slot.signal,
             slot.severity,
             slot.metric,
             value,

@@ -12,7 +12,10 @@ class BinnedCalibrator:
 
     With ``monotone`` the bin means are made non-decreasing by pool-adjacent-violators (isotonic
     regression on the bins): a calibrated probability that grows with the score. Between the
-    mean scores of two bins the mapping is linear (so scores keep their order within a bin).
+    mean scores of two bins the mapping is linear (so scores keep their order within a bin), and
+    beyond the outer bins it goes on from the outer bin with the slope of the least-squares line
+    through all bins, clipped to ``bounds`` (scores the reference never had still get an estimate
+    that follows the trend).
 
     Parameters
     ----------
@@ -22,16 +25,26 @@ class BinnedCalibrator:
         Pool adjacent bins so the mapping is non-decreasing.
     prior
         Pseudo-count towards the overall mean per bin (smooths small bins).
+    bounds
+        The range of a calibrated value (``(0, 1)`` for a probability).
 
     Examples
     --------
     >>> cal = BinnedCalibrator(bins=2, prior=0.0)
     >>> cal.fit([0.1, 0.2, 0.8, 0.9], [0.0, 1.0, 1.0, 1.0])
-    >>> cal.predict(0.15), cal.predict(0.85), cal.predict(0.5), cal.bin_of(0.85)
-    (0.5, 1.0, 0.75, 1)
+    >>> [round(cal.predict(s), 3) for s in (0.15, 0.5, 0.85)], cal.bin_of(0.85)
+    ([0.5, 0.75, 1.0], 1)
+    >>> round(cal.predict(0.0), 3), cal.predict(1.0)     # on along the trend, within bounds
+    (0.393, 1.0)
     """
 
-    def __init__(self, bins: int = 50, monotone: bool = True, prior: float = 1.0) -> None:
+    def __init__(
+        self,
+        bins: int = 50,
+        monotone: bool = True,
+        prior: float = 1.0,
+        bounds: tuple[float, float] = (0.0, 1.0),
+    ) -> None:
         if bins < 1:
             raise ValueError(f"bins must be >= 1, got {bins}")
         if prior < 0:
@@ -39,16 +52,20 @@ class BinnedCalibrator:
         self.bins = bins
         self.monotone = monotone
         self.prior = prior
+        if bounds[0] > bounds[1]:
+            raise ValueError(f"bounds must be (low, high), got {bounds}")
+        self.bounds = bounds
         self._reset()
 
     def _reset(self) -> None:
         self._edges: list[float] = []
         self._means: list[float] = [0.0]
         self._centres: list[float] = [0.0]
+        self._slope = 0.0
 
     @property
     def size(self) -> int:
-        """Bins of the fitted mapping (1 before :meth:`fit`)."""
+        """Points of the fitted mapping: bins, or pooled blocks of bins (1 before :meth:`fit`)."""
         return len(self._means)
 
     def fit(self, scores: list[float], targets: list[float]) -> None:
@@ -67,41 +84,55 @@ class BinnedCalibrator:
             sums[b] += target
             counts[b] += 1
             score_sums[b] += score
-        self._centres = [s / c if c else 0.0 for s, c in zip(score_sums, counts, strict=True)]
         overall = sum(targets) / n
         means = [(s + self.prior * overall) / (c + self.prior) if c + self.prior else overall
                  for s, c in zip(sums, counts, strict=True)]  # fmt: skip
-        self._means = _pool(means, counts) if self.monotone else means
+        centres = [s / c if c else 0.0 for s, c in zip(score_sums, counts, strict=True)]
+        if self.monotone:  # one point per pooled block, at its mean score
+            centres, means = _pool(centres, means, counts)
+        self._centres, self._means = centres, means
+        self._slope = _slope(centres, means)
 
     def bin_of(self, score: float) -> int:
         """The bin index of ``score``."""
         return bisect.bisect_right(self._edges, score)
 
     def predict(self, score: float) -> float:
-        """The calibrated value of ``score`` (linear between bin centres, flat beyond them)."""
+        """The calibrated value of ``score`` (see the class docstring)."""
         centres, means = self._centres, self._means
         i = bisect.bisect_right(centres, score)
         if i == 0:
-            return means[0]
-        if i >= len(centres):
-            return means[-1]
-        left, right = centres[i - 1], centres[i]
-        if right <= left:
-            return means[i]
-        w = (score - left) / (right - left)
-        return means[i - 1] * (1.0 - w) + means[i] * w
+            value = means[0] + self._slope * (score - centres[0])
+        elif i >= len(centres):
+            value = means[-1] + self._slope * (score - centres[-1])
+        else:
+            left, right = centres[i - 1], centres[i]
+            w = (score - left) / (right - left) if right > left else 1.0
+            value = means[i - 1] * (1.0 - w) + means[i] * w
+        return min(max(value, self.bounds[0]), self.bounds[1])
 
 
-def _pool(means: list[float], counts: list[int]) -> list[float]:
-    """Pool-adjacent-violators: the non-decreasing sequence closest to ``means`` (weighted)."""
-    blocks: list[list[float]] = []  # [mean, weight, members]
-    for mean, count in zip(means, counts, strict=True):
-        blocks.append([mean, float(max(count, 1)), 1.0])
-        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
-            m2, w2, k2 = blocks.pop()
-            m1, w1, k1 = blocks.pop()
-            blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, k1 + k2])
-    out: list[float] = []
-    for mean, _, members in blocks:
-        out.extend([mean] * int(members))
-    return out
+def _slope(xs: list[float], ys: list[float]) -> float:
+    """The slope of the least-squares line through the points (0 with fewer than two)."""
+    n = len(xs)
+    if n < 2:
+        return 0.0
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx if sxx else 0.0
+
+
+def _pool(
+    centres: list[float], means: list[float], counts: list[int]
+) -> tuple[list[float], list[float]]:
+    """Pool-adjacent-violators: blocks of bins whose means do not decrease (weighted), each
+    returned as one point (its mean score, its mean target)."""
+    blocks: list[list[float]] = []  # [centre, mean, weight]
+    for centre, mean, count in zip(centres, means, counts, strict=True):
+        blocks.append([centre, mean, float(max(count, 1))])
+        while len(blocks) > 1 and blocks[-2][1] > blocks[-1][1]:
+            c2, m2, w2 = blocks.pop()
+            c1, m1, w1 = blocks.pop()
+            w = w1 + w2
+            blocks.append([(c1 * w1 + c2 * w2) / w, (m1 * w1 + m2 * w2) / w, w])
+    return [b[0] for b in blocks], [b[1] for b in blocks]

@@ -32,6 +32,7 @@ ESTIMATED_METRICS: dict[str, tuple[str, ...]] = {
 }
 """The estimated metrics of each task type; ``estimated_X`` is compared with the realised ``X``."""
 
+_LOSS = (0.0, math.inf)
 _ROC_BINS = 400  # score bins of the expected and realised ROC curves (ties within a bin: 1/2)
 
 
@@ -123,9 +124,11 @@ class PerformanceEstimator:
         self._ref_scores: list[float] = []
         self._ref_targets: list[float] = []
         self._ref_squared: list[float] = []
-        monotone = self.task_type != "regression"
-        self._calibrator = BinnedCalibrator(self.bins, monotone=monotone)
-        self._squared = BinnedCalibrator(self.bins, monotone=False)
+        if self.task_type == "regression":  # losses per bin of the predicted value
+            self._calibrator = BinnedCalibrator(self.bins, monotone=False, bounds=_LOSS)
+        else:  # P(y = 1 | score), P(right | probability of the predicted class)
+            self._calibrator = BinnedCalibrator(self.bins, monotone=True)
+        self._squared = BinnedCalibrator(self.bins, monotone=False, bounds=_LOSS)
         self._roc_edges: list[float] = []  # finer bins of the expected ROC curve
         self.fitted = False
         self._chunks: dict[int, tuple[_Sums, _Sums]] = {}
