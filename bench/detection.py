@@ -3,7 +3,9 @@
 Also (in process, through the real stage 2): ``stationary``, the false alarms per 1 M labels of
 the defaults and of every example config on streams that never change (:mod:`bench.stationary`),
 and ``cbpe``, performance estimated before labels vs realised and the lead of its alert
-(:mod:`bench.cbpe`). ``defaults_vs_river`` compares the default detector's delay in the monitor
+(:mod:`bench.cbpe`), and ``feature_drift``, a shifted shared feature among unshifted ones
+through stage 1's profiles and stage 2 (:mod:`bench.feature_drift`; ``feature_drift_fdr`` with
+``false_discovery_rate: 0.05``). ``defaults_vs_river`` compares the default detector's delay in the monitor
 with plain River ADWIN's (River's defaults) on the same drifted streams.
 
 A seeded synthetic model with four tasks and known drift positions:
@@ -280,6 +282,8 @@ def stationary(labels: int, seed: int, examples: list[Path]) -> dict[str, Any]:
 @click.option("--ramp", default=2_000, show_default=True, help="Labels of the gradual drift ramp.")
 @click.option("--every", default=2_000, show_default=True, help="The dummy fires every N labels.")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--feature-windows", default=48, show_default=True,
+              help="Hours of the feature-drift run (0: skip it; the shift starts at hour 36).")  # fmt: skip
 @click.option("--cbpe-predictions", default=60_000, show_default=True,
               help="Predictions per task of the estimated-performance run (0: skip it).")  # fmt: skip
 @click.option("--stationary-labels", default=1_000_000, show_default=True,
@@ -289,8 +293,8 @@ def stationary(labels: int, seed: int, examples: list[Path]) -> dict[str, Any]:
               "(default: examples/*.yaml).")  # fmt: skip
 def main(
     as_json: bool, out: Path | None, bootstrap: str | None, labels: int, drift_at: int,
-    ramp: int, every: int, seed: int, cbpe_predictions: int, stationary_labels: int,
-    examples: tuple[Path, ...],
+    ramp: int, every: int, seed: int, feature_windows: int, cbpe_predictions: int,
+    stationary_labels: int, examples: tuple[Path, ...],
 ) -> None:  # fmt: skip
     """Detection delay, misses and false alarms: monitor vs plain River vs a periodic dummy;
     false alarms per 1 M labels on stationary streams."""
@@ -300,6 +304,13 @@ def main(
         result = run(address, labels, drift_at, ramp, every, seed)
     if cbpe_predictions:
         result["cbpe"] = cbpe(cbpe_predictions, seed)
+    if feature_windows:
+        from bench.feature_drift import run_feature_drift
+
+        result["feature_drift"] = run_feature_drift(windows=feature_windows, seed=seed)
+        result["feature_drift_fdr"] = run_feature_drift(
+            windows=feature_windows, fdr=0.05, seed=seed
+        )
     if stationary_labels:
         paths = list(examples) or sorted(Path(__file__).parent.parent.glob("examples/*.yaml"))
         result["stationary"] = {

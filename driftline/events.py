@@ -136,7 +136,7 @@ class Alert(Contract):
     task: Name
     slice: dict[Name, str] = Field(default_factory=dict)
     detector: Name
-    signal: Literal["error", "score", "metric", "expected_error"]
+    signal: Literal["error", "score", "metric", "expected_error", "feature"]
     severity: Literal["info", "warning", "critical"]
     metric: Name
     value: float
@@ -144,6 +144,11 @@ class Alert(Contract):
     evidence: EvidenceWindow
     config_hash: Id
     event_time: AwareDatetime
+    attribution: dict[Literal["shared", "own"], list[Name]] | None = Field(
+        None,
+        description="with feature drift on: the input features drifted in the last compared "
+        "window (shared ones and the task's own); both empty: the task's own signal",
+    )
 
 
 class RetrainRequest(Contract):

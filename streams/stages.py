@@ -20,6 +20,7 @@ from driftline.events import DeadLetter, ModelUpdate, decode_record
 from driftline.partitioning import partition_for
 from streams.dead_letters import dead_letter
 from streams.decoding import EventDecoder
+from streams.features import PartitionedProfiles
 from streams.join import LabelJoin
 from streams.outcome import OUTCOMES_ENVELOPE, Outcome, monitor_key
 from streams.records import LabelRecord, PredictionRecord
@@ -97,6 +98,7 @@ class JoinStage:
         self.joins: dict[int, LabelJoin] = {}
         self.rerouted = 0
         self.dead_lettered = 0
+        self.profiles = PartitionedProfiles(config) if config.feature_drift.enabled else None
 
     def join_for(self, partition: int) -> LabelJoin:
         """The join state of one input partition (created empty when new)."""
@@ -158,6 +160,8 @@ class JoinStage:
                 )
                 continue
             result.outcomes.extend(join.add(record, where))
+            if self.profiles is not None and isinstance(record, PredictionRecord):
+                result.outcomes.extend(self.profiles.observe(partition, record, where[2:]))
         result.outcomes.extend(join.end_record())
         join.mark_applied(topic, offset)
         return result

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from driftline.config.models import DriftlineConfig
 from driftline.events import Alert, EvidenceWindow, RetrainRequest, TaskMetrics, stable_id
 from streams.errors import RESET_STATE, CheckpointError
+from streams.features import FeatureDriftMonitor, FeatureFinding
 from streams.outcome import Outcome
 from streams.policy import RetrainTrigger
 from streams.records import to_datetime
@@ -100,6 +101,11 @@ class TaskMonitor:
             (): ScopeMonitor(task, self.seed, estimate=True)
         }
         self._trigger = RetrainTrigger.from_config(task.retrain)
+        self.features = (
+            FeatureDriftMonitor(self.config, self.task)
+            if self.config.feature_drift.enabled
+            else None
+        )
         self.replays = ReplayFilter()
         self.applied_offset = -1
         self.alerts_fired: dict[tuple[str, SliceKey, str], int] = {}
@@ -141,6 +147,11 @@ class TaskMonitor:
         out: list[MonitorOutput] = []
         if outcome.kind == "version":
             self._new_version(outcome.model_version, outcome.retrained)
+            return out
+        if outcome.kind == "profile":
+            if self.features is not None:
+                found = self.features.observe(outcome)
+                self._emit((), [self._feature_firing(f) for f in found], outcome, out)
             return out
         if outcome.t > self.clock:
             self._maybe_snapshot(outcome.t, out)
@@ -209,6 +220,26 @@ class TaskMonitor:
                 self._held_request = None  # the new champion answers it
         for scope in self.scopes.values():
             scope.rebaseline()
+        if self.features is not None:
+            self.features.rebaseline()
+
+    def _feature_firing(self, finding: FeatureFinding) -> Firing:
+        section = self.config.feature_drift
+        assert self.features is not None
+        end = self.features.values
+        return Firing(
+            f"feature_drift/{finding.distance.feature}",
+            "feature",
+            section.severity,
+            "psi",
+            finding.distance.psi,
+            0.0,
+            max(0, end - finding.distance.count + 1),
+            end,
+            finding.start,
+            finding.end,
+            stable_id(section.model_dump()),
+        )
 
     def _emit(
         self, key: SliceKey, firings: list[Firing], outcome: Outcome, out: list[MonitorOutput]
@@ -218,7 +249,7 @@ class TaskMonitor:
                 self.warnings_suppressed += 1
                 continue
             slice_ = dict(key)
-            version = self.model_version or outcome.model_version
+            version = self.model_version or outcome.model_version or "unknown"
             ordinal_key = (version, key, firing.detector)
             ordinal = self.alerts_fired.get(ordinal_key, 0) + 1
             self.alerts_fired[ordinal_key] = ordinal
@@ -245,6 +276,7 @@ class TaskMonitor:
                     ),
                     "config_hash": firing.config_hash,
                     "event_time": to_datetime(firing.end_time),
+                    "attribution": self._attribution(firing),
                 }
             )
             out.append(alert)
@@ -252,6 +284,17 @@ class TaskMonitor:
                 firing.severity, self.labels_since_version, firing.end_time
             ):
                 self._hold_request(alert, firing, version, out)
+
+    def _attribution(self, firing: Firing) -> dict[str, list[str]] | None:
+        """Which input features drifted along (feature drift on): a feature alert names its
+        feature, any other alert the features drifted in the last compared window."""
+        if self.features is None:
+            return None
+        if firing.signal == "feature":
+            name = firing.detector.split("/", 1)[1]
+            shared = name in {f.name for f in self.config.features}
+            return {"shared": [name] if shared else [], "own": [] if shared else [name]}
+        return self.features.attribution()
 
     def _warning_allowed(self, t: float) -> bool:
         """At most ``policy.warning_limit`` info/warning alerts per ``policy.warning_period``
@@ -275,6 +318,13 @@ class TaskMonitor:
             f"{firing.severity} drift on {self.task}: {firing.detector} "
             f"{firing.metric}={firing.value:.4g}"
         )
+        if alert.attribution is not None:
+            shared, own = alert.attribution["shared"], alert.attribution["own"]
+            reason += (
+                f"; drifted inputs: shared {shared}, own {own}"
+                if shared or own
+                else "; no input feature drifted (the task's own signal)"
+            )
         if self._held_request is not None:
             self._held_request.alert_ids.append(alert.alert_id)
             return
@@ -366,7 +416,11 @@ class TaskMonitor:
                         "duplicates": self.duplicates if overall else 0,
                         "label_coverage": self.label_coverage if overall else None,
                         "cumulative": scope.metrics.cumulative(),
-                        "rolling": {**scope.metrics.rolling(), **scope.estimated()},
+                        "rolling": {
+                            **scope.metrics.rolling(),
+                            **scope.estimated(),
+                            **(self.features.statistics() if overall and self.features else {}),
+                        },
                         "event_time": to_datetime(t),
                     }
                 )

@@ -24,6 +24,7 @@ __all__ = [
     "Duration",
     "EmbeddedFeatureStore",
     "EstimateConfig",
+    "FeatureDriftConfig",
     "FeatureSpec",
     "FeatureStoreConfig",
     "GateConfig",
@@ -391,6 +392,46 @@ class MonitorConfig(Section):
     feature_sink: bool = Field(True, description="push labelled outcomes to Feast")
 
 
+class FeatureDriftConfig(Section):
+    """Per-feature drift: sketches of the declared features per window of prediction time,
+    compared with a reference profile, per task's feature view (shared + its own features)."""
+
+    enabled: bool = False
+    window: Duration = Field(3600.0, gt=0, description="prediction event time per profile")
+    lateness: Duration = Field(
+        300.0, description="a window closes this long after its end (in prediction time)"
+    )
+    reference_windows: int = Field(
+        24, ge=1, description="windows of each model version that make its reference profile"
+    )
+    reference_start: Duration | None = Field(
+        None, description="with reference_end: a fixed reference period (event time, seconds)"
+    )
+    reference_end: Duration | None = None
+    min_count: int = Field(200, ge=1, description="values a window needs to be compared")
+    psi: float = Field(0.2, gt=0, description="PSI a drifted feature reaches (drift that matters)")
+    p_value: float = Field(
+        0.001, gt=0, lt=1, description="per-test significance when false_discovery_rate is unset"
+    )
+    false_discovery_rate: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="control the FDR of feature alerts over tasks x features per window "
+        "(Benjamini-Hochberg at this rate / number of tasks)",
+    )
+    severity: Severity = "warning"
+
+    @model_validator(mode="after")
+    def _period(self) -> FeatureDriftConfig:
+        if (self.reference_start is None) != (self.reference_end is None):
+            raise ValueError("set both reference_start and reference_end, or neither")
+        start, end = self.reference_start, self.reference_end
+        if start is not None and end is not None and end <= start:
+            raise ValueError("reference_end must be after reference_start")
+        return self
+
+
 class RetrainerConfig(Section):
     """The retrainer worker: what it trains and how."""
 
@@ -491,6 +532,7 @@ class DriftlineConfig(Section):
     feature_ttl: Duration = 30 * 86400.0
     tasks: dict[Name, TaskConfig] = Field(min_length=1)
     monitor: MonitorConfig = MonitorConfig()
+    feature_drift: FeatureDriftConfig = FeatureDriftConfig()
     retrainer: RetrainerConfig = RetrainerConfig()
     feature_store: FeatureStoreConfig = EmbeddedFeatureStore()
     registry: RegistryConfig = RegistryConfig()

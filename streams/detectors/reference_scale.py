@@ -8,6 +8,7 @@ __all__ = ["ReferenceScale"]
 
 _MAD_TO_SIGMA = 0.6745  # median |N(0, σ)| = 0.6745 σ
 _ZERO_ONE_SD = 0.3  # the spread of a 10 % error rate
+_MIN_CLIP = 3.0  # never clip nearer than 3 spreads: a narrow reference must still see a rise
 
 
 class ReferenceScale:
@@ -17,7 +18,8 @@ class ReferenceScale:
     it fires on noise (River's ADWIN with its defaults: 6 to 10 false alarms per 1 M stationary
     labels of ``|N(0, σ)|`` errors with σ = 10 to 100, about 60 with Student-t tails). This
     transform makes the signal unit-free and bounded: ``(x - centre) / spread``, clipped to the
-    reference's ``[clip, 1 - clip]`` quantiles (in the same units). ``centre`` is 0 for a
+    reference's ``[clip, 1 - clip]`` quantiles (in the same units), but never nearer than 3
+    spreads from the centre (a reference of nearly equal values must still show a rise). ``centre`` is 0 for a
     non-negative signal (an error: 0 is no error) and the reference median otherwise; ``spread``
     is the reference's median ``|x - centre|`` / 0.6745 (σ for normal data).
 
@@ -48,8 +50,8 @@ class ReferenceScale:
     [[], [], []]
     >>> [round(v, 3) for v in scale.update(4.0)]
     [0.225, 0.45, 0.674, 0.899]
-    >>> [round(v, 3) for v in scale.update(100.0)]   # clipped at the reference's largest
-    [0.899]
+    >>> [round(v, 3) for v in scale.update(100.0)]   # clipped at 3 spreads
+    [3.0]
     """
 
     def __init__(
@@ -112,8 +114,9 @@ class ReferenceScale:
             spread = sum(deviations) / n or 1.0
         self._spread = spread
         cut = int(self.clip * n)
-        self._low = (ordered[cut] - self._centre) / spread
-        self._high = (ordered[n - 1 - cut] - self._centre) / spread
+        floor = 0.0 if self.non_negative else -_MIN_CLIP
+        self._low = min((ordered[cut] - self._centre) / spread, floor)
+        self._high = max((ordered[n - 1 - cut] - self._centre) / spread, _MIN_CLIP)
 
     def _transform(self, x: float) -> float:
         value = (x - self._centre) / self._spread
