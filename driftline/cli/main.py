@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "alerts": ("driftline.cli.alerts", "Print drift alerts as they arrive."),
     "tail": ("driftline.cli.tail", "Print the events of any driftline topic."),
     "monitor": ("streams.cli", "Run the streaming monitor (Faust worker)."),
+    "calibrate": ("streams.calibrate_cli", "Choose each task's detector on a replayed history."),
     "features": ("featurestore.cli", "Feast feature store: apply, push, materialize, stats."),
     "models": ("models.cli", "Model registry: list, show, promote, rollback."),
     "retrainer": ("retrainer.cli", "Run the retrainer worker."),
