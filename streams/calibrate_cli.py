@@ -58,7 +58,8 @@ def calibrate(
     The history (--history files, or --from-topics) is taken as each task's normal behaviour:
     its errors are resampled into a long stationary stream (false alarms) and into streams with
     an injected shift (delays). Prints one JSON report; --write saves the config with the chosen
-    detectors (comments of the original are not kept).
+    detectors, each with its measured null_alarms_per_1m (at least one per --null-labels; the
+    false discovery rate option uses it; comments of the original are not kept).
     """
     from streams.calibration import CANDIDATES, DetectorCalibration, task_histories
 
@@ -75,6 +76,7 @@ def calibrate(
     report: dict[str, Any] = {"skipped_events": skipped, "shift": shift, "null_labels": null_labels,
                               "max_false_alarms_per_1m": max_false_alarms, "tasks": {}}  # fmt: skip
     chosen: dict[str, DetectorConfig] = {}
+    floor = 1e6 / null_labels  # zero seen in the null stream: at most about one per its length
     for name in tasks or tuple(config.tasks):
         history = joined[name]
         row: dict[str, Any] = {"type": history.task_type, "labels": len(history.pairs)}
@@ -89,7 +91,8 @@ def calibrate(
         row["error_mean"] = sum(errors) / len(errors)
         row["candidates"] = [r.as_dict() for r in results]
         row["chosen"] = best.as_dict()
-        chosen[name] = best.config
+        rate = max(best.false_alarms_per_1m, floor)
+        chosen[name] = best.config.model_copy(update={"null_alarms_per_1m": round(rate, 3)})
         report["tasks"][name] = row
     if write_to is not None and chosen:
         source = find_config(config_path)

@@ -34,12 +34,22 @@ class Firing:
     start_time: float
     end_time: float
     config_hash: str
+    null_rate: float | None = None  # the detector's calibrated false alarms per value
 
 
 class _Slot:
     """One detector of a scope with its policy."""
 
-    __slots__ = ("config_hash", "detector", "metric", "name", "policy", "severity", "signal")
+    __slots__ = (
+        "config_hash",
+        "detector",
+        "metric",
+        "name",
+        "null_rate",
+        "policy",
+        "severity",
+        "signal",
+    )
 
     def __init__(
         self,
@@ -50,9 +60,11 @@ class _Slot:
         detector: RiverDetector | ThresholdDetector,
         policy: AlertPolicy,
         config_hash: str,
+        null_rate: float | None = None,
     ) -> None:
         self.name, self.signal, self.severity, self.metric = name, signal, severity, metric
         self.detector, self.policy, self.config_hash = detector, policy, config_hash
+        self.null_rate = null_rate
 
 
 def detector_slots(task: TaskConfig, seed: int = 0) -> list[_Slot]:
@@ -91,6 +103,7 @@ def detector_slots(task: TaskConfig, seed: int = 0) -> list[_Slot]:
                 ),
                 AlertPolicy.from_config(task.policy),
                 stable_id(det.model_dump(), policy_dump),
+                None if det.null_alarms_per_1m is None else det.null_alarms_per_1m / 1e6,
             )
         )
     for rule in task.thresholds:
@@ -302,6 +315,7 @@ class ScopeMonitor:
             count,
             *_span(times, size),
             slot.config_hash,
+            slot.null_rate,
         )
 
     def detector_state(self) -> dict[str, dict[str, float]]:

@@ -124,6 +124,9 @@ class TaskMonitor:
         self._snapshot_bucket: int | None = None
         self._held_request: _HeldRequest | None = None
         self._warning_times: deque[float] = deque()
+        self._held_alerts: list[tuple[SliceKey, Firing]] = []
+        self._round_counts = (0, 0)  # labels, predictions at the last feature-window comparison
+        self.fdr_withheld = 0
         self.warnings_suppressed = 0
         self.requests_refused = 0
         self.refusal: str | None = None
@@ -150,8 +153,7 @@ class TaskMonitor:
             return out
         if outcome.kind == "profile":
             if self.features is not None:
-                found = self.features.observe(outcome)
-                self._emit((), [self._feature_firing(f) for f in found], outcome, out)
+                self._feature_round(outcome, out)
             return out
         if outcome.t > self.clock:
             self._maybe_snapshot(outcome.t, out)
@@ -223,6 +225,43 @@ class TaskMonitor:
         if self.features is not None:
             self.features.rebaseline()
 
+    def _feature_round(self, outcome: Outcome, out: list[MonitorOutput]) -> None:
+        """A partition's window profile: compare the windows it completes; release the held
+        detector alerts the false-discovery decision lets through."""
+        assert self.features is not None
+        held = [self._null_p_value(firing) for _, firing in self._held_alerts]
+        found, decisions = self.features.observe_round(outcome, held)
+        if decisions is not None:
+            waiting, self._held_alerts = self._held_alerts, []
+            self._round_counts = (self.labels, self.predictions)
+            for (key, firing), released in zip(waiting, decisions, strict=True):
+                if released:
+                    self._emit(key, [firing], outcome, out, decided=True)
+                else:
+                    self.fdr_withheld += 1
+        self._emit((), [self._feature_firing(f) for f in found], outcome, out)
+
+    def _null_p_value(self, firing: Firing) -> float:
+        """The chance a detector with its calibrated null rate fires at least once in the values
+        it saw since the last window comparison."""
+        labels, predictions = self._round_counts
+        seen = (
+            self.labels - labels
+            if firing.signal in ("error", "metric")
+            else (self.predictions - predictions)
+        )
+        return 1.0 - math.exp(-(firing.null_rate or 0.0) * max(seen, 1))
+
+    def _fdr_holds(self, firing: Firing) -> bool:
+        """Whether a detector alert waits for the false-discovery decision of the next window."""
+        return (
+            self.features is not None
+            and self.config.feature_drift.false_discovery_rate is not None
+            and firing.severity != "critical"
+            and firing.signal != "feature"
+            and firing.null_rate is not None
+        )
+
     def _feature_firing(self, finding: FeatureFinding) -> Firing:
         section = self.config.feature_drift
         assert self.features is not None
@@ -242,9 +281,17 @@ class TaskMonitor:
         )
 
     def _emit(
-        self, key: SliceKey, firings: list[Firing], outcome: Outcome, out: list[MonitorOutput]
+        self,
+        key: SliceKey,
+        firings: list[Firing],
+        outcome: Outcome,
+        out: list[MonitorOutput],
+        decided: bool = False,
     ) -> None:
         for firing in firings:
+            if not decided and self._fdr_holds(firing):
+                self._held_alerts.append((key, firing))
+                continue
             if firing.severity != "critical" and not self._warning_allowed(firing.end_time):
                 self.warnings_suppressed += 1
                 continue

@@ -192,6 +192,13 @@ class DetectorConfig(Section):
     reference: int = Field(
         1000, ge=100, le=1_000_000, description="values that set the scale (scale: reference)"
     )
+    null_alarms_per_1m: float | None = Field(
+        None,
+        ge=0,
+        description="its false alarms per 1 M values on the task's normal stream (as "
+        "`driftline calibrate` measured); with feature_drift.false_discovery_rate its "
+        "non-critical alerts join the false-discovery family",
+    )
 
     @model_validator(mode="after")
     def _default_severity(self) -> DetectorConfig:
@@ -417,8 +424,8 @@ class FeatureDriftConfig(Section):
         None,
         gt=0,
         lt=1,
-        description="control the FDR of feature alerts over tasks x features per window "
-        "(Benjamini-Hochberg at this rate / number of tasks)",
+        description="control the FDR per window over tasks x features x non-critical detectors "
+        "with a null_alarms_per_1m (Benjamini-Hochberg at this rate / number of tasks)",
     )
     severity: Severity = "warning"
 

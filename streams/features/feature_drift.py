@@ -13,6 +13,12 @@ below ``feature_drift.p_value``, or, with ``false_discovery_rate`` set, rejected
 Benjamini-Hochberg over the task's features at that rate divided by the number of tasks (each
 task decides alone; the union over tasks keeps the false discovery rate at most the rate).
 It becomes an alert when it turns drifted (not again while it stays so).
+
+With ``false_discovery_rate`` set, the task monitor also holds its non-critical detector alerts
+whose detector has a calibrated null rate (``detectors[].null_alarms_per_1m``) until the next
+window is compared; their p-values (the chance such a detector fires at least once in the values
+it saw since the last comparison, ``1 - exp(-rate x values)``) join the window's family, and
+only those Benjamini-Hochberg rejects are sent.
 """
 
 from __future__ import annotations
@@ -117,20 +123,29 @@ class FeatureDriftMonitor:
 
     def observe(self, outcome: Outcome) -> list[FeatureFinding]:
         """A ``profile`` outcome of one partition; the features that turned drifted."""
+        return self.observe_round(outcome)[0]
+
+    def observe_round(
+        self, outcome: Outcome, held: list[float] | None = None
+    ) -> tuple[list[FeatureFinding], list[bool] | None]:
+        """Like :meth:`observe`; ``held`` are the p-values of detector alerts waiting for the
+        false-discovery decision: they join the family of the first window this outcome
+        completes, and their decisions come back (``None`` when no window was compared)."""
         payload = outcome.features or {}
         start = float(payload["window"][0])
         index = round(start / self._window)
         if self.next_window is not None and index < self.next_window:
             self.late += 1  # its window was compared already
-            return []
+            return [], None
         profile = FeatureProfile.from_wire(payload["profile"])
-        held = self.pending.get(index)
-        if held is None:
+        waiting = self.pending.get(index)
+        if waiting is None:
             self.pending[index] = (profile, {int(payload["partition"])})
         else:
-            held[0].merge(profile)
-            held[1].add(int(payload["partition"]))
+            waiting[0].merge(profile)
+            waiting[1].add(int(payload["partition"]))
         found: list[FeatureFinding] = []
+        decisions: list[bool] | None = None
         newest = max(self.pending)
         for i in sorted(self.pending):
             merged, parts = self.pending[i]
@@ -138,25 +153,31 @@ class FeatureDriftMonitor:
                 break
             del self.pending[i]
             self.next_window = i + 1
-            found += self._compare(i, merged)
-        return found
+            if decisions is None:
+                findings, decisions = self._compare(i, merged, held or [])
+            else:
+                findings, _ = self._compare(i, merged, [])
+            found += findings
+        return found, decisions
 
-    def _compare(self, index: int, profile: FeatureProfile) -> list[FeatureFinding]:
+    def _compare(
+        self, index: int, profile: FeatureProfile, held: list[float]
+    ) -> tuple[list[FeatureFinding], list[bool]]:
         section = self.config.feature_drift
         start, end = index * self._window, (index + 1) * self._window
         if section.reference_start is not None and section.reference_end is not None:
             if start < section.reference_end:
                 if end > section.reference_start:
                     self._add_reference(profile, fixed=True)
-                return []
+                return [], self._significant(held)
         elif self.reference is None or (
             not self.reference_fixed and self.reference_windows < section.reference_windows
         ):
             if profile.count:
                 self._add_reference(profile, fixed=False)
-            return []
+            return [], self._significant(held)
         if self.reference is None:
-            return []
+            return [], self._significant(held)
         distances = []
         for name in self._shared + self._own:
             ref, win = self.reference.sketches.get(name), profile.sketches.get(name)
@@ -167,12 +188,13 @@ class FeatureDriftMonitor:
                 distances.append(distance)
         self.values += profile.count
         self.latest = {d.feature: d for d in distances}
-        significant = self._significant([d.p_value for d in distances])
-        now = {d.feature for d, ok in zip(distances, significant, strict=True)
+        significant = self._significant([d.p_value for d in distances] + held)
+        now = {d.feature for d, ok in zip(distances, significant, strict=False)
                if ok and d.psi >= section.psi}  # fmt: skip
         turned = [d for d in distances if d.feature in now and d.feature not in self.drifted]
         self.drifted = now
-        return [FeatureFinding(d, d.feature in self._shared, start, end) for d in turned]
+        found = [FeatureFinding(d, d.feature in self._shared, start, end) for d in turned]
+        return found, significant[len(distances) :]
 
     def _significant(self, p_values: list[float]) -> list[bool]:
         section = self.config.feature_drift

@@ -65,6 +65,7 @@ def test_calibrate_reports_every_candidate_and_writes_a_loadable_config(tmp_path
     churn = cfg.tasks["churn"].detectors
     assert [(d.kind, d.signal) for d in churn] == [("adwin", "error"), ("adwin", "score")]
     assert churn[0].params == {"delta": 0.0005, "clock": 1} and churn[0].severity == "critical"
+    assert churn[0].null_alarms_per_1m == 50.0  # none in 20 000 null labels: at most 1 in them
 
 
 def test_calibrate_needs_a_history(tmp_path: Path) -> None:

@@ -167,3 +167,33 @@ def test_bench_feature_drift_small_run() -> None:
     result = run_feature_drift(windows=8, shift_window=6, reference_windows=4, own_window=5,
                                partitions=2)  # fmt: skip
     assert result["detected"] is True and result["false_alarms"] == 0
+
+
+def test_false_discovery_rate_holds_detector_warnings_until_the_window_decides() -> None:
+    def run(null_per_1m: float, severity: str) -> tuple[list[Alert], int]:
+        cfg = parse_config(
+            "model: m\nkafka: {partitions: 1}\nmonitor: {snapshot_interval: 0}\n"
+            "features: [{name: x}]\nfeature_drift: {enabled: true, window: 100, lateness: 0,"
+            " reference_windows: 2, min_count: 50, false_discovery_rate: 0.05}\n"
+            "tasks:\n  a: {type: binary, policy: {min_samples: 100, warmup: 0},"
+            f" detectors: [{{kind: adwin, severity: {severity},"
+            f" null_alarms_per_1m: {null_per_1m}}}]}}\n"
+        )
+        stage1, monitor = FeatureProfiles(cfg, 0), MonitorStage(cfg).monitor_for("m", "a")
+        rng, alerts = random.Random(4), []
+        for t in range(2000):
+            wrong = rng.random() < (0.5 if t >= 1000 else 0.05)
+            label = Outcome("labelled", "m", "1", "a", f"p-{t}", float(t), ("labels", 0, t, 0, 0),
+                            y_pred=0.9 if wrong else 0.1, y_true=0)  # fmt: skip
+            alerts += [a for a in monitor.apply(label) or () if isinstance(a, Alert)]
+            for o in stage1.observe("m", "1", float(t), {"x": rng.random()}, (t, 0)):
+                alerts += [a for a in monitor.apply(o) or () if isinstance(a, Alert)]
+        return alerts, monitor.fdr_withheld
+
+    calibrated, withheld = run(0.5, "warning")  # a real change: p ~ 5e-5, released
+    assert [a.detector for a in calibrated] == ["adwin/error"] and withheld == 0
+    assert calibrated[0].evidence.end_count < 1100  # fired then, sent when its window closed
+    noisy, withheld = run(200_000.0, "warning")  # a detector that fires on noise: withheld
+    assert noisy == [] and withheld == 1
+    critical, _ = run(200_000.0, "critical")  # critical alerts are never held back
+    assert [a.detector for a in critical] == ["adwin/error"]
