@@ -67,9 +67,27 @@ class MonitorCollector(Collector):
             "Detector firings and warm-up per task",
             labels=[*labels, "slice", "detector", "field"],
         )
+        held = CounterMetricFamily(
+            "driftline_alerts_held_back",
+            "Alerts not sent: warnings over the rate limit, detector alerts the false discovery "
+            "rate withheld, retrain requests held for an empty training window",
+            labels=[*labels, "reason"],
+        )
         for monitor in list(self.monitor.monitors.values()):
             for kind, count in monitor.counts().items():
                 counts.add_metric([monitor.model, monitor.task, kind], count)
+            for reason, count in (
+                ("rate_limit", monitor.warnings_suppressed),
+                ("false_discovery", monitor.fdr_withheld),
+                ("empty_window", monitor.requests_refused),
+            ):
+                held.add_metric([monitor.model, monitor.task, reason], count)
+            extra = {"estimated": monitor.scopes[()].estimated()}
+            if monitor.features is not None:
+                extra["feature"] = monitor.features.statistics()
+            for window, values in extra.items():
+                for metric, value in values.items():
+                    cumulative.add_metric([monitor.model, monitor.task, "", metric, window], value)
             if monitor.label_coverage is not None:
                 coverage.add_metric([monitor.model, monitor.task], monitor.label_coverage)
             for key, scope in list(monitor.scopes.items()):
@@ -87,7 +105,7 @@ class MonitorCollector(Collector):
                         detectors.add_metric(
                             [monitor.model, monitor.task, slice_, name, field], value
                         )
-        yield from (counts, coverage, cumulative, detectors)
+        yield from (counts, coverage, cumulative, detectors, held)
         buffers = GaugeMetricFamily(
             "driftline_join_buffer", "Join buffer per input partition", labels=["partition", "what"]
         )

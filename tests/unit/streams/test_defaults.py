@@ -155,3 +155,26 @@ def test_defaults_raise_no_alert_on_short_stationary_streams() -> None:
     for kind in ("binary", "regression_heavy"):
         row = false_alarms(cfg, kind, kind, 30_000, seed=5)
         assert row["alerts"] == 0 and row["retrain_requests"] == 0, row
+
+
+def test_held_back_alerts_are_counted_on_the_metrics_endpoint() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from streams.stages import JoinStage, MonitorStage
+    from streams.web import MonitorCollector
+
+    cfg = parse_config(
+        "model: m\ntasks:\n  a: {type: binary, detectors: [],"
+        " thresholds: [{metric: accuracy, op: '<', value: 0.9}],"
+        " policy: {min_samples: 10, warmup: 0, cooldown: 50, warning_limit: 1}}\n"
+    )
+    stage = MonitorStage(cfg)
+    monitor = stage.monitor_for("m", "a")
+    for i in range(500):
+        monitor.apply(labelled("a", i, i % 2, 0.9))
+    registry = CollectorRegistry()
+    registry.register(MonitorCollector(JoinStage(cfg, 1), stage))
+    text = generate_latest(registry).decode()
+    line = 'driftline_alerts_held_back_total{model="m",reason="rate_limit",task="a"}'
+    assert f"{line} {float(monitor.warnings_suppressed)}" in text
+    assert monitor.warnings_suppressed > 0
