@@ -120,7 +120,7 @@ def run_feature_drift(
             for task, a in error_alerts.items()
         },
         "tenure_psi": round(first[0].value, 3) if first else None,
-        "late_profiles": sum(m.features.late for m in monitors.values() if m.features),
+        "late_profiles": sum(m.features.drift.late for m in monitors.values() if m.features),
     }
 
 

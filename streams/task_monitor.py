@@ -22,17 +22,16 @@ from __future__ import annotations
 import logging
 import math
 import pickle
-from collections import deque
-from dataclasses import dataclass
 
 from driftline.config.models import DriftlineConfig
 from driftline.events import Alert, EvidenceWindow, RetrainRequest, TaskMetrics, stable_id
 from streams.errors import RESET_STATE, CheckpointError
-from streams.features import FeatureDriftMonitor, FeatureFinding
+from streams.features import FeatureAlerts
 from streams.outcome import Outcome
-from streams.policy import RetrainTrigger
+from streams.policy import RetrainTrigger, WarningLimit
 from streams.records import to_datetime
 from streams.replay_filter import ReplayFilter
+from streams.request_hold import RequestHold
 from streams.scope_monitor import Firing, ScopeMonitor
 
 __all__ = ["STATE_FORMAT", "TaskMonitor"]
@@ -44,17 +43,6 @@ log = logging.getLogger(__name__)
 
 SliceKey = tuple[tuple[str, str], ...]
 MonitorOutput = Alert | RetrainRequest | TaskMetrics
-
-
-@dataclass
-class _HeldRequest:
-    """A retrain request waiting for ``retrain.collect_labels`` post-drift labels."""
-
-    alert_ids: list[str]
-    version: str
-    start: float
-    labels_at: int
-    reason: str
 
 
 class TaskMonitor:
@@ -102,9 +90,7 @@ class TaskMonitor:
         }
         self._trigger = RetrainTrigger.from_config(task.retrain)
         self.features = (
-            FeatureDriftMonitor(self.config, self.task)
-            if self.config.feature_drift.enabled
-            else None
+            FeatureAlerts(self.config, self.task) if self.config.feature_drift.enabled else None
         )
         self.replays = ReplayFilter()
         self.applied_offset = -1
@@ -122,14 +108,8 @@ class TaskMonitor:
         self.model_version = ""
         self.clock = float("-inf")
         self._snapshot_bucket: int | None = None
-        self._held_request: _HeldRequest | None = None
-        self._warning_times: deque[float] = deque()
-        self._held_alerts: list[tuple[SliceKey, Firing]] = []
-        self._round_counts = (0, 0)  # labels, predictions at the last feature-window comparison
-        self.fdr_withheld = 0
-        self.warnings_suppressed = 0
-        self.requests_refused = 0
-        self.refusal: str | None = None
+        self._requests = RequestHold(self.model, self.task, task.retrain.collect_labels)
+        self._warnings = WarningLimit.from_config(task.policy)
 
     # ------------------------------------------------------------------------------ applying
 
@@ -153,7 +133,10 @@ class TaskMonitor:
             return out
         if outcome.kind == "profile":
             if self.features is not None:
-                self._feature_round(outcome, out)
+                released, found = self.features.observe(outcome, self.labels, self.predictions)
+                for key, firing in released:
+                    self._emit(key, [firing], outcome, out, decided=True)
+                self._emit((), found, outcome, out)
             return out
         if outcome.t > self.clock:
             self._maybe_snapshot(outcome.t, out)
@@ -186,7 +169,7 @@ class TaskMonitor:
                     outcome.y_true, outcome.y_pred, outcome.group, outcome.t, outcome.probs
                 )
                 self._emit(key, firings, outcome, out)
-            self._release_held_request(outcome.t, out)
+            self._release_request(outcome.t, out)
         elif kind == "expired":
             self.expired += 1
         elif kind == "duplicate":
@@ -215,70 +198,11 @@ class TaskMonitor:
     def _new_version(self, version: str, retrained: bool | None) -> None:
         self.model_version = self.pinned_version = version
         self.labels_since_version = 0
-        if self._held_request is not None:
-            if retrained is False:  # the new version did not retrain this task: still ask
-                self._held_request.version = version
-            else:
-                self._held_request = None  # the new champion answers it
+        self._requests.new_version(version, retrained)
         for scope in self.scopes.values():
             scope.rebaseline()
         if self.features is not None:
             self.features.rebaseline()
-
-    def _feature_round(self, outcome: Outcome, out: list[MonitorOutput]) -> None:
-        """A partition's window profile: compare the windows it completes; release the held
-        detector alerts the false-discovery decision lets through."""
-        assert self.features is not None
-        held = [self._null_p_value(firing) for _, firing in self._held_alerts]
-        found, decisions = self.features.observe_round(outcome, held)
-        if decisions is not None:
-            waiting, self._held_alerts = self._held_alerts, []
-            self._round_counts = (self.labels, self.predictions)
-            for (key, firing), released in zip(waiting, decisions, strict=True):
-                if released:
-                    self._emit(key, [firing], outcome, out, decided=True)
-                else:
-                    self.fdr_withheld += 1
-        self._emit((), [self._feature_firing(f) for f in found], outcome, out)
-
-    def _null_p_value(self, firing: Firing) -> float:
-        """The chance a detector with its calibrated null rate fires at least once in the values
-        it saw since the last window comparison."""
-        labels, predictions = self._round_counts
-        seen = (
-            self.labels - labels
-            if firing.signal in ("error", "metric")
-            else (self.predictions - predictions)
-        )
-        return 1.0 - math.exp(-(firing.null_rate or 0.0) * max(seen, 1))
-
-    def _fdr_holds(self, firing: Firing) -> bool:
-        """Whether a detector alert waits for the false-discovery decision of the next window."""
-        return (
-            self.features is not None
-            and self.config.feature_drift.false_discovery_rate is not None
-            and firing.severity != "critical"
-            and firing.signal != "feature"
-            and firing.null_rate is not None
-        )
-
-    def _feature_firing(self, finding: FeatureFinding) -> Firing:
-        section = self.config.feature_drift
-        assert self.features is not None
-        end = self.features.values
-        return Firing(
-            f"feature_drift/{finding.distance.feature}",
-            "feature",
-            section.severity,
-            "psi",
-            finding.distance.psi,
-            0.0,
-            max(0, end - finding.distance.count + 1),
-            end,
-            finding.start,
-            finding.end,
-            stable_id(section.model_dump()),
-        )
 
     def _emit(
         self,
@@ -289,11 +213,10 @@ class TaskMonitor:
         decided: bool = False,
     ) -> None:
         for firing in firings:
-            if not decided and self._fdr_holds(firing):
-                self._held_alerts.append((key, firing))
+            if not decided and self.features is not None and self.features.holds(firing):
+                self.features.hold(key, firing)
                 continue
-            if firing.severity != "critical" and not self._warning_allowed(firing.end_time):
-                self.warnings_suppressed += 1
+            if firing.severity != "critical" and not self._warnings.allow(firing.end_time):
                 continue
             slice_ = dict(key)
             version = self.model_version or outcome.model_version or "unknown"
@@ -323,7 +246,11 @@ class TaskMonitor:
                     ),
                     "config_hash": firing.config_hash,
                     "event_time": to_datetime(firing.end_time),
-                    "attribution": self._attribution(firing),
+                    "attribution": (
+                        None
+                        if self.features is None
+                        else self.features.attribution_of(firing.signal, firing.detector)
+                    ),
                 }
             )
             out.append(alert)
@@ -331,31 +258,6 @@ class TaskMonitor:
                 firing.severity, self.labels_since_version, firing.end_time
             ):
                 self._hold_request(alert, firing, version, out)
-
-    def _attribution(self, firing: Firing) -> dict[str, list[str]] | None:
-        """Which input features drifted along (feature drift on): a feature alert names its
-        feature, any other alert the features drifted in the last compared window."""
-        if self.features is None:
-            return None
-        if firing.signal == "feature":
-            name = firing.detector.split("/", 1)[1]
-            shared = name in {f.name for f in self.config.features}
-            return {"shared": [name] if shared else [], "own": [] if shared else [name]}
-        return self.features.attribution()
-
-    def _warning_allowed(self, t: float) -> bool:
-        """At most ``policy.warning_limit`` info/warning alerts per ``policy.warning_period``
-        of event time (critical ones are never held back)."""
-        policy = self._task_config.policy
-        if policy.warning_limit is None:
-            return True
-        times = self._warning_times
-        while times and t - times[0] >= policy.warning_period:
-            times.popleft()
-        if len(times) >= policy.warning_limit:
-            return False
-        times.append(t)
-        return True
 
     def _hold_request(
         self, alert: Alert, firing: Firing, version: str, out: list[MonitorOutput]
@@ -372,59 +274,13 @@ class TaskMonitor:
                 if shared or own
                 else "; no input feature drifted (the task's own signal)"
             )
-        if self._held_request is not None:
-            self._held_request.alert_ids.append(alert.alert_id)
-            return
-        self._held_request = _HeldRequest(
-            alert_ids=[alert.alert_id],
-            version=version,
-            start=min(firing.start_time, firing.end_time),
-            labels_at=self.labels,
-            reason=reason,
-        )
-        self._release_held_request(firing.end_time, out)
+        self._requests.hold(alert, version, firing.start_time, self.labels, reason)
+        self._release_request(firing.end_time, out)
 
-    def _release_held_request(self, t: float, out: list[MonitorOutput]) -> None:
-        held = self._held_request
-        if held is None or self.labels - held.labels_at < self._task_config.retrain.collect_labels:
-            return
-        if t <= held.start:
-            self._refuse(held, t)
-            return
-        self._held_request = None
-        self.refusal = None
-        out.append(
-            RetrainRequest.model_validate(
-                {
-                    "schema": RetrainRequest.SCHEMA,
-                    "request_id": stable_id(
-                        "retrain", self.model, held.version, self.task, held.alert_ids[0]
-                    ),
-                    "model": self.model,
-                    "model_version": held.version,
-                    "tasks": [self.task],
-                    "window_start": to_datetime(held.start),
-                    "window_end": to_datetime(t),
-                    "alert_ids": held.alert_ids,
-                    "reason": held.reason,
-                    "requested_by": "monitor",
-                    "event_time": to_datetime(t),
-                }
-            )
-        )
-
-    def _refuse(self, held: _HeldRequest, t: float) -> None:
-        """An empty training window is not sent: the request waits for a later label."""
-        reason = (
-            f"retrain request for {self.model}/{self.task} held back: its training window "
-            f"[{to_datetime(held.start).isoformat()}, {to_datetime(t).isoformat()}] is empty "
-            "(every label of the evidence has the same event time); it is sent with the first "
-            "label of a later event time"
-        )
-        if self.refusal is None:
-            self.requests_refused += 1
-            log.warning(reason)
-        self.refusal = reason
+    def _release_request(self, t: float, out: list[MonitorOutput]) -> None:
+        request = self._requests.release(t, self.labels)
+        if request is not None:
+            out.append(request)
 
     # ------------------------------------------------------------------------------ snapshots
 
@@ -473,6 +329,26 @@ class TaskMonitor:
                 )
             )
         return out
+
+    @property
+    def warnings_suppressed(self) -> int:
+        """Info/warning alerts not sent: over ``policy.warning_limit``."""
+        return self._warnings.suppressed
+
+    @property
+    def requests_refused(self) -> int:
+        """Retrain requests held back for an empty training window (once each)."""
+        return self._requests.refused
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the held retrain request is not sent yet (``None`` when it is not held back)."""
+        return self._requests.refusal
+
+    @property
+    def fdr_withheld(self) -> int:
+        """Detector alerts the false-discovery decision did not let through."""
+        return 0 if self.features is None else self.features.withheld
 
     @property
     def label_coverage(self) -> float | None:
