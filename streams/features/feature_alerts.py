@@ -42,13 +42,14 @@ class FeatureAlerts:
     """
 
     def __init__(self, config: DriftlineConfig, task: str) -> None:
-        self.config = config
         self.task = task
+        # what it needs of the config, not the config (this is part of the stored state)
+        self.section = config.feature_drift
+        self._shared = {f.name for f in config.features}
+        self.drift = FeatureDriftMonitor(config, task)
         self._reset()
 
     def _reset(self) -> None:
-        self.drift = FeatureDriftMonitor(self.config, self.task)
-        self._shared = {f.name for f in self.config.features}
         self.held: list[tuple[SliceKey, Firing]] = []
         self._round = (0, 0)  # labels, predictions at the last window comparison
         self.withheld = 0
@@ -60,7 +61,7 @@ class FeatureAlerts:
     def holds(self, firing: Firing) -> bool:
         """Whether ``firing`` waits for the false-discovery decision of the next window."""
         return (
-            self.config.feature_drift.false_discovery_rate is not None
+            self.section.false_discovery_rate is not None
             and firing.severity != "critical"
             and firing.signal != "feature"
             and firing.null_rate is not None
@@ -113,7 +114,7 @@ class FeatureAlerts:
         return 1.0 - math.exp(-(firing.null_rate or 0.0) * max(seen, 1))
 
     def _firing(self, finding: FeatureFinding) -> Firing:
-        section = self.config.feature_drift
+        section = self.section
         end = self.drift.values
         return Firing(
             f"feature_drift/{finding.distance.feature}",

@@ -77,16 +77,17 @@ class FeatureDriftMonitor:
     def __init__(self, config: DriftlineConfig, task: str) -> None:
         if task not in config.tasks:
             raise ValueError(f"task {task!r} is not configured")
-        self.config = config
         self.task = task
+        # what it needs of the config, not the config (this is part of the stored state)
+        self.section = config.feature_drift
+        self._shared = [f.name for f in config.features]
+        self._own = [f.name for f in config.tasks[task].features]
+        self._partitions = config.kafka.partitions
+        self._tasks = len(config.tasks)
         self._reset()
 
     def _reset(self) -> None:
-        section = self.config.feature_drift
-        self._shared = [f.name for f in self.config.features]
-        self._own = [f.name for f in self.config.tasks[self.task].features]
-        self._partitions = self.config.kafka.partitions
-        self._window = section.window
+        self._window = self.section.window
         self.pending: dict[int, tuple[FeatureProfile, set[int]]] = {}
         self.next_window: int | None = None
         self.reference: FeatureProfile | None = None
@@ -163,7 +164,7 @@ class FeatureDriftMonitor:
     def _compare(
         self, index: int, profile: FeatureProfile, held: list[float]
     ) -> tuple[list[FeatureFinding], list[bool]]:
-        section = self.config.feature_drift
+        section = self.section
         start, end = index * self._window, (index + 1) * self._window
         if section.reference_start is not None and section.reference_end is not None:
             if start < section.reference_end:
@@ -197,12 +198,12 @@ class FeatureDriftMonitor:
         return found, significant[len(distances) :]
 
     def _significant(self, p_values: list[float]) -> list[bool]:
-        section = self.config.feature_drift
+        section = self.section
         if not p_values:
             return []
         if section.false_discovery_rate is None:
             return [p <= section.p_value for p in p_values]
-        return benjamini_hochberg(p_values, section.false_discovery_rate / len(self.config.tasks))
+        return benjamini_hochberg(p_values, section.false_discovery_rate / self._tasks)
 
     def _add_reference(self, profile: FeatureProfile, fixed: bool) -> None:
         view = profile.view(self._shared + self._own)

@@ -197,3 +197,24 @@ def test_false_discovery_rate_holds_detector_warnings_until_the_window_decides()
     assert noisy == [] and withheld == 1
     critical, _ = run(200_000.0, "critical")  # critical alerts are never held back
     assert [a.detector for a in critical] == ["adwin/error"]
+
+
+def test_task_monitor_state_with_feature_drift_round_trips_without_the_config() -> None:
+    from streams.task_monitor import TaskMonitor
+
+    cfg = parse_config(CFG.model_dump_json().replace('"partitions":2', '"partitions":1'))
+    rng = random.Random(8)
+    stage1 = FeatureProfiles(cfg, 0)
+    outcomes = [o for t in range(1200)
+                for o in stage1.observe("m", "1", float(t), features(rng, t, 2.0 * (t >= 800)),
+                                        (t, 0))]  # fmt: skip
+    first = TaskMonitor(cfg, "m", "a")
+    for o in outcomes[: len(outcomes) // 2]:
+        first.apply(o)
+    data = first.dump()
+    assert b"DriftlineConfig" not in data
+    second = TaskMonitor.load(cfg, data)
+    tail = outcomes[len(outcomes) // 2 :]
+    got = [a.alert_id for o in tail for a in second.apply(o) or () if isinstance(a, Alert)]
+    want = [a.alert_id for o in tail for a in first.apply(o) or () if isinstance(a, Alert)]
+    assert got == want and len(want) == 1
