@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import bisect
 import math
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +35,8 @@ ESTIMATED_METRICS: dict[str, tuple[str, ...]] = {
 """The estimated metrics of each task type; ``estimated_X`` is compared with the realised ``X``."""
 
 _LOSS = (0.0, math.inf)
-_ROC_BINS = 400  # score bins of the expected and realised ROC curves (ties within a bin: 1/2)
+_ROC_BINS = 100  # score bins of the expected and realised ROC curves (ties within a bin: 1/2)
+_MAX_CHUNKS = 48  # chunks kept for the comparison with their labels (state size)
 
 
 @dataclass(slots=True)
@@ -43,10 +46,13 @@ class _Sums:
     n: float = 0.0
     correct: float = 0.0  # or the sum of absolute errors (regression)
     squared: float = 0.0  # regression: sum of squared errors
-    pos: list[float] = field(default_factory=list)  # binary: positives per score bin
-    neg: list[float] = field(default_factory=list)
+    pos: array[float] = field(default_factory=lambda: array("f"))  # binary: per score bin
+    neg: array[float] = field(default_factory=lambda: array("f"))
+    final: dict[str, float] | None = None  # a closed chunk's estimate (its bins are dropped)
 
     def metrics(self, task_type: str) -> dict[str, float]:
+        if self.final is not None:
+            return dict(self.final)
         if not self.n:
             return {}
         if task_type == "regression":
@@ -84,7 +90,8 @@ class PerformanceEstimator:
     bins
         Score bins of the calibration (and of the ROC curve).
     keep
-        Chunks kept for the comparison with their labels.
+        Chunks kept for the comparison with their labels (at most 48: the estimation error of
+        a task whose labels come later than 48 chunks is not reported; make ``chunk`` longer).
 
     Examples
     --------
@@ -186,11 +193,13 @@ class PerformanceEstimator:
         closed: list[ChunkEstimate] = []
         if self._current is None or index > self._current:
             if self._current is not None:
-                closed.append(self._summary(self._current))
+                closed.append(self._close(self._current))
                 self.last = closed[-1]
             self._current = index
-            while len(self._chunks) >= self.keep:
+            while len(self._chunks) >= min(self.keep, _MAX_CHUNKS):
                 del self._chunks[min(self._chunks)]
+        elif index < self._current:
+            return None, []  # a chunk that closed already: its estimate is final
         sums = self._chunks.get(index)
         if sums is None:
             sums = self._chunks[index] = (self._new_sums(), self._new_sums())
@@ -250,7 +259,15 @@ class PerformanceEstimator:
         if self.task_type != "binary":
             return _Sums()
         size = len(self._roc_edges) + 1
-        return _Sums(pos=[0.0] * size, neg=[0.0] * size)
+        return _Sums(pos=array("f", bytes(4 * size)), neg=array("f", bytes(4 * size)))
+
+    def _close(self, index: int) -> ChunkEstimate:
+        """The chunk's final estimate; its estimate bins are no longer needed (state size)."""
+        summary = self._summary(index)
+        est = self._chunks[index][0]
+        est.final = {k.removeprefix("estimated_"): v for k, v in summary.estimated.items()}
+        est.pos, est.neg = array("f"), array("f")
+        return summary
 
     def _summary(self, index: int) -> ChunkEstimate:
         est, real = self._chunks[index]
@@ -284,7 +301,7 @@ def _correct(score: float, label: float) -> float:
     return float((score >= 0.5) == bool(label))
 
 
-def _binned_auc(pos: list[float], neg: list[float]) -> float | None:
+def _binned_auc(pos: Sequence[float], neg: Sequence[float]) -> float | None:
     """ROC AUC from positives and negatives per ascending score bin (ties count one half)."""
     total_pos, total_neg = sum(pos), sum(neg)
     if total_pos <= 0 or total_neg <= 0:
