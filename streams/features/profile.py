@@ -57,8 +57,9 @@ class FeatureProfile:
     def observe(self, features: Mapping[str, Any]) -> None:
         """Add one prediction's features."""
         self.count += 1
+        get = features.get
         for name, sketch in self.sketches.items():
-            sketch.update(features.get(name))
+            sketch.update(get(name))
 
     def merge(self, other: FeatureProfile) -> None:
         """Add another profile (its features that this one does not declare are ignored)."""
