@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
+import numbers
 from typing import Any
 
 from datasketches import kll_floats_sketch
@@ -65,6 +66,8 @@ class NumericSketch:
         kind = type(value)
         if (kind is float or kind is int) and math.isfinite(value):
             self._add(value)
+        elif isinstance(value, numbers.Real) and kind is not bool and math.isfinite(value):
+            self._add(float(value))  # numpy scalars and the like (a training frame's rows)
         else:
             self.missing += 1
 

@@ -33,6 +33,17 @@ def features(rng: random.Random, t: int, x_shift: float = 0.0, c_shift: bool = F
     return {"x": rng.gauss(x_shift, 1.0), "c": c, "own": rng.random()}
 
 
+def test_numeric_sketch_takes_numpy_scalars_and_counts_bad_values_as_missing() -> None:
+    import numpy as np
+
+    from streams.features import NumericSketch
+
+    sketch = NumericSketch()
+    for value in (np.float64(1.5), np.int64(3), 2, 0.5, True, float("nan"), "x", None):
+        sketch.update(value)
+    assert (sketch.count, sketch.missing) == (4, 4)
+
+
 def test_windows_close_after_lateness_and_late_predictions_are_counted() -> None:
     profiles = FeatureProfiles(CFG, partition=1)
     assert profiles.observe("m", "1", 50.0, {"x": 1.0}, (0, 0)) == []
