@@ -14,7 +14,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 __all__ = [
     "DEFAULT_DETECTOR",
@@ -411,10 +419,10 @@ class FeatureDriftConfig(Section):
     reference_windows: int = Field(
         24, ge=1, description="windows of each model version that make its reference profile"
     )
-    reference_start: Duration | None = Field(
-        None, description="with reference_end: a fixed reference period (event time, seconds)"
+    reference_start: AwareDatetime | None = Field(
+        None, description="with reference_end: a fixed reference period of prediction time"
     )
-    reference_end: Duration | None = None
+    reference_end: AwareDatetime | None = None
     min_count: int = Field(200, ge=1, description="values a window needs to be compared")
     psi: float = Field(0.2, gt=0, description="PSI a drifted feature reaches (drift that matters)")
     p_value: float = Field(

@@ -167,8 +167,8 @@ class FeatureDriftMonitor:
         section = self.section
         start, end = index * self._window, (index + 1) * self._window
         if section.reference_start is not None and section.reference_end is not None:
-            if start < section.reference_end:
-                if end > section.reference_start:
+            if start < section.reference_end.timestamp():
+                if end > section.reference_start.timestamp():
                     self._add_reference(profile, fixed=True)
                 return [], self._significant(held)
         elif self.reference is None or (

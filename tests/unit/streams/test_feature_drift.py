@@ -109,12 +109,19 @@ def test_reference_from_a_stored_profile_or_a_configured_period() -> None:
             o.features["partition"] = 0
             found += monitor.observe(o)
     assert [f.distance.feature for f in found] == ["x"] and found[0].start == 0.0
+    # a fixed period: windows inside it make the reference, the later ones are compared
     period = parse_config(
         CFG.model_dump_json()
-        .replace('"reference_start":null', '"reference_start":200.0')
-        .replace('"reference_end":null', '"reference_end":400.0')
+        .replace('"reference_start":null', '"reference_start":"1970-01-01T00:03:20Z"')
+        .replace('"reference_end":null', '"reference_end":"1970-01-01T00:06:40Z"')
     )
-    assert period.feature_drift.reference_start == 200.0
+    monitor, stage1, found = FeatureDriftMonitor(period, "a"), FeatureProfiles(period, 0), []
+    for t in range(1300):  # x shifted before 200 and from 700 on: only the later shift alerts
+        f = features(rng, t, x_shift=3.0 if t < 200 or t >= 700 else 0.0)
+        for o in stage1.observe("m", "1", float(t), f, (t, 0)):
+            o.features["partition"] = 0
+            found += monitor.observe(o)
+    assert [(f.distance.feature, f.start) for f in found] == [("x", 700.0)]
 
 
 def test_false_discovery_rate_is_benjamini_hochberg_split_over_tasks() -> None:
