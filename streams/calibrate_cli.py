@@ -36,7 +36,7 @@ __all__ = ["calibrate"]
 @click.option("--candidate", "candidates", multiple=True,
               help="A detector to try, as YAML: '{kind: adwin, params: {delta: 0.001}}' "
               "(repeatable; default: the built-in list).")  # fmt: skip
-@click.option("--null-labels", default=1_000_000, show_default=True,
+@click.option("--null-labels", default=3_000_000, show_default=True,
               help="Length of the resampled stationary stream the false alarms are counted on.")  # fmt: skip
 @click.option("--shift", default=0.5, show_default=True,
               help="Injected shift: relative growth of the error rate (or size).")  # fmt: skip

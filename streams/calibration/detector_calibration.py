@@ -8,7 +8,9 @@ resampled streams (the error rate, or the error size, grows by ``shift``: +50 % 
 and the labels from the shift to the first alert are counted, over ``trials`` streams; a trial
 without an alert is a miss (and counts its whole post-shift length). The chosen candidate is
 the fastest among those with at most ``max_false_alarms`` per 1 M (ties: the earlier in the
-list); when none qualifies, the one with the fewest false alarms.
+list); when none qualifies, the one with the fewest false alarms. The choice is only as sure as
+the null stream is long: each result also gives the 95 % upper bound of the false-alarm rate
+(Poisson; none seen in 3 M labels bounds it at 1 per 1 M).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from typing import Any
+
+from scipy import stats
 
 from driftline.config.models import DEFAULT_DETECTOR, DetectorConfig, TaskConfig
 from streams.detectors import RiverDetector
@@ -48,12 +52,14 @@ class CandidateResult:
     delay_labels: float | None
     missed: int
     trials: int
+    false_alarms_upper95_per_1m: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, the config as it would be written in YAML."""
         return {
             "config": self.config.model_dump(exclude_defaults=True),
             "false_alarms_per_1m": self.false_alarms_per_1m,
+            "false_alarms_upper95_per_1m": self.false_alarms_upper95_per_1m,
             "delay_labels": self.delay_labels,
             "missed": self.missed,
             "trials": self.trials,
@@ -95,7 +101,7 @@ class DetectorCalibration:
         self,
         task: TaskConfig,
         errors: list[float],
-        null_labels: int = 1_000_000,
+        null_labels: int = 3_000_000,
         shift: float = 0.5,
         trials: int = 10,
         seed: int = 0,
@@ -131,7 +137,9 @@ class DetectorCalibration:
         """False alarms per 1 M and mean delay of one candidate."""
         rng = random.Random(self.seed)
         null = self.resample(self.null_labels, rng)
-        false = len(self.alerts(candidate, null)) * 1_000_000 / self.null_labels
+        count = len(self.alerts(candidate, null))
+        false = count * 1_000_000 / self.null_labels
+        upper = float(stats.chi2.ppf(0.95, 2 * count + 2)) / 2 * 1_000_000 / self.null_labels
         before = max(2000, self.task.policy.min_samples + 1000)
         after = max(5000, len(self.errors))
         delays, missed = [], 0
@@ -144,7 +152,7 @@ class DetectorCalibration:
                 missed += 1
                 delays.append(after)
         return CandidateResult(candidate, round(false, 3), sum(delays) / len(delays), missed,
-                               self.trials)  # fmt: skip
+                               self.trials, round(upper, 3))  # fmt: skip
 
     def _shifted(self, stream: list[float], rng: random.Random) -> list[float]:
         if self.task.type in ("binary", "multiclass"):
