@@ -30,7 +30,7 @@ __all__ = ["calibrate"]
               help="With --from-topics: only events at or after this event time (UTC).")  # fmt: skip
 @click.option("--until", type=click.DateTime(), default=None,
               help="With --from-topics: only events before this event time (UTC).")  # fmt: skip
-@click.option("--idle", default=5.0, show_default=True,
+@click.option("--idle", default=10.0, show_default=True,
               help="With --from-topics: stop after this many seconds without a record.")  # fmt: skip
 @click.option("--task", "tasks", multiple=True, help="Only these tasks (repeatable).")
 @click.option("--candidate", "candidates", multiple=True,
@@ -128,7 +128,7 @@ def _from_topics(
     high = until.replace(tzinfo=UTC) if until else None
     topics = [config.topics.predictions, config.topics.labels]
     with EventReader(config, topics, from_beginning=True) as reader:
-        for item in reader.read(timeout=idle, idle=idle):
+        for item in reader.read(timeout=0, idle=idle):  # until the topics go quiet
             event = item.event
             if not isinstance(event, Prediction | Label):
                 continue
