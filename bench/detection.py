@@ -1,5 +1,13 @@
 """``driftline bench detection``: detection quality of the monitor vs plain River vs a dummy.
 
+Also (in process, through the real stage 2): ``stationary``, the false alarms per 1 M labels of
+the defaults and of every example config on streams that never change (:mod:`bench.stationary`),
+and ``cbpe``, performance estimated before labels vs realised and the lead of its alert
+(:mod:`bench.cbpe`), and ``feature_drift``, a shifted shared feature among unshifted ones
+through stage 1's profiles and stage 2 (:mod:`bench.feature_drift`; ``feature_drift_fdr`` with
+``false_discovery_rate: 0.05``). ``defaults_vs_river`` compares the default detector's delay in the monitor
+with plain River ADWIN's (River's defaults) on the same drifted streams.
+
 A seeded synthetic model with four tasks and known drift positions:
 
 ====== ========== ======= ==================================================================
@@ -40,19 +48,28 @@ from bench.report import emit, report_options
 __all__ = ["main", "run"]
 
 DETECTORS: dict[str, dict[str, Any]] = {
-    "adwin": {},
-    "page_hinkley": {"threshold": 50.0},
+    "default": {},  # DEFAULT_DETECTOR: what a task without `detectors` gets
+    "adwin": {"kind": "adwin", "params": {}, "scale": "raw"},  # River's defaults
+    "page_hinkley": {"kind": "page_hinkley", "params": {"threshold": 50.0}, "scale": "raw"},
 }
+ALERT_NAMES = {"default": "adwin/error", "adwin": "adwin/error#2",
+               "page_hinkley": "page_hinkley/error"}  # fmt: skip
 POLICY = {"min_samples": 300, "warmup": 300, "cooldown": 2_000}
 TASKS = {"churn": ("binary", "abrupt"), "spend": ("regression", "gradual"),
          "fraud": ("binary", "none"), "basket": ("regression", "none")}  # fmt: skip
 
 
+def detector_configs() -> dict[str, dict[str, Any]]:
+    """Each compared detector configuration as the YAML mapping of a ``detectors`` entry."""
+    from driftline.config.models import DEFAULT_DETECTOR
+
+    default = DEFAULT_DETECTOR.model_dump(exclude={"severity"})
+    return {name: spec or default for name, spec in DETECTORS.items()}
+
+
 def tasks_yaml() -> str:
     """The ``tasks:`` body: every task watched by every detector configuration, one policy."""
-    detectors = ", ".join(
-        f"{{kind: {kind}, params: {json.dumps(params)}}}" for kind, params in DETECTORS.items()
-    )
+    detectors = ", ".join(json.dumps(spec) for spec in detector_configs().values())
     policy = json.dumps(POLICY)
     return "".join(
         f"  {name}: {{type: {kind}, label_delay: 3600, detectors: [{detectors}],"
@@ -101,7 +118,7 @@ def river_offline(
     from streams.detectors.river_detector import DETECTOR_CLASSES
     from streams.metric_set import error_of
 
-    detector = DETECTOR_CLASSES[kind](**params)
+    detector = DETECTOR_CLASSES[kind](**params)  # plain River: no scaling, no policy
     fired = []
     for n, (y, p) in enumerate(pairs, start=1):
         detector.update(error_of(task_type, y, p))
@@ -177,27 +194,91 @@ def run(
         dummy_detector = PeriodicDetector(every)
         dummy = [n for n in range(1, labels + 1) if dummy_detector.update(0.0)]
         per_detector = {}
-        for det, params in DETECTORS.items():
+        for det, spec in detector_configs().items():
             fired = sorted(
                 a["evidence"]["end_count"]
                 for a in alerts
-                if a["task"] == name and a["detector"] == f"{det}/error"
+                if a["task"] == name and a["detector"] == ALERT_NAMES[det]
             )
-            offline = river_offline(det, params, data[name], kind)
+            offline = river_offline(spec["kind"], spec["params"], data[name], kind)
             per_detector[det] = {
+                "config": spec,
                 "monitor": score(fired, drift, drift_at, labels),
                 "river_offline": score(offline, drift, drift_at, labels),
             }
         result["tasks"][name] = {
             "type": kind,
             "drift": drift,
-            "detector": "adwin",
-            "monitor": per_detector["adwin"]["monitor"],
-            "river_offline": per_detector["adwin"]["river_offline"],
+            "detector": "default",
+            "monitor": per_detector["default"]["monitor"],
+            "river_adwin": per_detector["adwin"]["river_offline"],
             "dummy": score(dummy, drift, drift_at, labels),
             "by_detector": per_detector,
         }
+    result["defaults_vs_river"] = defaults_vs_river(result["tasks"])
     return result
+
+
+def defaults_vs_river(tasks: dict[str, Any]) -> dict[str, Any]:
+    """Per drifted task: the defaults' delay in the monitor vs plain River ADWIN's offline."""
+    out: dict[str, Any] = {}
+    for name, row in tasks.items():
+        if row["drift"] == "none":
+            continue
+        ours, river = row["monitor"]["delay_labels"], row["river_adwin"]["delay_labels"]
+        out[name] = {
+            "defaults_delay_labels": ours,
+            "river_adwin_delay_labels": river,
+            "no_worse": ours is not None and (river is None or ours <= river),
+        }
+    return out
+
+
+def cbpe(predictions: int, seed: int) -> dict[str, Any]:
+    """Estimated vs realised performance per task type, and the lead of the label-free alert
+    when labels lag one day (:mod:`bench.cbpe`); ``mae``/``lead_labels`` are the binary head's
+    (ROC AUC on calibrated scores)."""
+    from bench.cbpe import run_cbpe
+
+    shift_at = predictions * 2 // 3
+    by_type = {
+        kind: run_cbpe(kind, predictions, shift_at, seed=seed)
+        for kind in ("binary", "multiclass", "regression")
+    }
+    binary = by_type["binary"]
+    return {
+        "mae": binary["mae"].get("estimated_roc_auc"),
+        "lead_labels": binary["lead_labels"],
+        "label_lag": "1d",
+        "shift_at": shift_at,
+        "by_type": by_type,
+    }
+
+
+def stationary(labels: int, seed: int, examples: list[Path]) -> dict[str, Any]:
+    """False alarms per 1 M labels of the defaults (one task per stream kind) and of each
+    example config's tasks, on stationary streams (:mod:`bench.stationary`)."""
+    from bench.stationary import STREAM_KINDS, false_alarms
+    from driftline.config import load_config, parse_config
+
+    body = "".join(
+        f"  {kind}: {{type: {kind.split('_')[0]}"
+        f"{', classes: [a, b, c, d]' if kind == 'multiclass' else ''}}}\n"
+        for kind in STREAM_KINDS
+    )
+    defaults = parse_config(f"model: stationary\ntasks:\n{body}")
+    out: dict[str, Any] = {
+        "defaults": {
+            kind: false_alarms(defaults, kind, kind, labels, seed) for kind in STREAM_KINDS
+        }
+    }
+    for path in examples:
+        config = load_config(path)
+        out[path.name] = {
+            name: false_alarms(config, name, task.type, labels, seed)
+            for name, task in config.tasks.items()
+        }
+    return out
 
 
 @click.command()
@@ -208,13 +289,40 @@ def run(
 @click.option("--ramp", default=2_000, show_default=True, help="Labels of the gradual drift ramp.")
 @click.option("--every", default=2_000, show_default=True, help="The dummy fires every N labels.")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--feature-windows", default=48, show_default=True,
+              help="Hours of the feature-drift run (0: skip it; the shift starts at hour 36).")  # fmt: skip
+@click.option("--cbpe-predictions", default=60_000, show_default=True,
+              help="Predictions per task of the estimated-performance run (0: skip it).")  # fmt: skip
+@click.option("--stationary-labels", default=1_000_000, show_default=True,
+              help="Labels per task of the stationary streams (0: skip them).")  # fmt: skip
+@click.option("--example", "examples", multiple=True, type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="Config whose tasks also run the stationary streams "
+              "(default: examples/*.yaml).")  # fmt: skip
 def main(
     as_json: bool, out: Path | None, bootstrap: str | None, labels: int, drift_at: int,
-    ramp: int, every: int, seed: int,
+    ramp: int, every: int, seed: int, feature_windows: int, cbpe_predictions: int,
+    stationary_labels: int, examples: tuple[Path, ...],
 ) -> None:  # fmt: skip
-    """Detection delay, misses and false alarms: monitor vs plain River vs a periodic dummy."""
+    """Detection delay, misses and false alarms: monitor vs plain River vs a periodic dummy;
+    false alarms per 1 M labels on stationary streams."""
     if not 0 < drift_at < labels:
         raise click.BadParameter("must be inside (0, --labels)", param_hint="--drift-at")
     with bench_broker(bootstrap) as address:
         result = run(address, labels, drift_at, ramp, every, seed)
+    if cbpe_predictions:
+        result["cbpe"] = cbpe(cbpe_predictions, seed)
+    if feature_windows:
+        from bench.feature_drift import run_feature_drift
+
+        result["feature_drift"] = run_feature_drift(windows=feature_windows, seed=seed)
+        result["feature_drift_fdr"] = run_feature_drift(
+            windows=feature_windows, fdr=0.05, seed=seed
+        )
+    if stationary_labels:
+        paths = list(examples) or sorted(Path(__file__).parent.parent.glob("examples/*.yaml"))
+        result["stationary"] = {
+            f"{config}/{task}" if config != "defaults" else task: row
+            for config, rows in stationary(stationary_labels, seed, paths).items()
+            for task, row in rows.items()
+        }
     emit(result, as_json, out)

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from driftline.errors import EventValidationError
 
@@ -118,6 +118,12 @@ class EvidenceWindow(Contract):
     start_time: AwareDatetime
     end_time: AwareDatetime
 
+    @model_validator(mode="after")
+    def _ordered(self) -> EvidenceWindow:
+        if self.start_count > self.end_count or self.start_time > self.end_time:
+            raise ValueError("an evidence window must not end before it starts")
+        return self
+
 
 class Alert(Contract):
     """A drift alert on one task (and optionally one slice) of one model version."""
@@ -130,7 +136,7 @@ class Alert(Contract):
     task: Name
     slice: dict[Name, str] = Field(default_factory=dict)
     detector: Name
-    signal: Literal["error", "score", "metric"]
+    signal: Literal["error", "score", "metric", "expected_error", "feature"]
     severity: Literal["info", "warning", "critical"]
     metric: Name
     value: float
@@ -138,6 +144,11 @@ class Alert(Contract):
     evidence: EvidenceWindow
     config_hash: Id
     event_time: AwareDatetime
+    attribution: dict[Literal["shared", "own"], list[Name]] | None = Field(
+        None,
+        description="with feature drift on: the input features drifted in the last compared "
+        "window (shared ones and the task's own); both empty: the task's own signal",
+    )
 
 
 class RetrainRequest(Contract):
@@ -155,6 +166,16 @@ class RetrainRequest(Contract):
     reason: str = ""
     requested_by: Literal["monitor", "cli", "api"] = "monitor"
     event_time: AwareDatetime
+
+    @model_validator(mode="after")
+    def _window_not_empty(self) -> RetrainRequest:
+        start, end = self.window_start, self.window_end
+        if start is not None and end is not None and end <= start:
+            raise ValueError(
+                f"the training window [{start.isoformat()}, {end.isoformat()}] is empty: "
+                "window_end must be after window_start"
+            )
+        return self
 
 
 class ModelUpdate(Contract):

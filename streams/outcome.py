@@ -5,7 +5,8 @@ score (every prediction head feeds the label-free signals, when the task has any
 predicted heads (``predicted``: one per input record and model version, for a task with no
 label-free signal and no slice, whose monitor needs nothing of a prediction but its count), an
 expired prediction (its label never came within the task's budget), a duplicate or orphan label,
-or a model-version change. Each one
+a model-version change, or a closed window's feature profile (``profile``, see
+:mod:`streams.features.feature_profiles`). Each one
 carries its **origin** ``(topic, partition, offset, index, rank)``: the input event it is *about*
 (the prediction of an ``unlabelled`` or ``expired`` outcome, the label of the others, the
 model update of a ``version``) and a rank that tells apart the outcomes of one event (task, and
@@ -41,7 +42,15 @@ __all__ = [
 
 OUTCOMES_ENVELOPE = "driftline.outcomes/2"
 OutcomeKind = Literal[
-    "labelled", "unlabelled", "predicted", "expired", "duplicate", "orphan", "late", "version"
+    "labelled",
+    "unlabelled",
+    "predicted",
+    "expired",
+    "duplicate",
+    "orphan",
+    "late",
+    "version",
+    "profile",
 ]
 _KINDS = frozenset(OutcomeKind.__args__)  # type: ignore[attr-defined]
 _WIRE_FIELDS = 18
@@ -158,6 +167,10 @@ class Outcome:
         ) = rest
         if kind == "predicted" and not (isinstance(count, int) and count >= 1):
             raise ValueError(f"a predicted outcome needs a count >= 1, got {count!r}")
+        if kind == "profile" and not (
+            isinstance(features, dict) and {"window", "partition", "profile"} <= set(features)
+        ):
+            raise ValueError("a profile outcome needs features {window, partition, profile}")
         return cls(
             kind,
             str(model),

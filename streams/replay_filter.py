@@ -6,9 +6,10 @@ envelopes (the two input topics interleave differently on every read). Every out
 is the input event it is *about* plus a rank (see :mod:`streams.join`), the same on every replay,
 so stage 2 recognises a repeat by that identity:
 
-* ``unlabelled``, ``predicted`` and ``version`` outcomes come in the order of their own input
-  topic, so a high-water mark per (topic, partition) is enough (a ``predicted`` outcome counts
-  the predictions of one input record, whole, and carries the origin of the last of them);
+* ``unlabelled``, ``predicted``, ``version`` and ``profile`` outcomes come in the order of their
+  own input topic, so a high-water mark per (topic, partition) is enough (a ``predicted``
+  outcome counts the predictions of one input record, whole, and carries the origin of the last
+  of them; ``profile`` outcomes have an origin topic of their own, ``profiles``);
 * the others (labelled, expired, late, duplicate, orphan) follow the join's watermark, not the
   input order, so their identities are remembered in groups, one per stage 1 envelope
   *frontier* (the input offsets stage 1 had applied when it sent them). A group is forgotten
@@ -42,7 +43,7 @@ from streams.outcome import Outcome
 
 __all__ = ["ReplayFilter"]
 
-_ORDERED = frozenset({"unlabelled", "predicted", "version"})
+_ORDERED = frozenset({"unlabelled", "predicted", "version", "profile"})
 _INDEX_BITS = 24
 _RANK_BITS = 16
 

@@ -23,6 +23,7 @@ from driftline.partitioning import partition_for
 from streams.alert_stats import AlertStats
 from streams.dead_letters import dead_letter
 from streams.decoding import EventDecoder
+from streams.features import PartitionedProfiles
 from streams.join import LabelJoin
 from streams.join_store import JoinStore
 from streams.outcome import OUTCOMES_ENVELOPE, Outcome, monitor_key
@@ -112,6 +113,7 @@ class JoinStage:
         self.rerouted = 0
         self.dead_lettered = 0
         self.too_far_ahead = 0
+        self.profiles = PartitionedProfiles(config) if config.feature_drift.enabled else None
 
     def join_for(self, partition: int) -> LabelJoin:
         """The join of one input partition: its store opened by ``open_store`` (a new one in
@@ -197,6 +199,10 @@ class JoinStage:
                 )
                 continue
             result.outcomes.extend(join.add(record, where))
+            if self.profiles is not None and isinstance(record, PredictionRecord):
+                for profile in self.profiles.observe(partition, record, where[2:]):
+                    profile.tau = join.prediction_time  # a window closed: apply it here
+                    result.outcomes.append(profile)
         result.outcomes.extend(join.end_record())
         join.mark_applied(topic, offset)
         return result

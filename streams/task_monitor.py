@@ -20,19 +20,21 @@ against the new baseline.
 
 from __future__ import annotations
 
+import logging
 import math
 import pickle
-from dataclasses import dataclass
 
 from driftline.config.models import DriftlineConfig
 from driftline.events import Alert, EvidenceWindow, RetrainRequest, TaskMetrics, stable_id
 from streams.errors import RESET_STATE, CheckpointError
+from streams.features import FeatureAlerts
 from streams.metric_set import MetricSet
 from streams.outcome import Outcome
 from streams.outcome_order import OutcomeOrder
-from streams.policy import RetrainTrigger
+from streams.policy import RetrainTrigger, WarningLimit
 from streams.records import to_datetime
 from streams.replay_filter import ReplayFilter
+from streams.request_hold import RequestHold
 from streams.scope_monitor import Firing, ScopeMonitor
 
 __all__ = ["STATE_FORMAT", "TaskMonitor"]
@@ -40,19 +42,10 @@ __all__ = ["STATE_FORMAT", "TaskMonitor"]
 STATE_FORMAT = "driftline.task-monitor-state/3"
 """The mark on every stored monitor state; change it whenever the pickled classes change."""
 
+log = logging.getLogger(__name__)
+
 SliceKey = tuple[tuple[str, str], ...]
 MonitorOutput = Alert | RetrainRequest | TaskMetrics
-
-
-@dataclass
-class _HeldRequest:
-    """A retrain request waiting for ``retrain.collect_labels`` post-drift labels."""
-
-    alert_ids: list[str]
-    version: str
-    start: float
-    labels_at: int
-    reason: str
 
 
 class TaskMonitor:
@@ -95,8 +88,13 @@ class TaskMonitor:
     def _reset(self) -> None:
         task = self.config.tasks[self.task]
         self._task_config = task
-        self.scopes: dict[SliceKey, ScopeMonitor] = {(): ScopeMonitor(task, self.seed)}
+        self.scopes: dict[SliceKey, ScopeMonitor] = {
+            (): ScopeMonitor(task, self.seed, estimate=True)
+        }
         self._trigger = RetrainTrigger.from_config(task.retrain)
+        self.features = (
+            FeatureAlerts(self.config, self.task) if self.config.feature_drift.enabled else None
+        )
         self.replays = ReplayFilter()
         self.order: OutcomeOrder | None = None  # set by streams.stages.MonitorStage
         self.alerts_fired: dict[tuple[str, SliceKey, str], int] = {}
@@ -113,7 +111,8 @@ class TaskMonitor:
         self.model_version = ""
         self.clock = float("-inf")
         self._snapshot_bucket: int | None = None
-        self._held_request: _HeldRequest | None = None
+        self._requests = RequestHold(self.model, self.task, task.retrain.collect_labels)
+        self._warnings = WarningLimit.from_config(task.policy)
 
     # ------------------------------------------------------------------------------ applying
 
@@ -135,6 +134,13 @@ class TaskMonitor:
         if outcome.kind == "version":
             self._new_version(outcome.model_version, outcome.retrained)
             return out
+        if outcome.kind == "profile":
+            if self.features is not None:
+                released, found = self.features.observe(outcome, self.labels, self.predictions)
+                for key, firing in released:
+                    self._emit(key, [firing], outcome, out, decided=True)
+                self._emit((), found, outcome, out)
+            return out
         if outcome.t > self.clock:
             self._maybe_snapshot(outcome.t, out)
             self.clock = outcome.t
@@ -154,7 +160,8 @@ class TaskMonitor:
                 return out
             score = _score(outcome, self._task_config.type)
             for key, scope in self._scopes_of(outcome):
-                self._emit(key, scope.observe_score(score, outcome.t), outcome, out)
+                firings = scope.observe_score(score, outcome.t, outcome.y_pred, outcome.probs)
+                self._emit(key, firings, outcome, out)
         elif kind == "labelled":
             self.labels += 1
             if stale:
@@ -162,10 +169,10 @@ class TaskMonitor:
             self.labels_since_version += 1
             for key, scope in self._scopes_of(outcome):
                 firings = scope.observe_label(
-                    outcome.y_true, outcome.y_pred, outcome.group, outcome.t
+                    outcome.y_true, outcome.y_pred, outcome.group, outcome.t, outcome.probs
                 )
                 self._emit(key, firings, outcome, out)
-            self._release_held_request(outcome.t, out)
+            self._release_request(outcome.t, out)
         elif kind == "expired":
             self.expired += 1
         elif kind == "duplicate":
@@ -194,20 +201,28 @@ class TaskMonitor:
     def _new_version(self, version: str, retrained: bool | None) -> None:
         self.model_version = self.pinned_version = version
         self.labels_since_version = 0
-        if self._held_request is not None:
-            if retrained is False:  # the new version did not retrain this task: still ask
-                self._held_request.version = version
-            else:
-                self._held_request = None  # the new champion answers it
+        self._requests.new_version(version, retrained)
         for scope in self.scopes.values():
             scope.rebaseline()
+        if self.features is not None:
+            self.features.rebaseline()
 
     def _emit(
-        self, key: SliceKey, firings: list[Firing], outcome: Outcome, out: list[MonitorOutput]
+        self,
+        key: SliceKey,
+        firings: list[Firing],
+        outcome: Outcome,
+        out: list[MonitorOutput],
+        decided: bool = False,
     ) -> None:
         for firing in firings:
+            if not decided and self.features is not None and self.features.holds(firing):
+                self.features.hold(key, firing)
+                continue
+            if firing.severity != "critical" and not self._warnings.allow(firing.end_time):
+                continue
             slice_ = dict(key)
-            version = self.model_version or outcome.model_version
+            version = self.model_version or outcome.model_version or "unknown"
             ordinal_key = (version, key, firing.detector)
             ordinal = self.alerts_fired.get(ordinal_key, 0) + 1
             self.alerts_fired[ordinal_key] = ordinal
@@ -234,6 +249,11 @@ class TaskMonitor:
                     ),
                     "config_hash": firing.config_hash,
                     "event_time": to_datetime(firing.end_time),
+                    "attribution": (
+                        None
+                        if self.features is None
+                        else self.features.attribution_of(firing.signal, firing.detector)
+                    ),
                 }
             )
             out.append(alert)
@@ -250,42 +270,20 @@ class TaskMonitor:
             f"{firing.severity} drift on {self.task}: {firing.detector} "
             f"{firing.metric}={firing.value:.4g}"
         )
-        if self._held_request is not None:
-            self._held_request.alert_ids.append(alert.alert_id)
-            return
-        self._held_request = _HeldRequest(
-            alert_ids=[alert.alert_id],
-            version=version,
-            start=min(firing.start_time, firing.end_time),
-            labels_at=self.labels,
-            reason=reason,
-        )
-        self._release_held_request(firing.end_time, out)
-
-    def _release_held_request(self, t: float, out: list[MonitorOutput]) -> None:
-        held = self._held_request
-        if held is None or self.labels - held.labels_at < self._task_config.retrain.collect_labels:
-            return
-        self._held_request = None
-        out.append(
-            RetrainRequest.model_validate(
-                {
-                    "schema": RetrainRequest.SCHEMA,
-                    "request_id": stable_id(
-                        "retrain", self.model, held.version, self.task, held.alert_ids[0]
-                    ),
-                    "model": self.model,
-                    "model_version": held.version,
-                    "tasks": [self.task],
-                    "window_start": to_datetime(held.start),
-                    "window_end": to_datetime(max(t, held.start)),
-                    "alert_ids": held.alert_ids,
-                    "reason": held.reason,
-                    "requested_by": "monitor",
-                    "event_time": to_datetime(max(t, held.start)),
-                }
+        if alert.attribution is not None:
+            shared, own = alert.attribution["shared"], alert.attribution["own"]
+            reason += (
+                f"; drifted inputs: shared {shared}, own {own}"
+                if shared or own
+                else "; no input feature drifted (the task's own signal)"
             )
-        )
+        self._requests.hold(alert, version, firing.start_time, self.labels, reason)
+        self._release_request(firing.end_time, out)
+
+    def _release_request(self, t: float, out: list[MonitorOutput]) -> None:
+        request = self._requests.release(t, self.labels)
+        if request is not None:
+            out.append(request)
 
     # ------------------------------------------------------------------------------ snapshots
 
@@ -323,12 +321,38 @@ class TaskMonitor:
                         "expired": expired,
                         "duplicates": self.duplicates if overall else 0,
                         "label_coverage": self.label_coverage if overall else None,
-                        **_metric_values(scope.metrics),
+                        **_metric_values(
+                            scope.metrics,
+                            {
+                                **scope.estimated(),
+                                **(self.features.statistics() if overall and self.features else {}),
+                            },
+                        ),
                         "event_time": to_datetime(t),
                     }
                 )
             )
         return out
+
+    @property
+    def warnings_suppressed(self) -> int:
+        """Info/warning alerts not sent: over ``policy.warning_limit``."""
+        return self._warnings.suppressed
+
+    @property
+    def requests_refused(self) -> int:
+        """Retrain requests held back for an empty training window (once each)."""
+        return self._requests.refused
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the held retrain request is not sent yet (``None`` when it is not held back)."""
+        return self._requests.refusal
+
+    @property
+    def fdr_withheld(self) -> int:
+        """Detector alerts the false-discovery decision did not let through."""
+        return 0 if self.features is None else self.features.withheld
 
     @property
     def label_coverage(self) -> float | None:
@@ -385,11 +409,14 @@ def _finite(value: float) -> float:
     return value if math.isfinite(value) else 0.0
 
 
-def _metric_values(metrics: MetricSet) -> dict[str, dict[str, float | None]]:
-    """A snapshot's ``cumulative`` and ``rolling``: every metric ``None`` before any label."""
+def _metric_values(
+    metrics: MetricSet, extra: dict[str, float]
+) -> dict[str, dict[str, float | None]]:
+    """A snapshot's ``cumulative`` and ``rolling`` (with ``extra``: estimated performance and
+    feature statistics): every label metric ``None`` before any label."""
     if metrics.empty:
         undefined = dict.fromkeys(metrics.task.metrics)
-        return {"cumulative": undefined, "rolling": dict(undefined)}
+        return {"cumulative": undefined, "rolling": {**undefined, **extra}}
     cumulative: dict[str, float | None] = dict(metrics.cumulative())
-    rolling: dict[str, float | None] = dict(metrics.rolling())
+    rolling: dict[str, float | None] = {**metrics.rolling(), **extra}
     return {"cumulative": cumulative, "rolling": rolling}

@@ -102,10 +102,28 @@ class MonitorCollector(Collector):
             "Detector firings and warm-up per task",
             labels=[*labels, "slice", "detector", "field"],
         )
+        held = CounterMetricFamily(
+            "driftline_alerts_held_back",
+            "Alerts not sent: warnings over the rate limit, detector alerts the false discovery "
+            "rate withheld, retrain requests held for an empty training window",
+            labels=[*labels, "reason"],
+        )
         for monitor in list(self.monitor.monitors.values()):
             task = [monitor.model, monitor.model_version, monitor.task]
             for kind, count in monitor.counts().items():
                 counts.add_metric([*task, kind], count)
+            for reason, count in (
+                ("rate_limit", monitor.warnings_suppressed),
+                ("false_discovery", monitor.fdr_withheld),
+                ("empty_window", monitor.requests_refused),
+            ):
+                held.add_metric([*task, reason], count)
+            extra = {"estimated": monitor.scopes[()].estimated()}
+            if monitor.features is not None:
+                extra["feature"] = monitor.features.statistics()
+            for window, values in extra.items():
+                for metric, value in values.items():
+                    cumulative.add_metric([*task, "", metric, window], value)
             if monitor.label_coverage is not None:
                 coverage.add_metric(task, monitor.label_coverage)
             for key, scope in list(monitor.scopes.items()):
@@ -123,7 +141,7 @@ class MonitorCollector(Collector):
                 for name, state in scope.detector_state().items():
                     for field, value in state.items():
                         detectors.add_metric([*task, slice_, name, field], value)
-        yield from (counts, coverage, cumulative, detectors)
+        yield from (counts, coverage, cumulative, detectors, held)
         yield from self._alerts()
         buffers = GaugeMetricFamily(
             "driftline_join_buffer", "Join buffer per input partition", labels=["partition", "what"]

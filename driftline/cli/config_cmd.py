@@ -22,7 +22,11 @@ def config() -> None:
 @config_option
 def validate(path: str | None, config_path: str | None) -> None:
     """Check PATH (or -c PATH; default ./driftline.yaml): exit 0 when valid, 2 with PATH:LINE
-    errors."""
+    errors.
+
+    Warnings (a task no detector watches, a severity that never requests a retrain) go to
+    stderr as PATH:LINE lines; they do not change the exit status.
+    """
     path = path or config_path
     try:
         file = find_config(path)
@@ -31,8 +35,14 @@ def validate(path: str | None, config_path: str | None) -> None:
         for line in exc.problems or [str(exc)]:
             click.echo(line, err=True)
         sys.exit(2)
+    from driftline.config.lint import config_warnings
+
+    warnings = config_warnings(cfg, file.read_text(encoding="utf-8"), str(file))
+    for line in warnings:
+        click.echo(line, err=True)
     tasks = ", ".join(f"{name} ({task.type})" for name, task in cfg.tasks.items())
-    click.echo(f"{file}: OK — model {cfg.model!r}, {len(cfg.tasks)} task(s): {tasks}")
+    noted = f", {len(warnings)} warning(s)" if warnings else ""
+    click.echo(f"{file}: OK — model {cfg.model!r}, {len(cfg.tasks)} task(s): {tasks}{noted}")
 
 
 @config.command()

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tail": ("driftline.cli.tail", "Print the events of any driftline topic."),
     "dashboard": ("driftline.cli.dashboard", "Serve the web dashboard of every task over time."),
     "monitor": ("streams.cli", "Run the streaming monitor (Faust worker)."),
+    "calibrate": ("streams.calibrate_cli", "Choose each task's detector on a replayed history."),
     "features": ("featurestore.cli", "Feast feature store: apply, push, materialize, stats."),
     "models": ("models.cli", "Model registry: list, show, promote, rollback."),
     "retrainer": ("retrainer.cli", "Run the retrainer worker."),

@@ -25,7 +25,14 @@ from pydantic import BaseModel, ValidationError
 from driftline.config.models import DriftlineConfig
 from driftline.errors import ConfigError
 
-__all__ = ["CONFIG_ENV", "find_config", "load_config", "parse_config"]
+__all__ = [
+    "CONFIG_ENV",
+    "find_config",
+    "key_lines",
+    "load_config",
+    "nearest_line",
+    "parse_config",
+]
 
 CONFIG_ENV = "DRIFTLINE_CONFIG"
 BOOTSTRAP_ENV = "DRIFTLINE_BOOTSTRAP_SERVERS"
@@ -90,6 +97,16 @@ def _format(err: Any, lines: dict[Loc, int], source: str) -> str:
 
 def _is_union_tag(part: str | int) -> bool:
     return part in ("embedded", "postgres") or (isinstance(part, str) and "[" in part)
+
+
+def key_lines(text: str) -> dict[Loc, int]:
+    """The 1-based line of each key path of a YAML text (``{}`` when it does not parse)."""
+    return _line_map(text, "<config>")[0]
+
+
+def nearest_line(loc: Loc, lines: dict[Loc, int]) -> int:
+    """The line of ``loc``, or of its nearest ancestor present in ``lines`` (1 when none)."""
+    return _nearest_line(loc, lines)
 
 
 def _nearest_line(loc: Loc, lines: dict[Loc, int]) -> int:

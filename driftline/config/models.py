@@ -14,9 +14,18 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 __all__ = [
+    "DEFAULT_DETECTOR",
     "AlertPolicy",
     "AlertsConfig",
     "DashboardConfig",
@@ -24,6 +33,8 @@ __all__ = [
     "DriftlineConfig",
     "Duration",
     "EmbeddedFeatureStore",
+    "EstimateConfig",
+    "FeatureDriftConfig",
     "FeatureSpec",
     "FeatureStoreConfig",
     "GateConfig",
@@ -173,12 +184,53 @@ class DetectorConfig(Section):
 
     ``signal: error`` watches the per-label error stream (needs labels); ``signal: score`` watches the
     prediction's score/value stream (label-free). ``params`` go to the River constructor.
+    ``severity`` defaults to ``critical`` on the error stream (a retrain severity by default) and
+    ``warning`` on the score stream. ``scale: auto`` feeds numeric signals (a regression task's
+    error or value, a ranking score) to the detector in units of their reference spread, clipped
+    at the reference's 1st/99th percentiles, so that false alarms do not depend on the units or
+    on heavy tails; a 0/1 error noisier than a 10 % error rate is scaled down to that spread
+    (ADWIN's bound leaves noisy 0/1 streams less margin); [0, 1] scores go in as they are.
     """
 
     kind: Literal["adwin", "page_hinkley", "kswin", "ddm", "eddm", "hddm_a", "hddm_w"]
-    signal: Literal["error", "score"] = "error"
+    signal: Literal["error", "score", "expected_error"] = Field(
+        "error",
+        description="error (needs labels), score (the prediction), expected_error (the error "
+        "the calibrated estimate expects of each prediction, label-free; needs `estimate`)",
+    )
     params: dict[str, float | int | str | bool] = Field(default_factory=dict)
-    severity: Severity = "warning"
+    severity: Severity | None = Field(
+        None, description="default: critical for signal error, warning for signal score"
+    )
+    scale: Literal["auto", "raw", "reference"] = Field(
+        "auto",
+        description="auto: numeric signals in units of their first `reference` values; raw: as is",
+    )
+    reference: int = Field(
+        1000, ge=100, le=1_000_000, description="values that set the scale (scale: reference)"
+    )
+    null_alarms_per_1m: float | None = Field(
+        None,
+        ge=0,
+        description="its false alarms per 1 M values on the task's normal stream (as "
+        "`driftline calibrate` measured); with feature_drift.false_discovery_rate its "
+        "non-critical alerts join the false-discovery family",
+    )
+
+    @model_validator(mode="after")
+    def _default_severity(self) -> DetectorConfig:
+        if self.severity is None:
+            object.__setattr__(
+                self, "severity", "critical" if self.signal == "error" else "warning"
+            )
+        return self
+
+
+DEFAULT_DETECTOR = DetectorConfig(
+    kind="adwin", signal="error", params={"delta": 0.0005, "clock": 1}, severity="critical"
+)
+"""What a task without a ``detectors`` key gets: ADWIN on its error stream, checked at every label,
+``delta`` tuned for no false alarm on 1 M stationary labels (``driftline bench detection``)."""
 
 
 class ThresholdRule(Section):
@@ -198,6 +250,12 @@ class AlertPolicy(Section):
     confirmations: int = Field(1, ge=1, description="firings needed within `confirm_within` labels")
     confirm_within: int = Field(500, ge=1)
     cooldown: int = Field(2000, ge=0, description="labels of quiet after an alert (per detector)")
+    warning_limit: int | None = Field(
+        3,
+        ge=1,
+        description="most info/warning alerts of the task per `warning_period` (null: no limit)",
+    )
+    warning_period: Duration = 86400.0
 
 
 class RetrainPolicy(Section):
@@ -216,6 +274,24 @@ class RetrainPolicy(Section):
     )
 
 
+class EstimateConfig(Section):
+    """Performance estimated from predictions before their labels arrive.
+
+    Binary and multiclass tasks: confidence-based performance estimation (CBPE), calibrated on the
+    first ``reference`` labels of each model version; regression tasks: a direct loss estimate
+    (the reference's error per bin of the predicted value). Gives the metrics ``estimated_*``
+    (thresholds may watch them) and the ``expected_error`` signal (detectors may watch it).
+    """
+
+    enabled: bool = False
+    reference: int = Field(2000, ge=100, description="labels that calibrate the estimate")
+    chunk: Duration = Field(3600.0, description="prediction event time per estimate")
+    min_predictions: int = Field(
+        200, ge=1, description="a chunk with fewer predictions raises no estimated-metric alert"
+    )
+    bins: int = Field(50, ge=2, le=1000, description="score bins of the calibration")
+
+
 class GateConfig(Section):
     """Promotion gate for one task (used by the retrainer)."""
 
@@ -229,6 +305,12 @@ _DEFAULT_METRICS: dict[str, list[str]] = {
     "multiclass": ["accuracy", "macro_f1"],
     "regression": ["mae", "rmse", "r2"],
     "ranking": ["ndcg", "mrr"],
+}
+_ESTIMATED_METRICS: dict[str, list[str]] = {
+    "binary": ["estimated_roc_auc", "estimated_accuracy"],
+    "multiclass": ["estimated_accuracy"],
+    "regression": ["estimated_mae", "estimated_rmse"],
+    "ranking": [],
 }
 _PRIMARY_METRIC = {
     "binary": "roc_auc",
@@ -249,8 +331,12 @@ class TaskConfig(Section):
     label_delay: Duration = 86400.0
     ranking_k: int = Field(10, ge=1)
     thresholds: list[ThresholdRule] = Field(default_factory=list)
-    detectors: list[DetectorConfig] = Field(default_factory=list)
+    detectors: list[DetectorConfig] = Field(
+        default_factory=lambda: [DEFAULT_DETECTOR],
+        description="default: ADWIN on the error stream (critical); `[]` opts out",
+    )
     policy: AlertPolicy = AlertPolicy()
+    estimate: EstimateConfig = EstimateConfig()
     retrain: RetrainPolicy = RetrainPolicy()
     gate: GateConfig = GateConfig()
     slices: list[str] = Field(default_factory=list)
@@ -272,9 +358,23 @@ class TaskConfig(Section):
             object.__setattr__(self, "primary_metric", _PRIMARY_METRIC[self.type])
         elif self.primary_metric not in allowed:
             raise ValueError(f"primary_metric {self.primary_metric!r} is not one of {allowed}")
+        estimated = _ESTIMATED_METRICS[self.type] if self.estimate.enabled else []
         for rule in self.thresholds:
-            if rule.metric not in allowed:
-                raise ValueError(f"threshold metric {rule.metric!r} is not one of {allowed}")
+            if rule.metric in _ESTIMATED_METRICS[self.type] and not estimated:
+                raise ValueError(
+                    f"threshold metric {rule.metric!r} needs `estimate: {{enabled: true}}`"
+                )
+            if rule.metric not in allowed + estimated:
+                raise ValueError(
+                    f"threshold metric {rule.metric!r} is not one of {allowed + estimated}"
+                )
+        if self.estimate.enabled and self.type == "ranking":
+            raise ValueError("`estimate` is not available for ranking tasks")
+        for det in self.detectors:
+            if det.signal == "expected_error" and not self.estimate.enabled:
+                raise ValueError(
+                    "a detector on signal expected_error needs `estimate: {enabled: true}`"
+                )
         return self
 
     @property
@@ -282,7 +382,11 @@ class TaskConfig(Section):
         """Whether the monitor needs each prediction's score: a ``signal: score`` detector or a
         slice (whose snapshots count predictions per segment). Otherwise the join only counts a
         record's predictions of this task (one ``predicted`` outcome per record)."""
-        return bool(self.slices) or any(d.signal == "score" for d in self.detectors)
+        return (
+            bool(self.slices)
+            or self.estimate.enabled
+            or any(d.signal != "error" for d in self.detectors)
+        )
 
 
 # --------------------------------------------------------------------------- subsystems
@@ -338,6 +442,46 @@ class MonitorConfig(Section):
                 'no buckets; delete the line (docs/monitoring.md, "Sizing the join")'
             )
         return data
+
+
+class FeatureDriftConfig(Section):
+    """Per-feature drift: sketches of the declared features per window of prediction time,
+    compared with a reference profile, per task's feature view (shared + its own features)."""
+
+    enabled: bool = False
+    window: Duration = Field(3600.0, gt=0, description="prediction event time per profile")
+    lateness: Duration = Field(
+        300.0, description="a window closes this long after its end (in prediction time)"
+    )
+    reference_windows: int = Field(
+        24, ge=1, description="windows of each model version that make its reference profile"
+    )
+    reference_start: AwareDatetime | None = Field(
+        None, description="with reference_end: a fixed reference period of prediction time"
+    )
+    reference_end: AwareDatetime | None = None
+    min_count: int = Field(200, ge=1, description="values a window needs to be compared")
+    psi: float = Field(0.2, gt=0, description="PSI a drifted feature reaches (drift that matters)")
+    p_value: float = Field(
+        0.001, gt=0, lt=1, description="per-test significance when false_discovery_rate is unset"
+    )
+    false_discovery_rate: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="control the FDR per window over tasks x features x non-critical detectors "
+        "with a null_alarms_per_1m (Benjamini-Hochberg at this rate / number of tasks)",
+    )
+    severity: Severity = "warning"
+
+    @model_validator(mode="after")
+    def _period(self) -> FeatureDriftConfig:
+        if (self.reference_start is None) != (self.reference_end is None):
+            raise ValueError("set both reference_start and reference_end, or neither")
+        start, end = self.reference_start, self.reference_end
+        if start is not None and end is not None and end <= start:
+            raise ValueError("reference_end must be after reference_start")
+        return self
 
 
 class RetrainerConfig(Section):
@@ -527,6 +671,7 @@ class DriftlineConfig(Section):
     feature_ttl: Duration = 30 * 86400.0
     tasks: dict[Name, TaskConfig] = Field(min_length=1)
     monitor: MonitorConfig = MonitorConfig()
+    feature_drift: FeatureDriftConfig = FeatureDriftConfig()
     retrainer: RetrainerConfig = RetrainerConfig()
     feature_store: FeatureStoreConfig = EmbeddedFeatureStore()
     registry: RegistryConfig = RegistryConfig()

@@ -105,4 +105,6 @@ def _default(field: Any) -> str:
     value = field.default_factory() if field.default_factory is not None else field.default
     if isinstance(value, BaseModel):
         return "(section)"
+    if isinstance(value, list) and value and all(isinstance(v, BaseModel) for v in value):
+        value = [v.model_dump(exclude_defaults=True) for v in value]
     return f"`{json.dumps(value, default=str)}`"

@@ -8,6 +8,8 @@ from typing import Any
 from river import drift
 from river.drift import binary
 
+from streams.detectors.reference_scale import ReferenceScale
+
 __all__ = ["BINARY_KINDS", "DETECTOR_CLASSES", "RiverDetector"]
 
 DETECTOR_CLASSES: dict[str, Any] = {
@@ -39,6 +41,9 @@ class RiverDetector:
         Passed to detectors that draw random numbers (KSWIN), for reproducible runs.
     evidence
         Size of the evidence window an alert reports.
+    scale
+        When given, the detector sees the values through it (see :class:`ReferenceScale`); the
+        evidence means stay in the signal's own units.
 
     Examples
     --------
@@ -51,7 +56,12 @@ class RiverDetector:
     """
 
     def __init__(
-        self, kind: str, params: dict[str, Any] | None = None, seed: int = 0, evidence: int = 200
+        self,
+        kind: str,
+        params: dict[str, Any] | None = None,
+        seed: int = 0,
+        evidence: int = 200,
+        scale: ReferenceScale | None = None,
     ) -> None:
         if kind not in DETECTOR_CLASSES:
             raise ValueError(
@@ -63,6 +73,7 @@ class RiverDetector:
         if evidence < 1:
             raise ValueError(f"evidence must be >= 1, got {evidence}")
         self.evidence = evidence
+        self.scale = scale
         self._reset()
 
     def _reset(self) -> None:
@@ -78,6 +89,8 @@ class RiverDetector:
         self._sum = 0.0
         self._base_sum = 0.0
         self._base_n = 0
+        if self.scale is not None:
+            self.scale.reset()
 
     def reset(self) -> None:
         """Forget everything (re-baseline, e.g. for a new model version)."""
@@ -93,8 +106,15 @@ class RiverDetector:
             self._sum -= old
             self._base_sum += old
             self._base_n += 1
-        self._detector.update(bool(x >= 0.5) if self._binary else x)
-        return bool(self._detector.drift_detected)
+        detector = self._detector
+        if self.scale is None:
+            detector.update(bool(x >= 0.5) if self._binary else x)
+            return bool(detector.drift_detected)
+        fired = False
+        for value in self.scale.update(x):
+            detector.update(value)
+            fired = fired or bool(detector.drift_detected)
+        return fired
 
     @property
     def evidence_size(self) -> int:

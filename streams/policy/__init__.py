@@ -2,5 +2,6 @@
 
 from streams.policy.alert_policy import AlertPolicy
 from streams.policy.retrain_trigger import RetrainTrigger
+from streams.policy.warning_limit import WarningLimit
 
-__all__ = ["AlertPolicy", "RetrainTrigger"]
+__all__ = ["AlertPolicy", "RetrainTrigger", "WarningLimit"]

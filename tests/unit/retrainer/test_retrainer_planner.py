@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from driftline.config import parse_config
 from driftline.events import RetrainRequest
@@ -107,9 +108,13 @@ def test_plan_rejects_unknown_task_and_empty_window() -> None:
     unknown = PendingRetrain("shop", [request("r1", ["nope"])], {("t", 0, 0): "r1"})
     with pytest.raises(RequestRejected, match="'nope'"):
         plan_retrain(CONFIG, unknown, T0)
-    backwards = PendingRetrain(
-        "shop", [request("r1", ["churn"], T0, T0 - timedelta(hours=1))], {("t", 0, 0): "r1"}
-    )
+    # the contract refuses a request whose window is empty (the retrainer dead-letters it) ...
+    with pytest.raises(ValidationError, match="is empty"):
+        request("r1", ["churn"], T0, T0)
+    # ... and the planner still refuses one that bypassed it
+    valid = request("r1", ["churn"], T0, T0 + timedelta(hours=1))
+    empty = valid.model_copy(update={"window_end": T0 - timedelta(hours=1)})
+    backwards = PendingRetrain("shop", [empty], {("t", 0, 0): "r1"})
     with pytest.raises(RequestRejected, match="empty data window"):
         plan_retrain(CONFIG, backwards, T0)
 

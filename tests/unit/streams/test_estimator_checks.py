@@ -30,8 +30,12 @@ def make(cls: type) -> object:
         return cls("accuracy", "<", 0.5)
     if cls.__name__ == "PeriodicDetector":
         return cls(every=7)
+    if cls.__name__ == "ReferenceScale":
+        return cls(reference=100, clip=0.02, non_negative=False)
     if cls.__name__ == "RetrainTrigger":
         return cls(["critical"], cooldown=10.0, min_labels=5)
+    if cls.__name__ == "WarningLimit":
+        return cls(limit=3, period=40.0)
     return cls(min_samples=10, warmup=5, confirmations=2, confirm_within=20, cooldown=30)
 
 
@@ -42,6 +46,8 @@ def drive(obj: object, n: int = 400) -> list[object]:
         x = rng.random() + (0.5 if i > n // 2 else 0.0)
         if hasattr(obj, "observe"):
             out.append(obj.observe(i, x > 1.2))
+        elif hasattr(obj, "allow"):
+            out.append(obj.allow(float(i) * x))
         elif hasattr(obj, "should_request"):
             out.append(obj.should_request("critical" if x > 1.0 else "warning", i, float(i)))
         else:
@@ -58,8 +64,10 @@ def test_discovers_every_class() -> None:
         "RiverDetector",
         "ThresholdDetector",
         "PeriodicDetector",
+        "ReferenceScale",
         "AlertPolicy",
         "RetrainTrigger",
+        "WarningLimit",
     } <= names
 
 

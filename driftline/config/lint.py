@@ -1,0 +1,72 @@
+"""Warnings about a valid config that will not do what its author likely meant.
+
+``driftline config validate`` prints them (the config still loads): a task nothing watches for
+drift, and alert severities that can never request a retrain.
+
+>>> from driftline.config.loader import parse_config
+>>> text = "model: m\\ntasks:\\n  churn:\\n    type: binary\\n    detectors: []\\n"
+>>> for line in config_warnings(parse_config(text), text, "d.yaml"):
+...     print(line)
+d.yaml:5: tasks.churn.detectors: warning: no detector watches task 'churn' for drift \
+(`detectors: []` opts out; without the key it gets ADWIN on its error stream)
+"""
+
+from __future__ import annotations
+
+from driftline.config.loader import key_lines, nearest_line
+from driftline.config.models import DriftlineConfig
+
+__all__ = ["config_warnings"]
+
+
+def config_warnings(
+    config: DriftlineConfig, text: str | None = None, source: str = "<config>"
+) -> list[str]:
+    """``SOURCE:LINE: field: warning: message`` for each questionable setting of ``config``.
+
+    ``text`` is the YAML the config came from (for line numbers; without it every line is 1).
+    """
+    lines = key_lines(text) if text is not None else {}
+    out: list[str] = []
+
+    def warn(loc: tuple[str | int, ...], message: str) -> None:
+        field = ".".join(str(part) for part in loc)
+        out.append(f"{source}:{nearest_line(loc, lines)}: {field}: warning: {message}")
+
+    for name, task in config.tasks.items():
+        base: tuple[str | int, ...] = ("tasks", name)
+        if not task.detectors:
+            rules = f" ({len(task.thresholds)} threshold rule(s) only)" if task.thresholds else ""
+            warn(
+                (*base, "detectors"),
+                f"no detector watches task {name!r} for drift{rules} (`detectors: []` opts out; "
+                "without the key it gets ADWIN on its error stream)",
+            )
+        retrain = task.retrain.on_severity
+        if not retrain:
+            continue  # alert-only on purpose
+        rules_at = [
+            ((*base, "detectors", i), det.severity or "warning", f"{det.kind}/{det.signal}")
+            for i, det in enumerate(task.detectors)
+        ] + [
+            (
+                (*base, "thresholds", i),
+                rule.severity,
+                f"threshold {rule.metric}{rule.op}{rule.value:g}",
+            )
+            for i, rule in enumerate(task.thresholds)
+        ]
+        for loc, severity, what in rules_at:
+            if severity not in retrain:
+                warn(
+                    (*loc, "severity"),
+                    f"{what} alerts with severity {severity!r}, which never requests a retrain "
+                    f"(retrain.on_severity: {list(retrain)})",
+                )
+        if rules_at and all(severity not in retrain for _, severity, _ in rules_at):
+            warn(
+                (*base, "retrain", "on_severity"),
+                f"no detector or rule of task {name!r} has a severity in {list(retrain)}: "
+                "it can never request a retrain",
+            )
+    return out
