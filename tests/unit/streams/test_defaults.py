@@ -175,6 +175,10 @@ def test_held_back_alerts_are_counted_on_the_metrics_endpoint() -> None:
     registry = CollectorRegistry()
     registry.register(MonitorCollector(JoinStage(cfg, 1), stage))
     text = generate_latest(registry).decode()
-    line = 'driftline_alerts_held_back_total{model="m",reason="rate_limit",task="a"}'
+    version = monitor.model_version
+    line = (
+        f'driftline_alerts_held_back_total{{model="m",model_version="{version}",'
+        'reason="rate_limit",task="a"}'
+    )
     assert f"{line} {float(monitor.warnings_suppressed)}" in text
     assert monitor.warnings_suppressed > 0

@@ -73,8 +73,9 @@ def test_profiles_state_round_trips_and_continues_identically() -> None:
     out_a = [o.to_wire() for t, f in tail for o in a.observe("m", "1", t, f, (int(t), 0))]
     out_b = [o.to_wire() for t, f in tail for o in b.observe("m", "1", t, f, (int(t), 0))]
     assert [w[:7] for w in out_a] == [w[:7] for w in out_b]
-    counts = [w[14]["profile"]["count"] for w in out_a]
-    assert counts == [w[14]["profile"]["count"] for w in out_b] and counts[0] == 100
+    counts = [Outcome.from_wire(w).features["profile"]["count"] for w in out_a]
+    assert counts == [Outcome.from_wire(w).features["profile"]["count"] for w in out_b]
+    assert counts[0] == 100
 
 
 def test_a_shifted_feature_is_found_in_its_first_window_and_no_other_is() -> None:
@@ -151,17 +152,18 @@ def test_join_stage_sends_profiles_that_the_monitor_applies_once() -> None:
         result = join.process("predictions", 0, t // 4, b"k", value)
         profiles = [o for o in result.outcomes if o.kind == "profile"]
         if profiles:
+            # stage 1's watermark far ahead: every outcome is due at once
             envelopes.append(encode_outcomes([o.to_wire() for o in profiles if o.task == "a"],
-                                             {0: {"predictions": t // 4}}, {}))  # fmt: skip
+                                             {0: {"predictions": t // 4}}, {}, {0: 1e18}))  # fmt: skip
     alerts = []
     for offset, envelope in enumerate(envelopes):
-        result = monitor.process("outcomes", 0, offset, envelope)
+        result = monitor.process("outcomes", 0, offset, envelope, b"m/a")
         alerts += [o for o in result.outputs if isinstance(o, Alert)]
     assert [(a.detector, a.signal, a.attribution) for a in alerts] == [
         ("feature_drift/x", "feature", {"shared": ["x"], "own": []})
     ]
     # the same profile sent again (a stage 1 replay) is recognised and skipped
-    again = monitor.process("outcomes", 0, len(envelopes), envelopes[-1])
+    again = monitor.process("outcomes", 0, len(envelopes), envelopes[-1], b"m/a")
     assert again.skipped == len(orjson.loads(envelopes[-1])["events"]) and not again.outputs
 
 
