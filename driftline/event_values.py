@@ -1,0 +1,140 @@
+"""The strict value rules every event field shares: times, numbers, text and class names.
+
+One definition, used by the contracts (:mod:`driftline.events`), the config rules
+(:mod:`driftline.validation`), the monitor's fast decoder (:mod:`streams.decoding`) and the JSON
+Schemas, so all of them accept exactly the same values.
+
+* A time is an RFC 3339 string with a UTC offset (``2026-11-23T12:00:00Z``,
+  ``2026-11-23T13:00:00.25+01:00``), a real calendar date, year 0002 to 9998 (an offset moves the
+  instant by up to a day, and Python's ``datetime`` stops at years 1 and 9999). Never an epoch
+  number, never a naive time.
+* A number is finite and within ±(2**53 − 1) (I-JSON's interoperable range, RFC 7493): every
+  integer in it is exact as a double, and squares of differences stay finite.
+* Text is valid UTF-8: no lone surrogates (JSON text cannot carry them; Python strings can).
+
+>>> parse_time("2026-11-23T13:00:00.25+01:00").isoformat()
+'2026-11-23T13:00:00.250000+01:00'
+>>> try:
+...     parse_time("2026-02-30T12:00:00Z")
+... except ValueError as exc:
+...     print(exc)
+'2026-02-30T12:00:00Z' is not a real date and time: day is out of range for month
+>>> class_name(2.0), class_name("a"), class_name(True)
+('2', 'a', None)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = [
+    "MAX_NUMBER",
+    "TIME_PATTERN",
+    "check_time",
+    "class_name",
+    "is_number",
+    "is_text",
+    "parse_time",
+]
+
+MAX_NUMBER = 2**53 - 1
+"""The largest magnitude of any number in a prediction or label."""
+
+TIME_PATTERN = (
+    r"^(?!000[01]|9999)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+"""What an event time looks like (the JSON Schemas carry it as ``pattern``, with
+``format: date-time`` for the calendar: February 30 matches the pattern but is no date)."""
+
+_TIME = re.compile(TIME_PATTERN)
+_UTC_LIMITS = (datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC))
+
+
+def parse_time(value: str) -> datetime:
+    """The aware ``datetime`` of an RFC 3339 time; ``ValueError`` saying why when it is none.
+
+    Fractions of a second beyond microseconds are cut off.
+    """
+    if not _TIME.match(value):
+        raise ValueError(
+            f"{value[:64]!r} is not an RFC 3339 time with a UTC offset, years 0002-9998 "
+            "(e.g. 2026-11-23T12:00:00Z)"
+        )
+    try:  # the pattern leaves only the calendar to check (February 30, April 31, ...)
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a real date and time: {exc}") from None
+
+
+def check_time(value: Any) -> datetime:
+    """An event time given as an RFC 3339 string or (from Python) an aware ``datetime``.
+
+    >>> check_time(datetime(2026, 1, 1, tzinfo=UTC)).year
+    2026
+    >>> try:
+    ...     check_time(1795000000)
+    ... except ValueError as exc:
+    ...     print(exc)
+    an event time is an RFC 3339 string with a UTC offset (e.g. 2026-11-23T12:00:00Z), not int
+    """
+    if isinstance(value, str):
+        return parse_time(value)
+    if isinstance(value, datetime):
+        if value.utcoffset() is None:
+            raise ValueError("an event time needs a UTC offset (a naive datetime has none)")
+        if not _UTC_LIMITS[0] <= value <= _UTC_LIMITS[1]:
+            raise ValueError(f"{value.isoformat()} is outside the years 0002-9998")
+        return value
+    raise ValueError(
+        "an event time is an RFC 3339 string with a UTC offset (e.g. 2026-11-23T12:00:00Z), "
+        f"not {type(value).__name__}"
+    )
+
+
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a JSON number within the limits (``bool`` is not a number).
+
+    >>> is_number(1.5), is_number(True), is_number(2**53), is_number(float("nan"))
+    (True, False, False, False)
+    """
+    kind = type(value)
+    if kind is int:
+        return bool(-MAX_NUMBER <= value <= MAX_NUMBER)
+    if kind is float:
+        return math.isfinite(value) and -MAX_NUMBER <= value <= MAX_NUMBER
+    return False
+
+
+def is_text(value: str) -> bool:
+    """Whether a string can be written as UTF-8 (no lone surrogates).
+
+    >>> is_text("caf\\u00e9"), is_text("\\ud800")
+    (True, False)
+    """
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def class_name(value: Any) -> str | None:
+    """The class a multiclass label or predicted label names, or ``None`` when it names none.
+
+    A class is written as a string, or as an integer for a numeric class name (JSON does not tell
+    ``2`` from ``2.0``: both name class ``"2"``). ``true``/``false`` name no class.
+    """
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if kind is int and -MAX_NUMBER <= value <= MAX_NUMBER:
+        return str(value)
+    if kind is float and value.is_integer() and -MAX_NUMBER <= value <= MAX_NUMBER:
+        return str(int(value))
+    return None
