@@ -10,6 +10,7 @@ Schemas, so all of them accept exactly the same values.
   number, never a naive time.
 * A number is finite and within ±(2**53 − 1) (I-JSON's interoperable range, RFC 7493): every
   integer in it is exact as a double, and squares of differences stay finite.
+* A ranking task's relevance is within [0, 100] (NDCG's gain ``2**relevance`` stays finite).
 * Text is valid UTF-8: no lone surrogates (JSON text cannot carry them; Python strings can).
 
 >>> parse_time("2026-11-23T13:00:00.25+01:00").isoformat()
@@ -32,6 +33,7 @@ from typing import Any
 
 __all__ = [
     "MAX_NUMBER",
+    "MAX_RELEVANCE",
     "TIME_PATTERN",
     "check_time",
     "class_name",
@@ -42,6 +44,9 @@ __all__ = [
 
 MAX_NUMBER = 2**53 - 1
 """The largest magnitude of any number in a prediction or label."""
+
+MAX_RELEVANCE = 100
+"""The largest relevance (label) of a ranking task: NDCG's gain is ``2**relevance - 1``."""
 
 TIME_PATTERN = (
     r"^(?!000[01]|9999)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"

@@ -99,7 +99,7 @@ Id = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_utf8)]
 Name = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_utf8)]
 Number = Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER)]
 Integer = Annotated[int, Field(ge=-MAX_NUMBER, le=MAX_NUMBER)]
-WholeNumber = Annotated[int, BeforeValidator(_whole), Field(ge=-MAX_NUMBER, le=MAX_NUMBER)]
+WholeNumber = Annotated[int, Field(ge=-MAX_NUMBER, le=MAX_NUMBER), BeforeValidator(_whole)]
 Probability = Annotated[float, Field(ge=0, le=1)]
 Scalar = Integer | Number | Text | bool | None
 Timestamp = Annotated[datetime, BeforeValidator(check_time), WithJsonSchema(_TIME_SCHEMA)]

@@ -22,7 +22,7 @@ from typing import Any
 
 from driftline.config.models import DriftlineConfig, TaskConfig
 from driftline.errors import EventValidationError
-from driftline.event_values import class_name, is_number
+from driftline.event_values import MAX_RELEVANCE, class_name, is_number
 from driftline.events import Label, Prediction, TaskOutput
 
 __all__ = ["EventRules", "label_problem", "label_value"]
@@ -69,7 +69,7 @@ def label_problem(task: TaskConfig, value: Any) -> str | None:
 
     >>> from driftline.config.models import TaskConfig
     >>> label_problem(TaskConfig(type="ranking"), -1)
-    'relevance of a ranking task must be a number >= 0, got -1'
+    'relevance of a ranking task must be a number in [0, 100], got -1'
     """
     if task.type == "binary":
         if type(value) is bool or (is_number(value) and value in (0, 1)):
@@ -81,8 +81,10 @@ def label_problem(task: TaskConfig, value: Any) -> str | None:
         return f"label {_short(value)} is not one of {task.classes}"
     if not is_number(value):
         return f"label of a {task.type} task must be a number, got {_short(value)}"
-    if task.type == "ranking" and value < 0:
-        return f"relevance of a ranking task must be a number >= 0, got {value!r}"
+    if task.type == "ranking" and not 0 <= value <= MAX_RELEVANCE:
+        return (
+            f"relevance of a ranking task must be a number in [0, {MAX_RELEVANCE}], got {value!r}"
+        )
     return None
 
 

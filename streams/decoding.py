@@ -16,7 +16,7 @@ from typing import Any
 
 from driftline.config.models import DriftlineConfig
 from driftline.errors import EventValidationError
-from driftline.event_values import MAX_NUMBER, class_name, parse_time
+from driftline.event_values import MAX_NUMBER, MAX_RELEVANCE, class_name, parse_time
 from driftline.events import Label, ModelUpdate, Prediction, RejectedItem, decode, json_type
 from driftline.validation import EventRules, label_value
 from streams.records import LabelRecord, PredictionRecord, epoch
@@ -232,7 +232,7 @@ class EventDecoder:
                 1
             ]:
                 raise _Slow
-        elif _number(value) is None or (kind == "ranking" and value < 0):
+        elif _number(value) is None or (kind == "ranking" and not 0 <= value <= MAX_RELEVANCE):
             raise _Slow
         return LabelRecord(
             _text(raw["prediction_id"], 256), task_name, value, _time(raw["event_time"])

@@ -1,0 +1,94 @@
+"""The JSON Schemas say what the monitor enforces: the same events fed to a JSON Schema validator
+(with ``format`` asserted) and to the monitor's decoder get the same verdict.
+
+The config's schemas (``driftline schemas export DIR --config FILE``) match the decoder exactly;
+the shipped, config-free ones accept every event the decoder accepts under any config.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from driftline.config import parse_config
+from driftline.errors import EventValidationError
+from driftline.schemas import load_schema
+from driftline.schemas.configured import config_schemas
+from streams.decoding import EventDecoder
+from tests.event_cases import BAD_EVENTS, CONFIG_YAML, GOOD_EDGE_EVENTS
+from tests.event_strategies import any_event
+
+CONFIG = parse_config(CONFIG_YAML)
+DECODER = EventDecoder(CONFIG)
+FORMATS = jsonschema.Draft202012Validator.FORMAT_CHECKER
+CONFIGURED = {
+    name.split(".")[0]: jsonschema.Draft202012Validator(doc, format_checker=FORMATS)
+    for name, doc in config_schemas(CONFIG).items()
+}
+SHIPPED = {
+    kind: jsonschema.Draft202012Validator(
+        load_schema(f"driftline.{kind}/1"), format_checker=FORMATS
+    )
+    for kind in ("prediction", "label")
+}
+
+
+def test_format_date_time_is_asserted() -> None:
+    """Without rfc3339-validator, jsonschema skips ``format: date-time`` silently."""
+    assert not FORMATS.conforms("2026-02-30T12:00:00Z", "date-time")
+
+
+def _runtime(event: Any) -> bool:
+    try:
+        DECODER.decode(event)
+    except EventValidationError:
+        return False
+    return True
+
+
+def _schema(validators: dict[str, Any], event: Any) -> bool:
+    kind = {"driftline.prediction/1": "prediction", "driftline.label/1": "label"}.get(
+        event.get("schema") if isinstance(event, dict) else None
+    )
+    return kind is not None and bool(validators[kind].is_valid(event))
+
+
+CASES = [*BAD_EVENTS, *GOOD_EDGE_EVENTS]
+
+
+@pytest.mark.parametrize(("name", "event"), CASES, ids=[n for n, _ in CASES])
+def test_hand_made_cases_same_verdict(name: str, event: dict[str, Any]) -> None:
+    verdict = _runtime(copy.deepcopy(event))
+    assert _schema(CONFIGURED, event) == verdict, name
+    if verdict:
+        assert _schema(SHIPPED, event), name
+
+
+def test_shipped_schemas_refuse_what_no_config_accepts() -> None:
+    config_free = [
+        "impossible date", "year 0", "hour 24", "offset +25:00", "naive time",
+        "integer epoch time", "score as string", "value as string", "null label",
+        "regression label 2**63", "feature 2**60", "unknown field", "label an object",
+    ]  # fmt: skip
+    cases = dict(BAD_EVENTS)
+    for name in config_free:
+        assert not _schema(SHIPPED, cases[name]), name
+
+
+@settings(
+    max_examples=300,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(any_event(encodable=True))
+def test_generated_events_same_verdict(case: tuple[dict[str, Any], bool]) -> None:
+    event, _ = case
+    verdict = _runtime(copy.deepcopy(event))
+    assert _schema(CONFIGURED, event) == verdict, event
+    if verdict:
+        assert _schema(SHIPPED, event), event
