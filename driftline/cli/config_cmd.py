@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from driftline.cli.options import CONFIG_EXIT_CODE, report_config_error
 from driftline.config import DriftlineConfig, find_config, load_config
 from driftline.errors import ConfigError
 
@@ -24,9 +25,8 @@ def validate(path: str | None) -> None:
         file = find_config(path)
         cfg = load_config(file)
     except ConfigError as exc:
-        for line in exc.problems or [str(exc)]:
-            click.echo(line, err=True)
-        sys.exit(2)
+        report_config_error(exc)
+        sys.exit(CONFIG_EXIT_CODE)
     tasks = ", ".join(f"{name} ({task.type})" for name, task in cfg.tasks.items())
     click.echo(f"{file}: OK — model {cfg.model!r}, {len(cfg.tasks)} task(s): {tasks}")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from driftline import __version__
-from driftline.errors import DriftlineError
+from driftline.errors import ConfigError, DriftlineError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "broker": ("driftline.cli.broker", "Run the local Apache Kafka broker (start, stop, status)."),
@@ -87,7 +87,9 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Run the CLI; driftline errors print as one clear line and exit 1 (config errors exit 2)."""
+    """Run the CLI; driftline errors print as one clear line and exit 1; a config that does not
+    load prints every problem as ``PATH:LINE: field: message`` and exits 2, whichever command
+    loaded it."""
     try:
         sys.exit(cli.main(standalone_mode=False) or 0)
     except click.exceptions.Exit as exit_:
@@ -98,6 +100,11 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
+    except ConfigError as exc:  # from any command that loads driftline.yaml
+        from driftline.cli.options import CONFIG_EXIT_CODE, report_config_error
+
+        report_config_error(exc)
+        sys.exit(CONFIG_EXIT_CODE)
     except DriftlineError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

@@ -11,7 +11,10 @@ import click
 from driftline.config import DriftlineConfig, load_config
 from driftline.errors import ConfigError
 
-__all__ = ["config_option", "load_or_exit"]
+__all__ = ["CONFIG_EXIT_CODE", "config_option", "load_or_exit", "report_config_error"]
+
+CONFIG_EXIT_CODE = 2
+"""The exit code of every command whose config does not load."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,6 +36,11 @@ def load_or_exit(path: str | None) -> DriftlineConfig:
     try:
         return load_config(path)
     except ConfigError as exc:
-        for line in exc.problems or [str(exc)]:
-            click.echo(line, err=True)
-        sys.exit(2)
+        report_config_error(exc)
+        sys.exit(CONFIG_EXIT_CODE)
+
+
+def report_config_error(exc: ConfigError) -> None:
+    """Print each problem of a config on its own ``PATH:LINE: field: message`` line (stderr)."""
+    for line in exc.problems or [str(exc)]:
+        click.echo(line, err=True)

@@ -12,7 +12,7 @@ same answer. What no JSON Schema can say is listed in ``docs/events.md`` (valid 
 >>> schemas = config_schemas(cfg)
 >>> schemas["prediction.v1.schema.json"]["properties"]["outputs"]["properties"]["churn"][
 ...     "properties"]["score"]
-{'maximum': 1, 'minimum': 0, 'type': 'number'}
+{'type': 'number', 'minimum': 0, 'maximum': 1}
 """
 
 from __future__ import annotations
