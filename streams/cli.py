@@ -24,7 +24,7 @@ from typing import Any
 import click
 
 from driftline.config.models import DriftlineConfig
-from streams.errors import RESTART_EXIT_CODE, StreamsError
+from streams.errors import StreamsError
 
 __all__ = [
     "INTERNAL_TABLES",
@@ -269,12 +269,15 @@ def _wait_listed(admin: Any, wanted: list[InternalTopic], where: str, timeout: f
 
 
 def _run_workers(path: Path, loglevel: str, count: int) -> int:
-    """Start ``count`` single-worker processes and supervise them until a stop signal.
+    """Start ``count`` single-worker processes and supervise them until a stop signal
+    (:class:`~streams.supervisor.WorkerSupervisor`: every death logged, restarts with backoff,
+    a worker given up after repeated quick failures). Returns the worst exit code once every
+    worker has ended."""
+    from streams.supervisor import WorkerSupervisor
 
-    A worker that exits with :data:`RESTART_EXIT_CODE` (it stopped itself so that a restart
-    replays from the last checkpoint) is started again; any other exit is final. Returns the worst
-    exit code once every worker has ended.
-    """
+    logging.basicConfig(
+        level=loglevel.upper(), format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
+    )
     script = Path(sys.executable).parent / "driftline"
     command = [str(script) if script.exists() else "driftline", "monitor", "--config", str(path)]
     options = ["--loglevel", loglevel, "--workers", "1", "--worker-index"]
@@ -282,27 +285,7 @@ def _run_workers(path: Path, loglevel: str, count: int) -> int:
     def start(index: int) -> subprocess.Popen[bytes]:
         return subprocess.Popen([*command, *options, str(index)])
 
-    children = [start(index) for index in range(count)]
-    stopping: list[int] = []
-
-    def forward(signum: int, _frame: object) -> None:
-        stopping.append(signum)
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    codes: dict[int, int] = {}
-    while len(codes) < count:
-        for index, child in enumerate(children):
-            code = child.poll()
-            if code is None or index in codes:
-                continue
-            if code == RESTART_EXIT_CODE and not stopping:
-                log.warning("monitor worker %d asked for a restart; starting it again", index)
-                children[index] = start(index)
-            else:
-                codes[index] = code
-        time.sleep(0.2)
-    return max(codes.values(), key=abs)
+    supervisor = WorkerSupervisor(start, count)
+    signal.signal(signal.SIGTERM, lambda signum, _frame: supervisor.stop(signum))
+    signal.signal(signal.SIGINT, lambda signum, _frame: supervisor.stop(signum))
+    return supervisor.run()
