@@ -84,7 +84,7 @@ def check_time(value: Any) -> datetime:
     ...     check_time(1795000000)
     ... except ValueError as exc:
     ...     print(exc)
-    an event time is an RFC 3339 string with a UTC offset (e.g. 2026-11-23T12:00:00Z), not int
+    an event time is an RFC 3339 string with a UTC offset (e.g. 2026-11-23T12:00:00Z), not a number
     """
     if isinstance(value, str):
         return parse_time(value)
@@ -94,9 +94,11 @@ def check_time(value: Any) -> datetime:
         if not _UTC_LIMITS[0] <= value <= _UTC_LIMITS[1]:
             raise ValueError(f"{value.isoformat()} is outside the years 0002-9998")
         return value
+    kind = {type(None): "null", bool: "a boolean", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
     raise ValueError(
-        "an event time is an RFC 3339 string with a UTC offset (e.g. 2026-11-23T12:00:00Z), "
-        f"not {type(value).__name__}"
+        f"an event time is an RFC 3339 string with a UTC offset (e.g. 2026-11-23T12:00:00Z), not {kind}"
     )
 
 

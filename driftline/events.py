@@ -101,6 +101,7 @@ Number = Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER)]
 Integer = Annotated[int, Field(ge=-MAX_NUMBER, le=MAX_NUMBER)]
 WholeNumber = Annotated[int, Field(ge=-MAX_NUMBER, le=MAX_NUMBER), BeforeValidator(_whole)]
 Probability = Annotated[float, Field(ge=0, le=1)]
+Segment = Annotated[str, Field(max_length=256), AfterValidator(_utf8)]
 Scalar = Integer | Number | Text | bool | None
 Timestamp = Annotated[datetime, BeforeValidator(check_time), WithJsonSchema(_TIME_SCHEMA)]
 """An event time: an RFC 3339 string with an offset (see :mod:`driftline.event_values`)."""
@@ -149,7 +150,7 @@ class Prediction(InputContract):
     event_time: Timestamp
     outputs: dict[Name, TaskOutput] = Field(min_length=1)
     features: dict[Name, Scalar] = Field(default_factory=dict)
-    segments: dict[Name, Annotated[Text, Field(max_length=256)]] = Field(default_factory=dict)
+    segments: dict[Name, Segment] = Field(default_factory=dict)
 
 
 class Label(InputContract):

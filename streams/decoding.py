@@ -17,7 +17,15 @@ from typing import Any
 from driftline.config.models import DriftlineConfig
 from driftline.errors import EventValidationError
 from driftline.event_values import MAX_NUMBER, MAX_RELEVANCE, class_name, parse_time
-from driftline.events import Label, ModelUpdate, Prediction, RejectedItem, decode, json_type
+from driftline.events import (
+    EVENT_TYPES,
+    Label,
+    ModelUpdate,
+    Prediction,
+    RejectedItem,
+    decode,
+    json_type,
+)
 from driftline.validation import EventRules, label_value
 from streams.records import LabelRecord, PredictionRecord, epoch
 
@@ -39,6 +47,7 @@ _PREDICTION_KEYS = frozenset(
 _PREDICTION_REQUIRED = _PREDICTION_KEYS - {"features", "segments"}
 _LABEL_KEYS = frozenset({"schema", "prediction_id", "task", "label", "event_time"})
 _OUTPUT_KEYS = frozenset({"score", "value", "label", "probs", "group"})
+_ELSEWHERE = frozenset(EVENT_TYPES) - {Prediction.SCHEMA, Label.SCHEMA, ModelUpdate.SCHEMA}
 _MAX = MAX_NUMBER
 _MIN = -MAX_NUMBER
 
@@ -124,6 +133,12 @@ class EventDecoder:
         return self._slow(raw)
 
     def _slow(self, raw: dict[str, Any]) -> PredictionRecord | LabelRecord | ModelUpdate:
+        schema = raw.get("schema")
+        if type(schema) is str and schema in _ELSEWHERE:
+            raise EventValidationError(
+                f"{schema} does not belong on a monitor input topic; expected predictions, "
+                "labels or model updates"
+            )
         event = decode(raw)
         if isinstance(event, Prediction):
             self._rules.check(event)
