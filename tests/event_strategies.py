@@ -8,9 +8,11 @@ expected verdict is known without asking the code under test.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from driftline.event_values import MAX_NUMBER, MAX_RELEVANCE
@@ -24,6 +26,19 @@ PREDICTION_KEYS = {
 LABEL_KEYS = {"schema", "prediction_id", "task", "label", "event_time"}
 OUTPUT_KEYS = {"score", "value", "label", "probs", "group"}
 BASE = datetime(2026, 11, 23, 12, tzinfo=UTC)
+
+NIGHTLY = os.environ.get("DRIFTLINE_NIGHTLY") == "1"
+SCALE = 20 if NIGHTLY else 1
+"""``make test-nightly`` runs the fuzz suite on 20 times the examples, with fresh random ones."""
+
+FUZZ = settings(
+    derandomize=not NIGHTLY,  # `make test`: the same examples every run
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+"""Settings of every fuzz test (give ``max_examples`` times :data:`SCALE`)."""
 
 Case = tuple[dict[str, Any], bool]
 """An event and whether it is valid."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 
 from driftline.config import parse_config
 from driftline.errors import EventValidationError
@@ -20,7 +20,7 @@ from driftline.schemas import load_schema
 from driftline.schemas.configured import config_schemas
 from streams.decoding import EventDecoder
 from tests.event_cases import BAD_EVENTS, CONFIG_YAML, GOOD_EDGE_EVENTS
-from tests.event_strategies import any_event
+from tests.event_strategies import FUZZ, SCALE, any_event
 
 CONFIG = parse_config(CONFIG_YAML)
 DECODER = EventDecoder(CONFIG)
@@ -79,12 +79,8 @@ def test_shipped_schemas_refuse_what_no_config_accepts() -> None:
         assert not _schema(SHIPPED, cases[name]), name
 
 
-@settings(
-    max_examples=300,
-    derandomize=True,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@pytest.mark.slow  # at 20 times the examples in `make test-nightly`
+@settings(FUZZ, max_examples=300 * SCALE)
 @given(any_event(encodable=True))
 def test_generated_events_same_verdict(case: tuple[dict[str, Any], bool]) -> None:
     event, _ = case

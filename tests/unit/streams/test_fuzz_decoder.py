@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driftline.config import parse_config
@@ -19,15 +19,17 @@ from driftline.errors import EventValidationError
 from streams.decoding import EventDecoder
 from streams.stages import JoinStage
 from tests.event_cases import CONFIG_YAML, label, prediction
-from tests.event_strategies import TASKS, any_event, bad_labels, bad_outputs, label_values
+from tests.event_strategies import (
+    FUZZ,
+    SCALE,
+    TASKS,
+    any_event,
+    bad_labels,
+    bad_outputs,
+    label_values,
+)
 
 CONFIG = parse_config(CONFIG_YAML.replace("model: shop\n", "model: shop\nkafka: {partitions: 1}\n"))
-FUZZ = settings(
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
     lambda inner: (
@@ -54,11 +56,12 @@ def _verdict(decoder: EventDecoder, event: Any, slow: bool = False) -> Any:
         return None
 
 
+@pytest.mark.slow  # at 20 times the examples in `make test-nightly`
 def test_generated_events_get_their_verdict_on_both_paths() -> None:
     decoder = EventDecoder(CONFIG)
     seen: Counter[bool] = Counter()
 
-    @settings(FUZZ, max_examples=600)
+    @settings(FUZZ, max_examples=600 * SCALE)
     @given(any_event(encodable=False))
     def check(case: tuple[dict[str, Any], bool]) -> None:
         event, valid = case
@@ -71,10 +74,11 @@ def test_generated_events_get_their_verdict_on_both_paths() -> None:
     assert seen[True] >= 150 and seen[False] >= 300, seen
 
 
+@pytest.mark.slow  # at 20 times the examples in `make test-nightly`
 def test_arbitrary_json_never_raises_anything_else() -> None:
     decoder = EventDecoder(CONFIG)
 
-    @settings(FUZZ, max_examples=300)
+    @settings(FUZZ, max_examples=300 * SCALE)
     @given(
         JSON
         | st.fixed_dictionaries(
@@ -104,8 +108,9 @@ def test_arbitrary_json_never_raises_anything_else() -> None:
     check()
 
 
+@pytest.mark.slow  # at 20 times the examples in `make test-nightly`
 def test_arbitrary_records_are_one_dead_letter_or_events() -> None:
-    @settings(FUZZ, max_examples=400)
+    @settings(FUZZ, max_examples=400 * SCALE)
     @given(
         st.binary(max_size=200)
         | JSON.map(lambda v: json.dumps(v).encode())
@@ -123,12 +128,13 @@ def test_arbitrary_records_are_one_dead_letter_or_events() -> None:
 
 
 @pytest.mark.parametrize("task", sorted(TASKS))
+@pytest.mark.slow  # at 20 times the examples in `make test-nightly`
 def test_generated_bad_labels_and_outputs_of_each_task_type_are_refused(task: str) -> None:
     """The rules per task type, each fuzzed on its own (the mixed stream above meets each one
     only now and then)."""
     decoder = EventDecoder(CONFIG)
 
-    @settings(FUZZ, max_examples=150)
+    @settings(FUZZ, max_examples=150 * SCALE)
     @given(bad_labels(TASKS[task]), bad_outputs(TASKS[task]), label_values(TASKS[task]))
     def check(bad_label: Any, bad_output: Any, good_label: Any) -> None:
         answer = label("p", task, bad_label)

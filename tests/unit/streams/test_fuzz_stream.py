@@ -22,7 +22,8 @@ import random
 from collections import Counter, defaultdict
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driftline.config import parse_config
@@ -30,15 +31,9 @@ from driftline.events import decode, encode
 from streams.outcome import encode_outcomes
 from streams.stages import JoinStage, MonitorStage
 from tests.event_cases import BAD_RECORDS, CONFIG_YAML, NON_OBJECT_ITEMS
-from tests.event_strategies import TASKS, any_event
+from tests.event_strategies import FUZZ, SCALE, TASKS, any_event
 
 CONFIG = parse_config(CONFIG_YAML.replace("model: shop\n", "model: shop\nkafka: {partitions: 1}\n"))
-FUZZ = settings(
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 MIN_EVENTS = 10_000
 SMALL_BAD_RECORDS = [raw for _, raw in BAD_RECORDS if len(raw) < 50_000]
 Where = tuple[str, int, int | None]
@@ -50,7 +45,7 @@ def _pool() -> dict[str, list[dict[str, Any]]]:
     invalid labels."""
     pool: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
-    @settings(FUZZ, max_examples=400)
+    @settings(FUZZ, max_examples=400 * SCALE)
     @given(any_event(encodable=True))
     def collect(case: tuple[dict[str, Any], bool]) -> None:
         event, valid = case
@@ -182,11 +177,12 @@ def _json(value: Any, rng: random.Random) -> bytes:
     return json.dumps(value, ensure_ascii=rng.random() < 0.5).encode()
 
 
+@pytest.mark.slow  # at 20 times the examples in `make test-nightly`
 def test_generated_streams_dead_letter_each_bad_event_once_and_count_each_good_one_once() -> None:
     seen: Counter[str] = Counter()
     _pool()  # drawn before the streams (a @given inside a @given draws quadratically)
 
-    @settings(FUZZ, max_examples=160)
+    @settings(FUZZ, max_examples=160 * SCALE)
     @given(st.integers(0, 2**32 - 1))
     def check(seed: int) -> None:
         stream = Stream(seed)
