@@ -88,3 +88,27 @@ def test_generated_events_same_verdict(case: tuple[dict[str, Any], bool]) -> Non
     assert _schema(CONFIGURED, event) == verdict, event
     if verdict:
         assert _schema(SHIPPED, event), event
+
+
+def test_export_with_a_config_writes_its_schemas(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import sys
+
+    from driftline.cli.main import main
+
+    config = tmp_path / "driftline.yaml"
+    config.write_text(CONFIG_YAML)
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["driftline", "schemas", "export", str(tmp_path / "out"), "--config", str(config)],
+    )
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 0
+    written = json.loads((tmp_path / "out" / "prediction.v1.schema.json").read_text())
+    assert written == config_schemas(CONFIG)["prediction.v1.schema.json"]
+    assert sorted(written["properties"]["outputs"]["properties"]) == sorted(CONFIG.tasks)
+    assert (tmp_path / "out" / "alert.v1.schema.json").is_file()
