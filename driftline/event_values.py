@@ -5,8 +5,9 @@ One definition, used by the contracts (:mod:`driftline.events`), the config rule
 Schemas, so all of them accept exactly the same values.
 
 * A time is an RFC 3339 string with a UTC offset (``2026-11-23T12:00:00Z``,
-  ``2026-11-23T13:00:00.25+01:00``), a real calendar date, year 0002 to 9998 (an offset moves the
-  instant by up to a day, and Python's ``datetime`` stops at years 1 and 9999). Never an epoch
+  ``2026-11-23T13:00:00.25+01:00``), a real calendar date, year 0002 to 9998 for a prediction or
+  label: an offset moves the instant by up to a day, so its UTC time is within years 0001-9999,
+  the range of the events driftline writes (and of Python's ``datetime``). Never an epoch
   number, never a naive time.
 * A number is finite and within ±(2**53 − 1) (I-JSON's interoperable range, RFC 7493): every
   integer in it is exact as a double, and squares of differences stay finite.
@@ -34,7 +35,9 @@ from typing import Any
 __all__ = [
     "MAX_NUMBER",
     "MAX_RELEVANCE",
+    "OUTPUT_TIME_PATTERN",
     "TIME_PATTERN",
+    "check_output_time",
     "check_time",
     "class_name",
     "is_number",
@@ -48,35 +51,49 @@ MAX_NUMBER = 2**53 - 1
 MAX_RELEVANCE = 100
 """The largest relevance (label) of a ranking task: NDCG's gain is ``2**relevance - 1``."""
 
-TIME_PATTERN = (
-    r"^(?!000[01]|9999)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_TIME_BODY = (
+    r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
     r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 )
-"""What an event time looks like (the JSON Schemas carry it as ``pattern``, with
-``format: date-time`` for the calendar: February 30 matches the pattern but is no date)."""
+TIME_PATTERN = r"^(?!000[01]|9999)" + _TIME_BODY
+"""What the time of a prediction or label looks like (the JSON Schemas carry it as ``pattern``,
+with ``format: date-time`` for the calendar: February 30 matches the pattern but is no date).
+Years 0002-9998: whatever its offset, its instant is within UTC years 0001-9999."""
+
+OUTPUT_TIME_PATTERN = r"^(?!0000)" + _TIME_BODY
+"""The times of the events the monitor and retrainer write (alerts, snapshots, requests,
+updates): years 0001-9999, so the UTC time of any prediction or label fits."""
 
 _TIME = re.compile(TIME_PATTERN)
-_UTC_LIMITS = (datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC))
+_OUTPUT_TIME = re.compile(OUTPUT_TIME_PATTERN)
+_UTC_LIMITS = (datetime(1, 1, 1, 12, tzinfo=UTC), datetime(9999, 12, 31, 12, tzinfo=UTC))
+_YEARS = "years 0002-9998"
 
 
-def parse_time(value: str) -> datetime:
+def parse_time(value: str, output: bool = False) -> datetime:
     """The aware ``datetime`` of an RFC 3339 time; ``ValueError`` saying why when it is none.
 
-    Fractions of a second beyond microseconds are cut off.
+    ``output``: a time of an event the monitor writes (years 0001-9999; a prediction's or
+    label's is in 0002-9998). Fractions of a second beyond microseconds are cut off.
     """
-    if not _TIME.match(value):
+    if not (_OUTPUT_TIME if output else _TIME).match(value):
+        years = "years 0001-9999" if output else _YEARS
         raise ValueError(
-            f"{value[:64]!r} is not an RFC 3339 time with a UTC offset, years 0002-9998 "
+            f"{value[:64]!r} is not an RFC 3339 time with a UTC offset, {years} "
             "(e.g. 2026-11-23T12:00:00Z)"
         )
     try:  # the pattern leaves only the calendar to check (February 30, April 31, ...)
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a real date and time: {exc}") from None
+    if output:
+        _within_utc(moment)
+    return moment
 
 
 def check_time(value: Any) -> datetime:
-    """An event time given as an RFC 3339 string or (from Python) an aware ``datetime``.
+    """The time of a prediction or label: an RFC 3339 string or (from Python) an aware
+    ``datetime``, years 0002-9998.
 
     >>> check_time(datetime(2026, 1, 1, tzinfo=UTC)).year
     2026
@@ -88,11 +105,24 @@ def check_time(value: Any) -> datetime:
     """
     if isinstance(value, str):
         return parse_time(value)
+    moment = _aware(value)
+    if not 2 <= moment.year <= 9998:
+        raise ValueError(f"{moment.isoformat()} is outside the {_YEARS}")
+    return moment
+
+
+def check_output_time(value: Any) -> datetime:
+    """The time of an event the monitor or retrainer writes: like :func:`check_time`, years
+    0001-9999 (its instant within them in UTC too)."""
+    if isinstance(value, str):
+        return parse_time(value, output=True)
+    return _within_utc(_aware(value))
+
+
+def _aware(value: Any) -> datetime:
     if isinstance(value, datetime):
         if value.utcoffset() is None:
             raise ValueError("an event time needs a UTC offset (a naive datetime has none)")
-        if not _UTC_LIMITS[0] <= value <= _UTC_LIMITS[1]:
-            raise ValueError(f"{value.isoformat()} is outside the years 0002-9998")
         return value
     kind = {type(None): "null", bool: "a boolean", int: "a number", float: "a number"}.get(
         type(value), type(value).__name__
@@ -100,6 +130,12 @@ def check_time(value: Any) -> datetime:
     raise ValueError(
         f"an event time is an RFC 3339 string with a UTC offset (e.g. 2026-11-23T12:00:00Z), not {kind}"
     )
+
+
+def _within_utc(moment: datetime) -> datetime:
+    if not _UTC_LIMITS[0] <= moment <= _UTC_LIMITS[1]:
+        raise ValueError(f"{moment.isoformat()} is outside the years 0001-9999 in UTC")
+    return moment
 
 
 def is_number(value: Any) -> bool:

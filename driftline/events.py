@@ -44,7 +44,14 @@ from driftline.event_records import (
     load_object,
     split_record,
 )
-from driftline.event_values import MAX_NUMBER, TIME_PATTERN, check_time, is_text
+from driftline.event_values import (
+    MAX_NUMBER,
+    OUTPUT_TIME_PATTERN,
+    TIME_PATTERN,
+    check_output_time,
+    check_time,
+    is_text,
+)
 
 __all__ = [
     "EVENT_TYPES",
@@ -97,6 +104,11 @@ _TIME_SCHEMA = {
     "pattern": TIME_PATTERN,
     "description": "RFC 3339 with a UTC offset, years 0002-9998, e.g. 2026-11-23T12:00:00Z",
 }
+_OUTPUT_TIME_SCHEMA = {
+    **_TIME_SCHEMA,
+    "pattern": OUTPUT_TIME_PATTERN,
+    "description": "RFC 3339 with a UTC offset, years 0001-9999, e.g. 2026-11-23T12:00:00Z",
+}
 
 Text = Annotated[str, AfterValidator(_utf8)]
 Id = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_utf8)]
@@ -107,8 +119,12 @@ WholeNumber = Annotated[int, Field(ge=-MAX_NUMBER, le=MAX_NUMBER), BeforeValidat
 Probability = Annotated[float, Field(ge=0, le=1)]
 Segment = Annotated[str, Field(max_length=256), AfterValidator(_utf8)]
 Scalar = Integer | Number | Text | bool | None
-Timestamp = Annotated[datetime, BeforeValidator(check_time), WithJsonSchema(_TIME_SCHEMA)]
-"""An event time: an RFC 3339 string with an offset (see :mod:`driftline.event_values`)."""
+EventTime = Annotated[datetime, BeforeValidator(check_time), WithJsonSchema(_TIME_SCHEMA)]
+"""The time of a prediction or label: RFC 3339 with an offset (:mod:`driftline.event_values`)."""
+Timestamp = Annotated[
+    datetime, BeforeValidator(check_output_time), WithJsonSchema(_OUTPUT_TIME_SCHEMA)
+]
+"""The time of an event driftline writes (alerts, requests, ...): RFC 3339 with an offset."""
 
 
 class Contract(BaseModel):
@@ -151,7 +167,7 @@ class Prediction(InputContract):
     model: Name
     model_version: Name
     entity_id: Id
-    event_time: Timestamp
+    event_time: EventTime
     outputs: dict[Name, TaskOutput] = Field(min_length=1)
     features: dict[Name, Scalar] = Field(default_factory=dict)
     segments: dict[Name, Segment] = Field(default_factory=dict)
@@ -165,7 +181,7 @@ class Label(InputContract):
     prediction_id: Id
     task: Name
     label: Annotated[Integer | Number | Text | bool, BeforeValidator(_not_null)]
-    event_time: Timestamp
+    event_time: EventTime
 
 
 class EvidenceWindow(Contract):

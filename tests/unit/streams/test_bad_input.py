@@ -132,3 +132,50 @@ def test_reasons_say_what_is_wrong() -> None:
     assert "outputs.churn.score" in reason(cases["score as string"])
     assert "must be a number" in reason(cases["regression label as string"])
     assert "less than or equal to 9007199254740991" in reason(cases["regression label 2**63"])
+
+
+@pytest.mark.parametrize(
+    "first", ["0002-01-01T00:00:00+23:59", "9998-12-31T23:59:59-23:59", "1969-12-31T23:59:59.5Z"]
+)
+def test_times_at_the_edges_go_through_both_stages_and_every_output_decodes(first: str) -> None:
+    """The earliest and latest valid times (their UTC instants in years 0001 and 9999): the
+    join, detectors, alerts, requests and snapshots handle them, and what they write decodes."""
+    from datetime import datetime, timedelta
+
+    from streams.outcome import encode_outcomes
+    from streams.stages import MonitorStage
+
+    config = parse_config(
+        "model: m\nkafka: {partitions: 1}\n"
+        "monitor: {snapshot_interval: 1, max_event_skew: 1000000000000}\n"
+        "tasks:\n  churn: {type: binary, label_delay: 600, slices: [c],"
+        " detectors: [{kind: adwin}, {kind: page_hinkley, signal: score}],"
+        " policy: {min_samples: 1, warmup: 0, cooldown: 0},"
+        " retrain: {min_labels: 1, on_severity: [warning]},"
+        " thresholds: [{metric: accuracy, op: '<', value: 0.9}]}\n"
+    )
+    join, monitor = JoinStage(config, 1, clock=lambda: 1e12), MonitorStage(config)
+    step = 1 if first.startswith(("0", "1")) else -1  # stay inside the range
+    outputs = offset = 0
+    for i in range(200):
+        when = (datetime.fromisoformat(first) + timedelta(seconds=step * i)).isoformat()
+        events = {
+            "predictions": prediction(f"p{i}", model="m", event_time=when, segments={"c": "x"},
+                                      outputs={"churn": {"score": 0.9 if i < 100 else 0.1}}),
+            "labels": {"schema": "driftline.label/1", "prediction_id": f"p{i}", "task": "churn",
+                       "label": 1, "event_time": when},
+        }  # fmt: skip
+        for topic, event in events.items():
+            result = join.process(topic, 0, i, b"k", json.dumps(event).encode())
+            assert result.dead_letters == []
+            wires = [o.to_wire() for o in result.outcomes]
+            if wires:
+                frontier = {0: join.join_for(0).frontier()}
+                applied = monitor.process(
+                    "outcomes", 0, offset, encode_outcomes(wires, frontier, {})
+                )
+                offset += 1
+                for output in applied.outputs:
+                    assert decode(encode(output)) == output
+                    outputs += 1
+    assert monitor.monitors["m/churn"].labels > 0 and outputs > 0
