@@ -42,9 +42,22 @@ _ENVELOPE_HEAD = b'{"schema":"driftline.batch/1","events":['
 
 def _validated(cls: type[Any], data: Mapping[str, Any]) -> Any:
     try:
-        return cls.model_validate(data)
+        return cls.model_validate(_plain(data))
     except ValidationError as exc:
         raise EventValidationError(validation_reason(exc, cls.SCHEMA)) from None
+
+
+def _plain(value: Any) -> Any:
+    """Python values as the contract takes them: any mapping as a dict, numpy scalars as
+    ``int``/``float``/``bool`` (model outputs often are ``numpy.float32``). What goes on the wire
+    is the validated event's JSON, with exact types, either way."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "dtype") and hasattr(value, "item"):  # a numpy scalar
+        return value.item()
+    return value
 
 
 class _Envelope:

@@ -24,10 +24,35 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 
 from driftline.errors import EventValidationError
+from driftline.event_records import (
+    BATCH_SCHEMA,
+    MAX_EVENT_BYTES,
+    RejectedItem,
+    decode_record,
+    json_type,
+    load_object,
+    split_record,
+)
+from driftline.event_values import (
+    MAX_NUMBER,
+    OUTPUT_TIME_PATTERN,
+    TIME_PATTERN,
+    check_output_time,
+    check_time,
+    is_text,
+)
 
 __all__ = [
     "EVENT_TYPES",
@@ -41,23 +66,66 @@ __all__ = [
     "ModelUpdate",
     "Prediction",
     "RecordSource",
+    "RejectedItem",
     "RetrainRequest",
     "TaskMetrics",
     "TaskOutput",
     "decode",
     "decode_record",
     "encode",
+    "json_type",
     "split_record",
     "stable_id",
     "validation_reason",
 ]
 
-MAX_EVENT_BYTES = 256 * 1024
-"""Default limit on one serialized event (the producer config may lower it)."""
 
-Id = Annotated[str, Field(min_length=1, max_length=256)]
-Name = Annotated[str, Field(min_length=1, max_length=128)]
-Scalar = float | int | str | bool | None
+def _utf8(value: str) -> str:
+    if not is_text(value):
+        raise ValueError("must be valid UTF-8 text (it holds a lone surrogate)")
+    return value
+
+
+def _whole(value: Any) -> Any:
+    """JSON does not tell ``2`` from ``2.0``: an integral float counts as the integer."""
+    if type(value) is float and value.is_integer() and abs(value) <= MAX_NUMBER:
+        return int(value)
+    return value
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("a label must not be null (send no label until it is known)")
+    return value
+
+
+_TIME_SCHEMA = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": TIME_PATTERN,
+    "description": "RFC 3339 with a UTC offset, years 0002-9998, e.g. 2026-11-23T12:00:00Z",
+}
+_OUTPUT_TIME_SCHEMA = {
+    **_TIME_SCHEMA,
+    "pattern": OUTPUT_TIME_PATTERN,
+    "description": "RFC 3339 with a UTC offset, years 0001-9999, e.g. 2026-11-23T12:00:00Z",
+}
+
+Text = Annotated[str, AfterValidator(_utf8)]
+Id = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_utf8)]
+Name = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_utf8)]
+Number = Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER)]
+Integer = Annotated[int, Field(ge=-MAX_NUMBER, le=MAX_NUMBER)]
+WholeNumber = Annotated[int, Field(ge=-MAX_NUMBER, le=MAX_NUMBER), BeforeValidator(_whole)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+Segment = Annotated[str, Field(max_length=256), AfterValidator(_utf8)]
+Scalar = Integer | Number | Text | bool | None
+EventTime = Annotated[datetime, BeforeValidator(check_time), WithJsonSchema(_TIME_SCHEMA)]
+"""The time of a prediction or label: RFC 3339 with an offset (:mod:`driftline.event_values`)."""
+Timestamp = Annotated[
+    datetime, BeforeValidator(check_output_time), WithJsonSchema(_OUTPUT_TIME_SCHEMA)
+]
+"""The time of an event driftline writes (alerts, requests, ...): RFC 3339 with an offset."""
 
 
 class Contract(BaseModel):
@@ -69,22 +137,29 @@ class Contract(BaseModel):
     SCHEMA: ClassVar[str]
 
 
-class TaskOutput(Contract):
+class InputContract(Contract):
+    """Base of what producers send (predictions, labels): no coercion of any type."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class TaskOutput(InputContract):
     """One head's output in a prediction.
 
-    binary: ``score`` (probability of the positive class) and optionally ``label``;
-    multiclass: ``label`` (predicted class) and optionally ``probs``;
+    binary: ``score`` (probability of the positive class, in [0, 1]) and optionally ``label``;
+    multiclass: ``label`` (predicted class) and optionally ``probs`` (in [0, 1], per class);
     regression: ``value``; ranking: ``score`` and ``group`` (the query/list it ranks within).
+    A field that does not apply to the task may be left out or ``null``.
     """
 
-    score: float | None = None
-    value: float | None = None
-    label: str | int | None = None
-    probs: dict[str, float] | None = None
+    score: Number | None = None
+    value: Number | None = None
+    label: Text | WholeNumber | None = None
+    probs: dict[Text, Probability] | None = None
     group: Id | None = None
 
 
-class Prediction(Contract):
+class Prediction(InputContract):
     """All heads of one forward pass of a multi-task model."""
 
     SCHEMA: ClassVar[str] = "driftline.prediction/1"
@@ -93,21 +168,21 @@ class Prediction(Contract):
     model: Name
     model_version: Name
     entity_id: Id
-    event_time: AwareDatetime
+    event_time: EventTime
     outputs: dict[Name, TaskOutput] = Field(min_length=1)
     features: dict[Name, Scalar] = Field(default_factory=dict)
-    segments: dict[Name, Annotated[str, Field(max_length=256)]] = Field(default_factory=dict)
+    segments: dict[Name, Segment] = Field(default_factory=dict)
 
 
-class Label(Contract):
-    """The ground truth of one task of one prediction."""
+class Label(InputContract):
+    """The ground truth of one task of one prediction (never ``null``)."""
 
     SCHEMA: ClassVar[str] = "driftline.label/1"
     schema_: Literal["driftline.label/1"] = Field(alias="schema")
     prediction_id: Id
     task: Name
-    label: float | int | str | bool
-    event_time: AwareDatetime
+    label: Annotated[Integer | Number | Text | bool, BeforeValidator(_not_null)]
+    event_time: EventTime
 
 
 class EvidenceWindow(Contract):
@@ -115,8 +190,8 @@ class EvidenceWindow(Contract):
 
     start_count: int = Field(ge=0)
     end_count: int = Field(ge=0)
-    start_time: AwareDatetime
-    end_time: AwareDatetime
+    start_time: Timestamp
+    end_time: Timestamp
 
     @model_validator(mode="after")
     def _ordered(self) -> EvidenceWindow:
@@ -143,7 +218,7 @@ class Alert(Contract):
     baseline: float | None = None
     evidence: EvidenceWindow
     config_hash: Id
-    event_time: AwareDatetime
+    event_time: Timestamp
     attribution: dict[Literal["shared", "own"], list[Name]] | None = Field(
         None,
         description="with feature drift on: the input features drifted in the last compared "
@@ -160,12 +235,12 @@ class RetrainRequest(Contract):
     model: Name
     model_version: Name | None = None
     tasks: list[Name] = Field(min_length=1)
-    window_start: AwareDatetime | None = None
-    window_end: AwareDatetime | None = None
+    window_start: Timestamp | None = None
+    window_end: Timestamp | None = None
     alert_ids: list[Id] = Field(default_factory=list)
     reason: str = ""
     requested_by: Literal["monitor", "cli", "api"] = "monitor"
-    event_time: AwareDatetime
+    event_time: Timestamp
 
     @model_validator(mode="after")
     def _window_not_empty(self) -> RetrainRequest:
@@ -196,7 +271,7 @@ class ModelUpdate(Contract):
     request_ids: list[Id] = Field(default_factory=list)
     alert_ids: list[Id] = Field(default_factory=list)
     reason: str = ""
-    event_time: AwareDatetime
+    event_time: Timestamp
 
 
 class TaskMetrics(Contract):
@@ -216,7 +291,7 @@ class TaskMetrics(Contract):
     label_coverage: float | None = None
     cumulative: dict[Name, float | None] = Field(default_factory=dict)
     rolling: dict[Name, float | None] = Field(default_factory=dict)
-    event_time: AwareDatetime
+    event_time: Timestamp
 
 
 class RecordSource(Contract):
@@ -245,7 +320,7 @@ class DeadLetter(Contract):
 class Batch(Contract):
     """An envelope of events that share one partition (what the SDK sends)."""
 
-    SCHEMA: ClassVar[str] = "driftline.batch/1"
+    SCHEMA: ClassVar[str] = BATCH_SCHEMA
     schema_: Literal["driftline.batch/1"] = Field(alias="schema")
     events: list[dict[str, Any]] = Field(min_length=1)
 
@@ -266,16 +341,32 @@ EVENT_TYPES: dict[str, type[Contract]] = {
 }
 
 
-def decode(raw: bytes | str | dict[str, Any], max_bytes: int = MAX_EVENT_BYTES) -> Any:
-    """Parse and validate one event (not an envelope); raise :class:`EventValidationError`."""
-    if isinstance(raw, bytes | str) and len(raw) > max_bytes:
-        raise EventValidationError(f"event is {len(raw)} bytes, over the {max_bytes}-byte limit")
-    data = _load(raw) if not isinstance(raw, dict) else raw
+def decode(
+    raw: bytes | str | dict[str, Any] | RejectedItem, max_bytes: int = MAX_EVENT_BYTES
+) -> Any:
+    """Parse and validate one event (not an envelope); raise :class:`EventValidationError`.
+
+    ``raw`` is JSON text (bytes or str), an item of :func:`split_record` (a dict, or a
+    :class:`RejectedItem`, whose reason is raised).
+    """
+    if isinstance(raw, RejectedItem):
+        raise EventValidationError(raw.reason)
+    if isinstance(raw, bytes | str):
+        if len(raw) > max_bytes:
+            raise EventValidationError(
+                f"event is {len(raw)} bytes, over the {max_bytes}-byte limit"
+            )
+        data = load_object(raw)
+    elif isinstance(raw, dict):
+        data = raw
+    else:
+        raise EventValidationError(f"an event must be a JSON object, got {json_type(raw)}")
     schema = data.get("schema")
     cls = EVENT_TYPES.get(schema) if isinstance(schema, str) else None
     if cls is None or cls is Batch:
         raise EventValidationError(
-            f"unknown schema {schema!r}; expected one of {sorted(set(EVENT_TYPES) - {Batch.SCHEMA})}"
+            f"unknown schema {_short(schema)}; expected one of "
+            f"{sorted(set(EVENT_TYPES) - {Batch.SCHEMA})}"
         )
     try:
         return cls.model_validate(data)
@@ -283,31 +374,9 @@ def decode(raw: bytes | str | dict[str, Any], max_bytes: int = MAX_EVENT_BYTES) 
         raise EventValidationError(validation_reason(exc, cls.SCHEMA)) from None
 
 
-def decode_record(raw: bytes, max_bytes: int = MAX_EVENT_BYTES * 64) -> list[dict[str, Any]]:
-    """Split one Kafka record into its raw event dicts: one for a plain event, N for an envelope.
-
-    Raises :class:`EventValidationError` when the record is not JSON or not an object; the
-    events themselves are validated one by one with :func:`decode` so a bad one goes to
-    dead-letters alone.
-    """
-    return split_record(raw, max_bytes)[0]
-
-
-def split_record(
-    raw: bytes, max_bytes: int = MAX_EVENT_BYTES * 64
-) -> tuple[list[dict[str, Any]], bool]:
-    """Like :func:`decode_record`, also telling whether the record was an envelope."""
-    if len(raw) > max_bytes:
-        raise EventValidationError(f"record is {len(raw)} bytes, over the {max_bytes}-byte limit")
-    data = _load(raw)
-    if data.get("schema") != Batch.SCHEMA:
-        return [data], False
-    events = data.get("events")
-    if not isinstance(events, list) or not events:
-        raise EventValidationError("envelope needs a non-empty `events` list")
-    if not all(isinstance(event, dict) for event in events):
-        raise EventValidationError("every event in an envelope must be a JSON object")
-    return events, True
+def _short(value: Any) -> str:
+    text = repr(value) if isinstance(value, str | int | float | bool | None) else json_type(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def encode(event: Contract) -> bytes:
@@ -325,34 +394,34 @@ def stable_id(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _load(raw: bytes | str) -> dict[str, Any]:
-    try:
-        data = orjson.loads(raw)  # the fast path; it refuses NaN and Infinity like the strict one
-    except orjson.JSONDecodeError:
-        data = _load_strict(raw)
-    if not isinstance(data, dict):
-        raise EventValidationError(f"an event must be a JSON object, got {type(data).__name__}")
-    return data
-
-
-def _load_strict(raw: bytes | str) -> Any:
-    """The standard library's parser: its error messages, and integers beyond 64 bits."""
-    try:
-        data = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise EventValidationError(f"not valid JSON: {exc}") from None
-    return data
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in events")
-
-
 def validation_reason(exc: ValidationError, schema: str) -> str:
-    """One line naming each failing field of a pydantic error (at most five)."""
-    parts = []
-    for err in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in err["loc"]) or "<event>"
-        parts.append(f"{loc}: {err['msg']}")
-    more = f" (+{exc.error_count() - 5} more)" if exc.error_count() > 5 else ""
+    """One line naming each failing field of a pydantic error (at most five).
+
+    The alternatives of a union (``label`` is a number, a string or a boolean) fail together;
+    they are reported as one field with their distinct messages.
+    """
+    messages: dict[str, list[str]] = {}
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p)) or "<event>"
+        message = err["msg"].removeprefix("Value error, ")
+        if message not in messages.setdefault(loc, []):
+            messages[loc].append(message)
+    parts = [f"{loc}: {_either(found)}" for loc, found in list(messages.items())[:5]]
+    more = f" (+{len(messages) - 5} more)" if len(messages) > 5 else ""
     return f"invalid {schema}: " + "; ".join(parts) + more
+
+
+def _either(messages: list[str]) -> str:
+    if len(messages) == 1:
+        return messages[0]
+    return "should be " + " or ".join(m.removeprefix("Input should be ") for m in messages)
+
+
+_UNION_TAGS = frozenset({"int", "float", "str", "bool", "none", "nullable"})
+
+
+def _is_union_tag(part: str | int) -> bool:
+    """Whether a pydantic error location part names a union member, not a field."""
+    if not isinstance(part, str):
+        return False
+    return part in _UNION_TAGS or part.startswith(("constrained-", "function-", "literal["))

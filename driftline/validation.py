@@ -13,19 +13,19 @@ what depends on ``driftline.yaml``: a prediction names only configured tasks, a 
 ...     EventRules(cfg).check(label)
 ... except Exception as exc:
 ...     print(exc)
-label of binary task 'churn' must be 0 or 1 (or true/false), got 3
+label of a binary task must be 0 or 1 (or true/false), got 3 (task 'churn')
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from driftline.config.models import DriftlineConfig, TaskConfig
 from driftline.errors import EventValidationError
+from driftline.event_values import MAX_RELEVANCE, class_name, is_number
 from driftline.events import Label, Prediction, TaskOutput
 
-__all__ = ["EventRules"]
+__all__ = ["EventRules", "label_problem", "label_value"]
 
 
 class EventRules:
@@ -59,26 +59,50 @@ class EventRules:
 
     def _check_label(self, event: Label) -> None:
         task = self._task(event.task)
-        value = event.label
-        if task.type == "binary":
-            if value not in (0, 1) or (isinstance(value, str)):
-                raise EventValidationError(
-                    f"label of binary task {event.task!r} must be 0 or 1 (or true/false), got {value!r}"
-                )
-        elif task.type == "multiclass":
-            if str(value) not in (task.classes or []):
-                raise EventValidationError(
-                    f"label {value!r} of task {event.task!r} is not one of {task.classes}"
-                )
-        elif isinstance(value, str | bool) or not math.isfinite(float(value)):
-            raise EventValidationError(
-                f"label of {task.type} task {event.task!r} must be a number, got {value!r}"
-            )
-        elif task.type == "ranking" and value < 0:
-            raise EventValidationError(f"relevance of ranking task {event.task!r} must be >= 0")
+        reason = label_problem(task, event.label)
+        if reason is not None:
+            raise EventValidationError(f"{reason} (task {event.task!r})")
+
+
+def label_problem(task: TaskConfig, value: Any) -> str | None:
+    """Why ``value`` is no label of ``task`` (``None`` when it is one).
+
+    >>> from driftline.config.models import TaskConfig
+    >>> label_problem(TaskConfig(type="ranking"), -1)
+    'relevance of a ranking task must be a number in [0, 100], got -1'
+    """
+    if task.type == "binary":
+        if type(value) is bool or (is_number(value) and value in (0, 1)):
+            return None
+        return f"label of a binary task must be 0 or 1 (or true/false), got {_short(value)}"
+    if task.type == "multiclass":
+        if class_name(value) in (task.classes or ()):
+            return None
+        return f"label {_short(value)} is not one of {task.classes}"
+    if not is_number(value):
+        return f"label of a {task.type} task must be a number, got {_short(value)}"
+    if task.type == "ranking" and not 0 <= value <= MAX_RELEVANCE:
+        return (
+            f"relevance of a ranking task must be a number in [0, {MAX_RELEVANCE}], got {value!r}"
+        )
+    return None
+
+
+def label_value(kind: str, value: Any) -> Any:
+    """The label as the monitor keeps it: 0/1 for binary, an integral float as an int."""
+    if kind == "binary" or (type(value) is float and kind == "multiclass"):
+        return int(value)
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 64 else text[:61] + "..."
 
 
 def _check_output(name: str, task: TaskConfig, output: TaskOutput) -> None:
+    if output.probs is not None and task.type != "multiclass":
+        raise EventValidationError(f"outputs.{name}.probs is only for multiclass tasks")
     if task.type == "binary":
         if output.score is None or not 0.0 <= output.score <= 1.0:
             raise EventValidationError(f"outputs.{name}.score must be a probability in [0, 1]")
@@ -86,7 +110,7 @@ def _check_output(name: str, task: TaskConfig, output: TaskOutput) -> None:
         if output.value is None:
             raise EventValidationError(f"outputs.{name}.value is required (regression task)")
     elif task.type == "multiclass":
-        if output.label is None or str(output.label) not in (task.classes or []):
+        if class_name(output.label) not in (task.classes or []):
             raise EventValidationError(f"outputs.{name}.label must be one of {task.classes}")
         if output.probs is not None and set(output.probs) - set(task.classes or []):
             raise EventValidationError(f"outputs.{name}.probs has classes outside {task.classes}")

@@ -21,7 +21,14 @@ from typing import Any
 
 from driftline.config import DriftlineConfig
 from driftline.errors import EventValidationError
-from driftline.events import DeadLetter, RecordSource, RetrainRequest, decode, split_record
+from driftline.events import (
+    DeadLetter,
+    RecordSource,
+    RejectedItem,
+    RetrainRequest,
+    decode,
+    split_record,
+)
 from driftline.kafka_settings import librdkafka_settings
 from retrainer.job import JobOutcome, RetrainJob
 from retrainer.offsets import OffsetTracker
@@ -242,9 +249,14 @@ class RetrainWorker:
     ) -> None:
         import json
 
-        text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else (
-            json.dumps(payload, default=str)
-        )  # fmt: skip
+        if isinstance(payload, RejectedItem):
+            payload = payload.item
+        try:
+            text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else (
+                json.dumps(payload, default=str)
+            )  # fmt: skip
+        except (RecursionError, ValueError):  # nested deeper than json writes, lone surrogates
+            text = repr(type(payload))
         letter = DeadLetter.model_validate(
             {
                 "schema": DeadLetter.SCHEMA,

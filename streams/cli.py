@@ -30,7 +30,7 @@ import click
 
 from driftline.cli.options import config_option, configure_logging, load_or_exit, log_level_option
 from driftline.config.models import DriftlineConfig
-from streams.errors import RESTART_EXIT_CODE, StreamsError
+from streams.errors import StreamsError
 
 __all__ = [
     "INTERNAL_TABLES",
@@ -331,16 +331,12 @@ def _wait_listed(admin: Any, wanted: list[InternalTopic], where: str, timeout: f
 
 
 def _run_workers(path: Path, loglevel: str, count: int, worker_id: str | None = None) -> int:
-    """Start ``count`` single-worker processes and supervise them until a stop signal.
+    """Start ``count`` single-worker processes and supervise them until a stop signal
+    (:class:`~streams.supervisor.WorkerSupervisor`: every death logged, restarts with backoff,
+    a worker given up after repeated quick failures). Returns the worst exit code once every
+    worker has ended."""
+    from streams.supervisor import WorkerSupervisor
 
-    A worker that exits with :data:`RESTART_EXIT_CODE` (it stopped itself so that a restart
-    replays from the last checkpoint) is started again, up to :class:`RestartBudget`'s limit (5
-    restarts within 2 minutes: more means it meets the same error at every start); any other exit
-    is final. Returns the worst exit code once every worker has ended.
-    """
-    from streams.restart_budget import RestartBudget
-
-    budget = RestartBudget()
     script = Path(sys.executable).parent / "driftline"
     command = [str(script) if script.exists() else "driftline", "monitor", "--config", str(path)]
     options = ["--log-level", loglevel, "--workers", "1", "--worker-index"]
@@ -349,34 +345,7 @@ def _run_workers(path: Path, loglevel: str, count: int, worker_id: str | None = 
         name = ["--worker-id", f"{worker_id}-{index}"] if worker_id else []
         return subprocess.Popen([*command, *options, str(index), *name])
 
-    children = [start(index) for index in range(count)]
-    stopping: list[int] = []
-
-    def forward(signum: int, _frame: object) -> None:
-        stopping.append(signum)
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    codes: dict[int, int] = {}
-    while len(codes) < count:
-        for index, child in enumerate(children):
-            code = child.poll()
-            if code is None or index in codes:
-                continue
-            if code == RESTART_EXIT_CODE and not stopping and budget.allow(index):
-                log.warning("monitor worker %d asked for a restart; starting it again", index)
-                children[index] = start(index)
-            elif code == RESTART_EXIT_CODE and not stopping:
-                log.error(
-                    "monitor worker %d asked for a restart %d times within %.0f s; not starting "
-                    "it again: its log above says what fails at each start",
-                    index, budget.limit + 1, budget.window,
-                )  # fmt: skip
-                codes[index] = code
-            else:
-                codes[index] = code
-        time.sleep(0.2)
-    return max(codes.values(), key=abs)
+    supervisor = WorkerSupervisor(start, count)
+    signal.signal(signal.SIGTERM, lambda signum, _frame: supervisor.stop(signum))
+    signal.signal(signal.SIGINT, lambda signum, _frame: supervisor.stop(signum))
+    return supervisor.run()

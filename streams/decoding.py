@@ -2,7 +2,8 @@
 
 ``driftline.events.decode`` (pydantic) costs ~15 µs per prediction. :class:`EventDecoder` first
 tries a hand-written check that accepts only events that are *plainly* valid (exact JSON types,
-finite numbers, known keys, an ISO-8601 time with an offset, the config's rules per task type).
+numbers within limits, known keys, an RFC 3339 time with an offset, the config's rules per task
+type).
 Anything else — a coercible value, a bad field, an unknown schema — goes the slow way through
 ``decode`` + :class:`driftline.validation.EventRules`, which either accepts it or raises with the
 contract's own reason. So the set of accepted events is exactly the contract's, and an invalid
@@ -11,20 +12,25 @@ event always gets the contract's error message.
 
 from __future__ import annotations
 
-import math
-import re
-from datetime import datetime
 from typing import Any
 
 from driftline.config.models import DriftlineConfig
 from driftline.errors import EventValidationError
-from driftline.events import Label, ModelUpdate, Prediction, decode
-from driftline.validation import EventRules
+from driftline.event_values import MAX_NUMBER, MAX_RELEVANCE, class_name, parse_time
+from driftline.events import (
+    EVENT_TYPES,
+    Label,
+    ModelUpdate,
+    Prediction,
+    RejectedItem,
+    decode,
+    json_type,
+)
+from driftline.validation import EventRules, label_value
 from streams.records import LabelRecord, PredictionRecord, epoch
 
 __all__ = ["EventDecoder"]
 
-_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)$")
 _PREDICTION_KEYS = frozenset(
     {
         "schema",
@@ -41,8 +47,9 @@ _PREDICTION_KEYS = frozenset(
 _PREDICTION_REQUIRED = _PREDICTION_KEYS - {"features", "segments"}
 _LABEL_KEYS = frozenset({"schema", "prediction_id", "task", "label", "event_time"})
 _OUTPUT_KEYS = frozenset({"score", "value", "label", "probs", "group"})
-_FEATURE_TYPES = frozenset({int, str, bool})
-_INT_LIMIT = 2**53
+_ELSEWHERE = frozenset(EVENT_TYPES) - {Prediction.SCHEMA, Label.SCHEMA, ModelUpdate.SCHEMA}
+_MAX = MAX_NUMBER
+_MIN = -MAX_NUMBER
 
 
 class _Slow(Exception):
@@ -50,27 +57,28 @@ class _Slow(Exception):
 
 
 def _text(value: Any, limit: int) -> str:
-    if type(value) is not str or not 0 < len(value) <= limit:
+    if type(value) is not str or not 0 < len(value) <= limit or not value.isascii():
         raise _Slow
     return value
 
 
 def _number(value: Any) -> float | None:
+    """A number within the limits, ``None`` for null; :class:`_Slow` for anything else."""
     if value is None:
         return None
-    if type(value) is float:
-        if not math.isfinite(value):
-            raise _Slow
-        return value
-    if type(value) is not int or not -_INT_LIMIT < value < _INT_LIMIT:
-        raise _Slow  # a huge int (10**400) overflows float(): the contract decides
-    return float(value)
+    kind = type(value)
+    if (kind is float or kind is int) and _MIN <= value <= _MAX:  # NaN fails the comparison
+        return value  # type: ignore[no-any-return]
+    raise _Slow
 
 
 def _time(value: Any) -> float:
-    if type(value) is not str or not _TIME.match(value):
+    if type(value) is not str:
         raise _Slow
-    return epoch(datetime.fromisoformat(value))
+    try:
+        return epoch(parse_time(value))
+    except ValueError:
+        raise _Slow from None
 
 
 class EventDecoder:
@@ -106,11 +114,14 @@ class EventDecoder:
             name: (task.type, frozenset(task.classes or ()))
             for name, task in self.config.tasks.items()
         }
+        self._rules = EventRules(self.config)
 
-    def decode(self, raw: dict[str, Any]) -> PredictionRecord | LabelRecord | ModelUpdate:
+    def decode(self, raw: Any) -> PredictionRecord | LabelRecord | ModelUpdate:
         """Validate one event; raise :class:`EventValidationError` with the reason."""
-        if not isinstance(raw, dict):
-            raise EventValidationError(f"an event must be a JSON object, got {type(raw).__name__}")
+        if type(raw) is not dict:
+            if isinstance(raw, RejectedItem):
+                raise EventValidationError(raw.reason)
+            raise EventValidationError(f"an event must be a JSON object, got {json_type(raw)}")
         try:
             schema = raw.get("schema")
             if schema == "driftline.label/1":
@@ -122,9 +133,15 @@ class EventDecoder:
         return self._slow(raw)
 
     def _slow(self, raw: dict[str, Any]) -> PredictionRecord | LabelRecord | ModelUpdate:
+        schema = raw.get("schema")
+        if type(schema) is str and schema in _ELSEWHERE:
+            raise EventValidationError(
+                f"{schema} does not belong on a monitor input topic; expected predictions, "
+                "labels or model updates"
+            )
         event = decode(raw)
         if isinstance(event, Prediction):
-            EventRules(self.config).check(event)
+            self._rules.check(event)
             return PredictionRecord(
                 prediction_id=event.prediction_id,
                 model=event.model,
@@ -136,9 +153,13 @@ class EventDecoder:
                 segments=dict(event.segments),
             )
         if isinstance(event, Label):
-            EventRules(self.config).check(event)
+            self._rules.check(event)
+            kind = self._tasks[event.task][0]
             return LabelRecord(
-                event.prediction_id, event.task, event.label, epoch(event.event_time)
+                event.prediction_id,
+                event.task,
+                label_value(kind, event.label),
+                epoch(event.event_time),
             )
         if isinstance(event, ModelUpdate):
             return event
@@ -152,7 +173,7 @@ class EventDecoder:
         if not keys >= _PREDICTION_REQUIRED or not keys <= _PREDICTION_KEYS:
             raise _Slow
         model = raw["model"]
-        if model != self.config.model or type(model) is not str or not 0 < len(model) <= 128:
+        if type(model) is not str or model != self.config.model:
             raise _Slow
         outputs = raw["outputs"]
         if type(outputs) is not dict or not outputs:
@@ -170,7 +191,7 @@ class EventDecoder:
                         continue
                 elif kind == "regression":
                     value = output.get("value")
-                    if type(value) is float and math.isfinite(value):
+                    if type(value) is float and _MIN <= value <= _MAX:
                         continue
             _check_output(spec, output)
         features = raw.get("features", {})
@@ -178,18 +199,21 @@ class EventDecoder:
         if type(features) is not dict or type(segments) is not dict:
             raise _Slow
         for name, value in features.items():
-            if type(name) is not str or not 0 < len(name) <= 128:
+            if type(name) is not str or not 0 < len(name) <= 128 or not name.isascii():
                 raise _Slow
             kind_of = type(value)
-            if kind_of is float:
-                if not math.isfinite(value):
+            if kind_of is float or kind_of is int:
+                if not _MIN <= value <= _MAX:
                     raise _Slow
-            elif value is not None and kind_of not in _FEATURE_TYPES:
+            elif kind_of is str:
+                if not value.isascii():
+                    raise _Slow
+            elif value is not None and kind_of is not bool:
                 raise _Slow
         for name, value in segments.items():
-            if type(name) is not str or not 0 < len(name) <= 128:
+            if type(name) is not str or not 0 < len(name) <= 128 or not name.isascii():
                 raise _Slow
-            if type(value) is not str or len(value) > 256:
+            if type(value) is not str or len(value) > 256 or not value.isascii():
                 raise _Slow
         return PredictionRecord(
             _text(raw["prediction_id"], 256),
@@ -206,7 +230,7 @@ class EventDecoder:
         if raw.keys() != _LABEL_KEYS:
             raise _Slow
         task_name = raw["task"]
-        if type(task_name) is not str or not 0 < len(task_name) <= 128:
+        if type(task_name) is not str:
             raise _Slow
         spec = self._tasks.get(task_name)
         if spec is None:
@@ -219,16 +243,15 @@ class EventDecoder:
             elif type(value) is not int or value not in (0, 1):
                 raise _Slow
         elif kind == "multiclass":
-            if (type(value) is not str and type(value) is not int) or str(value) not in spec[1]:
+            if (type(value) is not str and type(value) is not int) or class_name(value) not in spec[
+                1
+            ]:
                 raise _Slow
-        else:
-            _number(value)
-            if kind == "ranking" and value < 0:
-                raise _Slow
-        prediction_id = raw["prediction_id"]
-        if type(prediction_id) is not str or not 0 < len(prediction_id) <= 256:
+        elif _number(value) is None or (kind == "ranking" and not 0 <= value <= MAX_RELEVANCE):
             raise _Slow
-        return LabelRecord(prediction_id, task_name, value, _time(raw["event_time"]))
+        return LabelRecord(
+            _text(raw["prediction_id"], 256), task_name, value, _time(raw["event_time"])
+        )
 
 
 def _check_output(spec: tuple[str, frozenset[str]], output: dict[str, Any]) -> None:
@@ -241,22 +264,27 @@ def _check_output(spec: tuple[str, frozenset[str]], output: dict[str, Any]) -> N
     label = output.get("label")
     group = output.get("group")
     probs = output.get("probs")
-    if label is not None and type(label) is not str and type(label) is not int:
-        raise _Slow
+    if label is not None:
+        if type(label) is int:
+            if not _MIN <= label <= _MAX:
+                raise _Slow
+        elif type(label) is not str or not label.isascii():
+            raise _Slow
     if group is not None:
         _text(group, 256)
     if probs is not None:
-        if type(probs) is not dict:
+        if type(probs) is not dict or kind != "multiclass":
             raise _Slow
         for cls, prob in probs.items():
-            _number(prob)
-            if kind != "multiclass" or cls not in classes:
+            if cls not in classes or (type(prob) is not float and type(prob) is not int):
+                raise _Slow
+            if not 0.0 <= prob <= 1.0:
                 raise _Slow
     if kind == "binary" and (score is None or not 0.0 <= score <= 1.0):
         raise _Slow
     if kind == "regression" and value is None:
         raise _Slow
-    if kind == "multiclass" and (label is None or str(label) not in classes):
+    if kind == "multiclass" and (label is None or class_name(label) not in classes):
         raise _Slow
     if kind == "ranking" and (score is None or group is None):
         raise _Slow

@@ -18,7 +18,7 @@ from typing import Any
 
 from driftline.config.models import DriftlineConfig
 from driftline.errors import EventValidationError
-from driftline.events import DeadLetter, ModelUpdate, decode_record
+from driftline.events import DeadLetter, ModelUpdate, decode_record, split_record
 from driftline.partitioning import partition_for
 from streams.alert_stats import AlertStats
 from streams.dead_letters import dead_letter
@@ -139,7 +139,9 @@ class JoinStage:
         if join.is_replay(topic, offset):
             return result  # applied and sent before the restart
         try:
-            raws = decode_record(value or b"")
+            raws, envelope = split_record(
+                value or b"", max_event_bytes=self.config.producer.max_event_bytes
+            )
         except EventValidationError as exc:
             result.dead_letters.append(
                 dead_letter(exc.reason, (topic, partition, offset, None), value or b"", key, "join")
@@ -147,7 +149,6 @@ class JoinStage:
             self.dead_lettered += 1
             join.mark_applied(topic, offset)
             return result
-        envelope = len(raws) > 1 or b"driftline.batch/1" in (value or b"")[:64]
         for index, raw in enumerate(raws):
             where = (topic, partition, offset, index if envelope else 0)
             try:

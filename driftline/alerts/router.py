@@ -265,7 +265,8 @@ class AlertRouter:
             try:
                 alert = decode(raw)
                 if not isinstance(alert, Alert):
-                    raise EventValidationError(f"expected {Alert.SCHEMA}, got {raw.get('schema')!r}")  # fmt: skip
+                    schema = raw.get("schema") if isinstance(raw, dict) else None
+                    raise EventValidationError(f"expected {Alert.SCHEMA}, got {schema!r}")
             except EventValidationError as exc:
                 log.warning("alert sink %s: skipping a bad event at %s: %s", name, source, exc.reason)  # fmt: skip
                 self.stats.count(name, "invalid")
@@ -315,4 +316,8 @@ def _alert_ids(value: bytes) -> list[str]:
         raws, _ = split_record(value)
     except EventValidationError:
         return []
-    return [str(raw["alert_id"]) for raw in raws if isinstance(raw.get("alert_id"), str)]
+    return [
+        str(raw["alert_id"])
+        for raw in raws
+        if isinstance(raw, dict) and isinstance(raw.get("alert_id"), str)
+    ]

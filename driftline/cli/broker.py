@@ -151,7 +151,7 @@ def _maybe_load_config(config_path: Path | None) -> Any:
     try:
         return load_config(config_path)
     except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        for problem in exc.problems:
-            click.echo(problem, err=True)
-        sys.exit(2)
+        from driftline.cli.options import CONFIG_EXIT_CODE, report_config_error
+
+        report_config_error(exc)
+        sys.exit(CONFIG_EXIT_CODE)

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from driftline.cli.options import config_option
+from driftline.cli.options import CONFIG_EXIT_CODE, config_option, report_config_error
 from driftline.config import DriftlineConfig, find_config, load_config
 from driftline.errors import ConfigError
 
@@ -32,9 +32,8 @@ def validate(path: str | None, config_path: str | None) -> None:
         file = find_config(path)
         cfg = load_config(file)
     except ConfigError as exc:
-        for line in exc.problems or [str(exc)]:
-            click.echo(line, err=True)
-        sys.exit(2)
+        report_config_error(exc)
+        sys.exit(CONFIG_EXIT_CODE)
     from driftline.config.lint import config_warnings
 
     warnings = config_warnings(cfg, file.read_text(encoding="utf-8"), str(file))

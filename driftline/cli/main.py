@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from driftline import __version__
-from driftline.errors import DriftlineError
+from driftline.errors import ConfigError, DriftlineError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "broker": ("driftline.cli.broker", "Run the local Apache Kafka broker (start, stop, status)."),
@@ -146,6 +146,11 @@ def main() -> None:
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Aborted.", err=True)
         sys.exit(130)
+    except ConfigError as exc:  # from any command that loads driftline.yaml
+        from driftline.cli.options import CONFIG_EXIT_CODE, report_config_error
+
+        report_config_error(exc)
+        sys.exit(CONFIG_EXIT_CODE)
     except DriftlineError as exc:
         problems = getattr(exc, "problems", None) or [f"error: {exc}"]
         for line in problems:

@@ -18,13 +18,18 @@ from driftline.config import DriftlineConfig, load_config
 from driftline.errors import ConfigError
 
 __all__ = [
+    "CONFIG_EXIT_CODE",
     "LOG_LEVELS",
     "config_option",
     "configure_logging",
     "known_name",
     "load_or_exit",
     "log_level_option",
+    "report_config_error",
 ]
+
+CONFIG_EXIT_CODE = 2
+"""The exit code of every command whose config does not load."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,9 +104,14 @@ def load_or_exit(path: str | None) -> DriftlineConfig:
     try:
         return load_config(path)
     except ConfigError as exc:
-        for line in exc.problems or [f"error: {exc}"]:
-            click.echo(line, err=True)
-        sys.exit(2)
+        report_config_error(exc)
+        sys.exit(CONFIG_EXIT_CODE)
+
+
+def report_config_error(exc: ConfigError) -> None:
+    """Print each problem of a config on its own ``PATH:LINE: field: message`` line (stderr)."""
+    for line in exc.problems or [f"error: {exc}"]:
+        click.echo(line, err=True)
 
 
 def known_name(value: str, known: Iterable[str], what: str, option: str) -> str:

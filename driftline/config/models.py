@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from driftline.config.ranges import METRIC_RANGES, check_detector_params, check_threshold
+
 __all__ = [
     "DEFAULT_DETECTOR",
     "AlertPolicy",
@@ -183,7 +185,9 @@ class DetectorConfig(Section):
     """A River drift detector on one signal of a task.
 
     ``signal: error`` watches the per-label error stream (needs labels); ``signal: score`` watches the
-    prediction's score/value stream (label-free). ``params`` go to the River constructor.
+    prediction's score/value stream (label-free). ``params`` go to the River constructor; each
+    must be one of its parameters, in its range (:data:`driftline.config.ranges.DETECTOR_PARAMS`:
+    ADWIN's ``delta`` in (0, 1), a warning level below the drift level, ...).
     ``severity`` defaults to ``critical`` on the error stream (a retrain severity by default) and
     ``warning`` on the score stream. ``scale: auto`` feeds numeric signals (a regression task's
     error or value, a ranking score) to the detector in units of their reference spread, clipped
@@ -218,6 +222,13 @@ class DetectorConfig(Section):
     )
 
     @model_validator(mode="after")
+    def _params_in_range(self) -> DetectorConfig:
+        problems = check_detector_params(self.kind, self.params)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
     def _default_severity(self) -> DetectorConfig:
         if self.severity is None:
             object.__setattr__(
@@ -234,12 +245,26 @@ DEFAULT_DETECTOR = DetectorConfig(
 
 
 class ThresholdRule(Section):
-    """Alert when a rolling metric crosses a bound, e.g. ``accuracy < 0.8``."""
+    """Alert when a rolling metric crosses a bound, e.g. ``accuracy < 0.8``.
+
+    The bound lies within the metric's range (accuracy in [0, 1], mae in [0, inf), r2 up to 1),
+    and the rule can both fire and not fire (``accuracy >= 0`` always would)."""
 
     metric: str
     op: Literal["<", "<=", ">", ">="]
     value: float
     severity: Severity = "warning"
+
+    @model_validator(mode="after")
+    def _within_the_metric(self) -> ThresholdRule:
+        problem = (
+            check_threshold(self.metric, self.op, self.value)
+            if self.metric in METRIC_RANGES
+            else None
+        )
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class AlertPolicy(Section):

@@ -1,6 +1,6 @@
 """``driftline monitor --workers 2``: two processes share the partitions and together count
-exactly what the stream holds, and when one is SIGKILLed the other takes over its partitions
-(after the session timeout) and still ends with the exact counts.
+exactly what the stream holds, and when one is SIGKILLed the supervisor logs it and starts it
+again, the other takes over its partitions meanwhile, and they still end with the exact counts.
 
 The stream (:class:`bench.workload.Workload`) makes the final per-task counts a function of the
 stream alone: every prediction of every task ends labelled or expired.
@@ -131,7 +131,8 @@ def test_two_workers_share_partitions_and_survive_a_kill(
             assert time.monotonic() < deadline, "both workers should hold input partitions"
             time.sleep(1.0)
         # a worker may have exited 70 and been restarted by now: kill the one running
-        psutil.Process(parent.pid).children()[0].kill()  # its partitions move to the other
+        killed = psutil.Process(parent.pid).children()[0]
+        killed.kill()  # its partitions move to the other, then back to its restart
         produce(producer, topics, iter(events[half:]), 4, 100)
         produce(producer, topics, workload.tail(), 4, 1)
         counts = _wait(worker, timeout=240)
@@ -139,6 +140,9 @@ def test_two_workers_share_partitions_and_survive_a_kill(
             assert counts[f"{task}.predictions"] == EXPECTED[task]
             assert counts[f"{task}.labels"] + counts[f"{task}.expired"] == EXPECTED[task]
             assert counts[f"{task}.duplicates"] == 0 and counts[f"{task}.orphans"] == 0
+        supervisor_log = (tmp_path / "worker.log").read_text(errors="replace")
+        assert f"(pid {killed.pid}) was killed by SIGKILL" in supervisor_log
+        assert "started again" in supervisor_log
     finally:
         parent.send_signal(signal.SIGTERM)
         try:

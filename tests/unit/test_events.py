@@ -74,7 +74,7 @@ def test_round_trip_keeps_schema_field() -> None:
         (json.dumps({**LABEL, "label": "NaN"}).replace('"NaN"', "NaN").encode(), "NaN"),
         (json.dumps({**LABEL, "label": 1e400}).encode(), "Infinity"),
         (json.dumps({**PREDICTION, "outputs": {"churn": {"score": "high"}}}).encode(), "score"),
-        (json.dumps({**PREDICTION, "event_time": "2026-11-23T12:00:00"}).encode(), "timezone"),
+        (json.dumps({**PREDICTION, "event_time": "2026-11-23T12:00:00"}).encode(), "UTC offset"),
         (json.dumps({**PREDICTION, "colour": "red"}).encode(), "colour: Extra inputs"),
         (json.dumps({**LABEL, "prediction_id": ""}).encode(), "prediction_id"),
         (json.dumps({**PREDICTION, "outputs": {}}).encode(), "outputs"),
