@@ -171,11 +171,15 @@ def test_times_at_the_edges_go_through_both_stages_and_every_output_decodes(firs
             wires = [o.to_wire() for o in result.outcomes]
             if wires:
                 frontier = {0: join.join_for(0).frontier()}
-                applied = monitor.process(
-                    "outcomes", 0, offset, encode_outcomes(wires, frontier, {})
-                )
+                watermark = join.join_for(0).watermark
+                marks = {0: watermark} if watermark > float("-inf") else {}
+                record = encode_outcomes(wires, frontier, {}, marks)
+                applied = monitor.process("outcomes", 0, offset, record, b"m/churn")
                 offset += 1
                 for output in applied.outputs:
                     assert decode(encode(output)) == output
                     outputs += 1
+    for output in monitor.release_due(final=True).outputs:  # the end of the input
+        assert decode(encode(output)) == output
+        outputs += 1
     assert monitor.monitors["m/churn"].labels > 0 and outputs > 0

@@ -157,13 +157,17 @@ class Stream:
             by_key: dict[str, list[Any]] = defaultdict(list)
             for outcome in result.outcomes:
                 by_key[outcome.key].append(outcome.to_wire())
-            for wires in by_key.values():
-                envelope = encode_outcomes(wires, {0: join.join_for(0).frontier()}, {})
-                applied = monitor.process("outcomes", 0, outcomes_offset, envelope)
+            watermark = join.join_for(0).watermark
+            marks = {0: watermark} if watermark > float("-inf") else {}
+            for key, wires in by_key.items():
+                envelope = encode_outcomes(wires, {0: join.join_for(0).frontier()}, {}, marks)
+                applied = monitor.process("outcomes", 0, outcomes_offset, envelope, key.encode())
                 outcomes_offset += 1
                 assert applied.dead_letters == [] and applied.skipped == 0
                 for output in applied.outputs:
                     assert decode(encode(output)) == output  # alerts, snapshots: valid events
+        for output in monitor.release_due(final=True).outputs:  # the end of the input
+            assert decode(encode(output)) == output
         assert sorted(letters, key=repr) == sorted(self.bad, key=repr)  # once each
         for task in TASKS:
             state = monitor.monitors.get(f"shop/{task}")

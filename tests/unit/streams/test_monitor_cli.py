@@ -281,28 +281,28 @@ def test_worker_id_must_be_a_plain_name(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--worker-id" in result.output
 
 
-def test_workers_that_fail_at_every_start_are_not_restarted_forever(
+def test_workers_get_their_ids_and_the_supervisor_decides_their_end(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """``--workers N``: a worker asking for a restart (exit 70) at every start is given up after
-    the restart budget, so the supervisor exits instead of looping."""
+    """``--workers N --worker-id box``: worker i runs as ``box-i`` under the supervisor
+    (``streams.supervisor``, tested in ``test_supervisor.py``), whose verdict is the exit code."""
     import subprocess
 
-    from streams.errors import RESTART_EXIT_CODE
+    import streams.supervisor
 
     started: list[list[str]] = []
 
-    class Exits70:
-        def __init__(self, argv: list[str]) -> None:
-            started.append(argv)
+    class Supervisor:
+        def __init__(self, start: Any, count: int) -> None:
+            self.start, self.count = start, count
 
-        def poll(self) -> int:
-            return RESTART_EXIT_CODE
+        def run(self) -> int:
+            for index in range(self.count):
+                self.start(index)
+            return 70
 
-    monkeypatch.setattr(subprocess, "Popen", Exits70)
-    monkeypatch.setattr(monitor_cli.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(subprocess, "Popen", lambda argv: started.append(argv))
+    monkeypatch.setattr(streams.supervisor, "WorkerSupervisor", Supervisor)
     monkeypatch.setattr(monitor_cli.signal, "signal", lambda *_args: None)  # keep pytest's
-    code = monitor_cli._run_workers(tmp_path / "d.yaml", "info", 2, worker_id="box")
-    assert code == RESTART_EXIT_CODE
-    assert len(started) == 2 * (1 + 5)  # each worker: its start and 5 restarts, then no more
+    assert monitor_cli._run_workers(tmp_path / "d.yaml", "info", 2, worker_id="box") == 70
     assert started[0][-2:] == ["--worker-id", "box-0"] and started[1][-2:] == ["--worker-id", "box-1"]  # fmt: skip
