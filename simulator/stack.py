@@ -277,7 +277,8 @@ def _group_members(bootstrap: str, group: str) -> int:
 
     from driftline.kafka_logs import kafka_logger
 
-    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": kafka_logger()})
+    settings: dict[str, Any] = {"bootstrap.servers": bootstrap, "logger": kafka_logger()}
+    admin = AdminClient(settings)
     try:
         description = admin.describe_consumer_groups([group], request_timeout=5)[group].result(
             timeout=6

@@ -27,6 +27,7 @@ from faust.streams import _current_event
 from prometheus_client import generate_latest
 
 from driftline.config.models import DriftlineConfig
+from driftline.errors import EventValidationError
 from driftline.events import Alert, ModelUpdate, RetrainRequest, decode, decode_record, encode
 from driftline.kafka_settings import librdkafka_settings
 from streams.checkpoint import Checkpoint, CheckpointRule
@@ -251,31 +252,27 @@ def build_app(
         async for event in stream.events():
             message = event.message
             where = (message.topic, message.partition, message.offset)
+            key, value = message.key, message.value or b""
             try:
-                raws = decode_record(message.value or b"")
-                for index, raw in enumerate(raws):
+                raws = decode_record(value)
+            except Exception as exc:  # a bad record must not stop the worker
+                reason = getattr(exc, "reason", str(exc))
+                await _send_dead(dead_out, [dead_letter(reason, (*where, None), value, key, "versions")])  # fmt: skip
+                continue
+            for index, raw in enumerate(raws):  # each update alone: a bad one is dead-lettered
+                try:
                     update = decode(raw)
                     if not isinstance(update, ModelUpdate):
-                        raise_for = f"expected driftline.model-update/1 at index {index}"
-                        await _send_dead(
-                            dead_out,
-                            [dead_letter(raise_for, (*where, index), raw, message.key, "versions")],
-                        )
-                        continue
-                    for outcome in version_outcomes(config, update, where):
-                        value = encode_outcomes([outcome.to_wire()], {}, {})
-                        sent = await outcomes.send(key=outcome.key.encode(), value=value)
-                        await sent  # delivered before this update is acknowledged
-            except Exception as exc:  # a bad update must not stop the worker
-                reason = getattr(exc, "reason", str(exc))
-                await _send_dead(
-                    dead_out,
-                    [
-                        dead_letter(
-                            reason, (*where, None), message.value or b"", message.key, "versions"
-                        )
-                    ],
-                )
+                        raise EventValidationError(f"expected {ModelUpdate.SCHEMA}")
+                except Exception as exc:
+                    reason = getattr(exc, "reason", str(exc))
+                    letter = dead_letter(reason, (*where, index), raw, key, "versions")
+                    await _send_dead(dead_out, [letter])
+                    continue
+                for outcome in version_outcomes(config, update, where):
+                    value = encode_outcomes([outcome.to_wire()], {}, {})
+                    sent = await outcomes.send(key=outcome.key.encode(), value=value)
+                    await sent  # delivered before this update is acknowledged
 
     # --------------------------------------------------------------------- stage 2: monitor
     def load_monitor(key: str) -> bytes | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from streams.outcome import OUTCOMES_ENVELOPE, Outcome, monitor_key
 from streams.outcome_order import OutcomeOrder
 from streams.records import LabelRecord, PredictionRecord
 from streams.task_monitor import MonitorOutput, TaskMonitor
+
+log = logging.getLogger("driftline.monitor")
 
 __all__ = [
     "JoinResult",
@@ -199,7 +202,21 @@ class JoinStage:
                     )
                 )
                 continue
-            result.outcomes.extend(join.add(record, where))
+            try:
+                result.outcomes.extend(join.add(record, where))
+            except Exception as exc:  # a bug met by one event: it must not stop the worker
+                log.exception("the join could not apply %s[%d]@%d #%d", *where)
+                result.dead_letters.append(
+                    dead_letter(
+                        f"the join could not apply this event ({type(exc).__name__}: {exc})",
+                        (topic, partition, offset, index if envelope else None),
+                        raw,
+                        key,
+                        "join",
+                    )
+                )
+                self.dead_lettered += 1
+                continue
             if self.profiles is not None and isinstance(record, PredictionRecord):
                 for profile in self.profiles.observe(partition, record, where[2:]):
                     profile.tau = join.prediction_time  # a window closed: apply it here
@@ -232,6 +249,7 @@ class MonitorStage:
         self.load = load
         self.spill_dir = spill_dir
         self.monitors: dict[str, TaskMonitor] = {}
+        self._partitions: dict[str, int] = {}  # the outcomes partition of each model/task
         self.dead_lettered = 0
         self.alert_stats = AlertStats()
 
@@ -307,8 +325,12 @@ class MonitorStage:
             orders[outcome.key] = order
             source = outcome.origin[1]
             late = order.offer(outcome, frontiers.get(source), durables.get(source), offset)
+            self._partitions[outcome.key] = partition
             for held in late:
-                self.apply(held.outcome, result, held.frontier, held.durable)
+                self._apply(
+                    self.monitors[outcome.key], held.outcome, result, held.frontier,
+                    held.durable, offset,
+                )  # fmt: skip
         for order in orders.values():
             order.read(offset)
         self._release(orders, result)
@@ -328,7 +350,7 @@ class MonitorStage:
         for key in sorted(orders):
             monitor = self.monitors[key]
             for held in orders[key].release(until):
-                self._apply(monitor, held.outcome, result, held.frontier, held.durable)
+                self._apply(monitor, held.outcome, result, held.frontier, held.durable, held.record)
 
     def holding(self) -> dict[str, int]:
         """Per model/task, the lowest ``outcomes`` offset an outcome still waits from."""
@@ -357,8 +379,30 @@ class MonitorStage:
         result: MonitorResult,
         frontier: dict[str, int] | None,
         durable: dict[str, int] | None,
+        record: int = -1,
     ) -> None:
-        outputs = monitor.apply(outcome, frontier, durable)
+        try:
+            outputs = monitor.apply(outcome, frontier, durable)
+        except Exception as exc:  # a bug met by one outcome: it must not stop the worker
+            log.exception("stage 2 could not apply an outcome of %s", outcome.key)
+            where = (
+                self.config.topics.outcomes,
+                self._partitions.get(outcome.key, -1),
+                record,
+                None,
+            )
+            result.dead_letters.append(
+                dead_letter(
+                    f"the monitor could not apply this outcome ({type(exc).__name__}: {exc})",
+                    where,
+                    outcome.to_wire(),
+                    outcome.key.encode(),
+                    "monitor",
+                )
+            )
+            result.touched.add(outcome.key)  # it may have changed some of the task's state
+            self.dead_lettered += 1
+            return
         if outputs is None:
             result.skipped += 1
             return

@@ -146,9 +146,9 @@ def test_outcomes_wait_for_every_source_and_apply_in_event_time_order() -> None:
     applied: list[float] = []
     original = stage._apply
 
-    def spy(monitor, outcome, result, frontier, durable):  # type: ignore[no-untyped-def]
+    def spy(monitor, outcome, result, frontier, durable, record=-1):  # type: ignore[no-untyped-def]
         applied.append(outcome.tau)
-        original(monitor, outcome, result, frontier, durable)
+        original(monitor, outcome, result, frontier, durable, record)
 
     stage._apply = spy  # type: ignore[method-assign]
     # source 0 is read far ahead (a backlog, or a takeover); source 1 has not reported yet
@@ -343,3 +343,46 @@ def test_a_predicted_outcome_without_a_count_is_dead_lettered() -> None:
     )
     assert result.applied == 1
     assert "count" in result.dead_letters[0].reason
+
+
+def test_an_outcome_the_monitor_cannot_apply_is_dead_lettered_and_the_rest_go_on() -> None:
+    """A hand-written (or corrupted) outcomes record must not stop the worker: the outcome that
+    raises goes to dead-letters with the reason, its neighbours are applied."""
+    stage = MonitorStage(CFG)
+    good = [labelled("a", i, 1.0, 0.9).to_wire() for i in range(3)]
+    bad = labelled("a", 3, 1.0, 0.9)
+    bad.y_pred = "x"  # not a score
+    record = encode_outcomes([*good, bad.to_wire()], {0: {}}, {}, PASSED)
+    result = stage.process("outcomes", 0, 0, record, b"m/a")
+    assert result.applied == 3 and stage.monitors["m/a"].labels >= 3
+    (letter,) = result.dead_letters
+    assert "could not apply this outcome" in letter.reason and letter.stage == "monitor"
+    assert letter.source.offset == 0
+
+
+def test_an_event_the_join_cannot_apply_is_dead_lettered_and_the_rest_go_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from streams.join import LabelJoin
+
+    original = LabelJoin.add
+
+    def add(self, record, where):  # type: ignore[no-untyped-def]
+        if record.prediction_id == "p-1":
+            raise ZeroDivisionError("a bug")
+        return original(self, record, where)
+
+    monkeypatch.setattr(LabelJoin, "add", add)
+    stage = JoinStage(CFG, partitions=1)
+    events = [
+        {"schema": "driftline.prediction/1", "prediction_id": f"p-{i}", "model": "m",
+         "model_version": "1", "entity_id": "e", "event_time": "2026-11-23T12:00:00Z",
+         "outputs": {"a": {"score": 0.5}}}
+        for i in range(3)
+    ]  # fmt: skip
+    envelope = json.dumps({"schema": "driftline.batch/1", "events": events}).encode()
+    result = stage.process("predictions", 0, 0, b"k", envelope)
+    (letter,) = result.dead_letters
+    assert "could not apply this event (ZeroDivisionError: a bug)" in letter.reason
+    assert letter.source.index == 1 and result.events == 3
+    assert stage.joins[0].frontier() == {"predictions": 0}  # the record counts as applied
