@@ -194,7 +194,7 @@ def build_app(
 
         async def write(partition: int) -> None:
             join = join_stage.joins[partition]
-            records, batch = join.checkpoint()
+            records, batch = join_stage.checkpoint(partition)
             offset = await loop.run_in_executor(None, join_stores.commit, partition, records)
             join.commit(batch, offset)
             join_written[partition] = join.frontier()

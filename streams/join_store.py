@@ -12,6 +12,8 @@ changed since the last checkpoint. Keys:
 ``y`` + deadline + task code + prediction id   an early label's end (it becomes an orphan)
 ``m``                                          :class:`JoinMeta`: input offsets reflected,
                                                stream times, counts, task table, cursors
+``a`` + name                                   state stored with the join's (the partition's
+                                               feature profiles: :meth:`JoinStore.attach`)
 ============================================  ==============================================
 
 Deadlines are 8 bytes that sort like the floats they encode (:func:`sortable`), so expiry is a
@@ -85,6 +87,7 @@ RETIRE = 1 << 63
 MAX_TASK_CODES = 63
 _META = b"m"
 _ENTRY = b"e"
+_ATTACHED = b"a"
 _NO_TIME = float("-inf")
 _F64 = struct.Struct(">d")
 _U64 = struct.Struct(">Q")
@@ -327,6 +330,7 @@ class JoinStore:
         self.early_deadlines = ExpiryQueue(self._db, b"y", self.meta.y_cursor)
         self._dirty: dict[str, JoinEntry | None] = {}
         self._new: set[str] = set()
+        self._attached: dict[bytes, bytes] = {}
 
     def _refresh_tasks(self) -> None:
         """Stable small task codes: a task keeps its code for the life of the store (the
@@ -374,6 +378,17 @@ class JoinStore:
         """Queue the end of an early label."""
         self.early_deadlines.push(b"y" + sortable(deadline) + bytes([code]) + _key(pid), b"")
 
+    def attach(self, name: bytes, value: bytes) -> None:
+        """Store ``value`` under ``name`` with the next checkpoint (atomically with it, in the
+        changelog too): the state of something fed by the same input, such as the partition's
+        feature profiles."""
+        self._attached[name] = value
+
+    def attached(self, name: bytes) -> bytes | None:
+        """What :meth:`attach` stored under ``name`` as of the last checkpoint."""
+        value: bytes | None = self._db.get(_ATTACHED + name)
+        return value
+
     @property
     def changed(self) -> int:
         """Entries changed since the last checkpoint (held in memory)."""
@@ -396,6 +411,10 @@ class JoinStore:
                 data = self.codec.encode(entry)
                 batch.put(key, data)
                 records.append((key, data))
+        for name, value in self._attached.items():
+            batch.put(_ATTACHED + name, value)
+            records.append((_ATTACHED + name, value))
+        self._attached = {}
         self.deadlines.flush(batch)
         self.early_deadlines.flush(batch)
         return records, batch
@@ -427,6 +446,10 @@ class JoinStore:
                 if value is not None:
                     self.meta.update(value, local=False)
                     self._refresh_tasks()
+                continue
+            if key.startswith(_ATTACHED):
+                if value is not None:
+                    batch.put(key, value)
                 continue
             if key in keys or len(keys) >= 10_000:  # read what the batch wrote before
                 self._db.write(batch)

@@ -125,13 +125,27 @@ class JoinStage:
         if join is None:
             store = self.open_store(partition) if self.open_store is not None else None
             join = self.joins[partition] = LabelJoin(self.config, store, partition=partition)
+            if self.profiles is not None:
+                stored = join.store.attached(_PROFILES)
+                if stored is not None:
+                    self.profiles.load(partition, stored)
         return join
+
+    def checkpoint(self, partition: int) -> tuple[list[tuple[bytes, bytes | None]], Any]:
+        """The changelog records and local batch of ``partition``'s checkpoint: its join state
+        and, with feature drift on, its feature profiles (stored atomically with it)."""
+        join = self.joins[partition]
+        if self.profiles is not None:
+            join.store.attach(_PROFILES, self.profiles.dump(partition))
+        return join.checkpoint()
 
     def close(self) -> None:
         """Close every partition's store (a rebalance, or the end)."""
         for join in self.joins.values():
             join.close()
         self.joins.clear()
+        if self.profiles is not None:
+            self.profiles.partitions.clear()
 
     def process(
         self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
@@ -442,6 +456,10 @@ def version_outcomes(
 
 Progress = dict[int, dict[str, int]]
 """Stage 1 offsets per input partition (frontiers or durable frontiers of an envelope)."""
+
+
+_PROFILES = b"profiles"
+"""The name the feature profiles of a partition are attached to its join state under."""
 
 
 @functools.lru_cache(maxsize=65_536)

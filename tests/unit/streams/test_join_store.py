@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -219,3 +220,39 @@ def test_early_labels_wait_on_disk_and_become_orphans_in_event_time(tmp_path: Pa
     # the watermark is min(3700, 3750): the labels with t + 3600 < 3700 end
     assert [o.prediction_id for o in orphans] == [f"x-{i}" for i in range(100)]
     assert join.early_labels == 400
+
+
+def test_feature_profiles_are_stored_with_the_join_and_rebuilt_from_the_changelog(
+    tmp_path: Path,
+) -> None:
+    from streams.stages import JoinStage
+
+    cfg = parse_config(
+        "model: m\nkafka: {partitions: 1}\nfeatures: [{name: x}]\n"
+        "feature_drift: {enabled: true}\ntasks:\n  a: {type: binary}\n"
+    )
+    delays = {"a": cfg.tasks["a"].label_delay}
+
+    def prediction(i: int) -> bytes:
+        return orjson.dumps({"schema": "driftline.prediction/1", "prediction_id": f"p-{i}",
+                             "model": "m", "model_version": "1", "entity_id": "e",
+                             "event_time": f"2026-01-01T00:00:{i:02d}Z",
+                             "outputs": {"a": {"score": 0.5}}, "features": {"x": float(i)}})  # fmt: skip
+
+    stage = JoinStage(cfg, 1, open_store=lambda _: JoinStore(tmp_path / "p0", delays))
+    for i in range(30):
+        stage.process("predictions", 0, i, b"k", prediction(i))
+    pending = stage.profiles.of(0).pending()  # type: ignore[union-attr]
+    assert pending > 0 and stage.profiles.dump(0) != b""  # type: ignore[union-attr]
+    stage_state = stage.profiles.dump(0)  # type: ignore[union-attr]
+    records, batch = stage.checkpoint(0)
+    stage.joins[0].commit(batch, len(records) - 1)
+    stage.close()
+    again = JoinStage(cfg, 1, open_store=lambda _: JoinStore(tmp_path / "p0", delays))
+    again.join_for(0)
+    assert again.profiles.dump(0) == stage_state  # type: ignore[union-attr]
+    rebuilt = JoinStore(tmp_path / "rebuilt", delays)
+    rebuilt.apply_changelog(records, len(records) - 1)
+    other = JoinStage(cfg, 1, open_store=lambda _: rebuilt)
+    other.join_for(0)
+    assert other.profiles.dump(0) == stage_state  # type: ignore[union-attr]
