@@ -266,6 +266,15 @@ class DemoRun:
         tick = time.monotonic()
         stack.wait_healthy(bootstrap, progress)
         timings.healthy_s = time.monotonic() - tick
+        # the same stream, its live part dated from now: the bootstrap and the health checks
+        # took seconds, and live event times behind the wall clock would sort the champion's
+        # promotion (dated when it happened) after predictions it already served
+        start = time.time() - plan.history * plan.interval
+        self._drift_time = start + drift_at * plan.interval
+        stream = SyntheticStream.from_config(
+            config, correlation=plan.correlation, schedule=schedule, seed=plan.seed,
+            start=start, interval=plan.interval, run=f"demo{plan.seed}",
+        )  # fmt: skip
         outputs = SystemOutputs(config)
         tracker = PhaseTracker(config, drift_at)
         simulation = Simulation(

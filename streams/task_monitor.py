@@ -199,6 +199,11 @@ class TaskMonitor:
         return scopes
 
     def _new_version(self, version: str, retrained: bool | None) -> None:
+        if self.pinned_version is None and version == self.model_version:
+            # the first promotion names the version its predictions already came from (a
+            # bootstrap): nothing changed, so nothing starts over (no re-baseline, no warm-up)
+            self.pinned_version = version
+            return
         self.model_version = self.pinned_version = version
         self.labels_since_version = 0
         self._requests.new_version(version, retrained)

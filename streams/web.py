@@ -84,6 +84,27 @@ class MonitorCollector(Collector):
         self.monitor = monitor
         self.lag = lag
 
+    def _order(self) -> Iterator[Any]:
+        """Stage 2's apply order: outcomes waiting for their turn, and each source's watermark."""
+        waiting = GaugeMetricFamily(
+            "driftline_outcomes_waiting",
+            "Outcomes held until every input partition's watermark passes them",
+            labels=["model", "task"],
+        )
+        marks = GaugeMetricFamily(
+            "driftline_source_watermark_seconds",
+            "The join watermark each input partition last reported to a task's monitor",
+            labels=["model", "task", "partition"],
+        )
+        for monitor in list(self.monitor.monitors.values()):
+            order = monitor.order
+            if order is None:
+                continue
+            waiting.add_metric([monitor.model, monitor.task], order.held)
+            for source, mark in sorted(order.watermarks.items()):
+                marks.add_metric([monitor.model, monitor.task, str(source)], mark)
+        yield from (waiting, marks)
+
     def collect(self) -> Iterator[Any]:
         labels = ["model", "model_version", "task"]
         counts = CounterMetricFamily(
@@ -142,6 +163,7 @@ class MonitorCollector(Collector):
                     for field, value in state.items():
                         detectors.add_metric([*task, slice_, name, field], value)
         yield from (counts, coverage, cumulative, detectors, held)
+        yield from self._order()
         yield from self._alerts()
         buffers = GaugeMetricFamily(
             "driftline_join_buffer", "Join buffer per input partition", labels=["partition", "what"]

@@ -386,3 +386,16 @@ def test_an_event_the_join_cannot_apply_is_dead_lettered_and_the_rest_go_on(
     assert "could not apply this event (ZeroDivisionError: a bug)" in letter.reason
     assert letter.source.index == 1 and result.events == 3
     assert stage.joins[0].frontier() == {"predictions": 0}  # the record counts as applied
+
+
+def test_the_first_promotion_of_the_version_already_serving_starts_nothing_over() -> None:
+    """A bootstrap promotes the version whose predictions the monitor sees already: its
+    detectors keep their baseline and no warm-up starts (the drift right after is found)."""
+    monitor = TaskMonitor(CFG, "m", "a")
+    for i in range(500):
+        monitor.apply(labelled("a", i, 1.0, 0.9, version="1"))
+    for outcome in version_outcomes(CFG, promotion(version="1"), ("model-updates", 0, 0)):
+        if outcome.task == "a":
+            monitor.apply(outcome)
+    assert monitor.pinned_version == "1" and monitor.labels_since_version == 500
+    assert monitor.scopes[()].detector_state()["adwin/error"]["warming_up"] == 0.0
