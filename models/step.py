@@ -7,7 +7,6 @@ import torch
 from models.balancing import LossBalancer
 from models.data import EncodedData
 from models.model import MultiTaskModel
-from models.optim import Adam
 
 __all__ = ["TrainingStep", "task_gradients"]
 
@@ -54,7 +53,7 @@ class TrainingStep:
         self,
         model: MultiTaskModel,
         balancer: LossBalancer,
-        optimizer: Adam,
+        optimizer: torch.optim.Optimizer,
         device: torch.device,
         amp: bool = True,
     ) -> None:
@@ -108,9 +107,9 @@ class TrainingStep:
         total = self.balancer.total(losses, active)
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
-            self.scaler.scale(total).backward()
+            torch.autograd.backward(self.scaler.scale(total))
         else:
-            total.backward()
+            torch.autograd.backward(total)
         if grads is not None and self.balancer.needs_task_gradients:
             shared_grad = self.balancer.shared_gradient(grads, losses.detach(), active)
             if shared_grad is not None:

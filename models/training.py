@@ -23,7 +23,7 @@ from models.data import BatchMode, EncodedData, encode_frame, epoch_batches, spl
 from models.evaluation import evaluate_encoded
 from models.metrics import higher_is_better
 from models.model import MultiTaskModel, build_model
-from models.optim import Adam
+from models.optim import build_optimizer
 from models.specs import FeatureSchema, TaskSpec
 from models.step import TrainingStep
 
@@ -259,13 +259,18 @@ class _Run:
         params = [p for p in model.parameters() if p.requires_grad] + list(
             self.balancer.parameters()
         )
-        optimizer = Adam(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+        optimizer = build_optimizer(params, "adam", config.learning_rate, config.weight_decay)
         step = TrainingStep(model, self.balancer, optimizer, self.device, config.amp)
         mode = self._batch_mode(data)
         generator = torch.Generator().manual_seed(config.seed)
         early = _EarlyStopping(model.tasks, config.patience, config.min_delta)
         history: list[EpochLog] = []
-        best = (-math.inf, 0, copy.deepcopy(model.state_dict()), {})
+        best: tuple[float, int, dict[str, Any], dict[str, dict[str, float]]] = (
+            -math.inf,
+            0,
+            copy.deepcopy(model.state_dict()),
+            {},
+        )
         logger.info(
             "training %s/%s on %s: %d rows (%s batching), labels per task %s",
             config.architecture,
