@@ -87,7 +87,9 @@ def monitor(
     failing ends the command with one line.
     """
     from driftline.config import find_config
+    from streams.faust_compat import check_faust_version
 
+    check_faust_version()  # one line, before anything connects, when Faust is outside the range
     path = Path(find_config(config_path))
     config = load_or_exit(str(path))
     count = workers or config.monitor.workers

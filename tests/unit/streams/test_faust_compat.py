@@ -82,6 +82,24 @@ def test_the_monitor_app_is_not_built_with_an_unsupported_faust(
         build_app(DriftlineConfig.model_construct())  # fails before it reads the config
 
 
+def test_driftline_monitor_stops_before_it_touches_kafka_with_an_unsupported_faust(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from streams import cli as monitor_cli
+    from streams.errors import UnsupportedFaustError
+
+    touched: list[str] = []
+    monkeypatch.setattr(monitor_cli, "create_internal_topics", lambda cfg: touched.append("topics"))
+    monkeypatch.setattr(faust_compat.metadata, "version", lambda name: "0.10.0")
+    path = tmp_path / "driftline.yaml"
+    path.write_text("model: shop\ntasks: {churn: {type: binary}}\n")
+    result = CliRunner().invoke(monitor_cli.monitor, ["--config", str(path)])
+    assert isinstance(result.exception, UnsupportedFaustError)  # `driftline` prints it as one line
+    assert touched == []
+
+
 # ------------------------------------------------------------------------- the current event
 
 
