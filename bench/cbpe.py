@@ -154,9 +154,9 @@ def _realised(kind: str, metric: str, rows: list[dict[str, Any]]) -> float | Non
         return exact_auc([(int(r["y_true"]), float(r["y_pred"])) for r in rows])
     if metric == "accuracy":
         if kind == "binary":
-            return sum((r["y_pred"] >= 0.5) == bool(r["y_true"]) for r in rows) / len(rows)
-        return sum(r["y_pred"] == r["y_true"] for r in rows) / len(rows)
-    errors = [r["y_true"] - r["y_pred"] for r in rows]
+            return sum(1 for r in rows if (r["y_pred"] >= 0.5) == bool(r["y_true"])) / len(rows)
+        return sum(1 for r in rows if r["y_pred"] == r["y_true"]) / len(rows)
+    errors = [float(r["y_true"]) - float(r["y_pred"]) for r in rows]
     if metric == "mae":
         return sum(abs(e) for e in errors) / len(errors)
     if metric == "rmse":

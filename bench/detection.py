@@ -85,6 +85,7 @@ def streams(labels: int, drift_at: int, ramp: int, seed: int) -> dict[str, list[
     for i in range(labels):
         after = i >= drift_at
         for name, (kind, drift) in TASKS.items():
+            y: float
             if kind == "binary":
                 p_wrong = 0.35 if drift == "abrupt" and after else 0.10
                 y = int(rng.random() < 0.5)

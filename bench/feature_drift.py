@@ -134,6 +134,8 @@ def _labels(
     window = second // _WINDOW
     out = []
     for task, monitor in monitors.items():
+        y_pred: float
+        y_true: float
         if task == "churn":
             wrong = rng.random() < (0.30 if window >= shift_window else 0.10)
             y_pred, y_true = (0.8 if wrong else 0.2), 0

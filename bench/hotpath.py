@@ -181,7 +181,7 @@ def _measure(
     events = clock.time("decode", lambda: _decode_all(EventDecoder(config), records))
 
     join_stage = JoinStage(config, PARTITIONS)
-    pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    pending: dict[str, list[list[Any]]] = defaultdict(list)
     envelopes: list[tuple[bytes, bytes]] = []
     keys = [f"{config.model}/{task}" for task in sorted(config.tasks)]
 

@@ -130,7 +130,9 @@ def latency(bootstrap: str, directory: Path, rate: int, seconds: float) -> dict[
         while not stop.is_set():
             message = consumer.poll(0.2)
             if message is not None and message.error() is None:
-                alerts.append((time.time(), json.loads(message.value())))
+                value = message.value()
+                if value is not None:
+                    alerts.append((time.time(), json.loads(value)))
 
     reader = threading.Thread(target=read_alerts, daemon=True)
     reader.start()
@@ -215,12 +217,15 @@ def bare(bootstrap: str, topics: dict[str, str], events: int) -> dict[str, Any]:
             idle = 0
             started = started or time.perf_counter()
             for message in messages:
-                if message.error() is not None:
-                    continue
-                result = join.process(
-                    message.topic(), message.partition(), message.offset(), message.key(),
-                    message.value(),
-                )  # fmt: skip
+                topic, partition, offset = message.topic(), message.partition(), message.offset()
+                if (
+                    message.error() is not None
+                    or topic is None
+                    or partition is None
+                    or offset is None
+                ):
+                    continue  # an error event, not a record
+                result = join.process(topic, partition, offset, message.key(), message.value())
                 done += result.events
                 applied = MonitorResult()
                 for outcome in result.outcomes:

@@ -117,13 +117,12 @@ def _run(
     root: Path, rows: int, epochs: int, architecture: str, device: str, bootstrap: str
 ) -> dict[str, Any]:
     import torch
-    from confluent_kafka import Producer
 
     from driftline.config import parse_config
     from driftline.events import encode
     from driftline.topics import create_topics
     from retrainer.cli_trigger import build_request
-    from retrainer.publisher import producer_settings
+    from retrainer.publisher import update_producer
     from retrainer.worker import RetrainWorker
 
     doc = {
@@ -172,7 +171,7 @@ def _run(
                         "logger": kafka_logger(),
                         "auto.offset.reset": "earliest"})  # fmt: skip
     updates.subscribe([config.topics.model_updates])
-    producer = Producer(producer_settings(config))
+    producer = update_producer(config)
     started = time.perf_counter()
     producer.produce(
         config.topics.retrain_requests, key=config.model.encode(), value=encode(request)

@@ -165,7 +165,7 @@ def run_synthetic(seeds: int, rows: int, epochs: int) -> dict[str, Any]:
 def _yeast_frame() -> tuple[pd.DataFrame, list[str], list[str]]:
     from river import datasets
 
-    rows = [{**x, **{k: float(v) for k, v in y.items()}} for x, y in datasets.Yeast()]
+    rows = [{**x, **{k: float(v) for k, v in y.items()}} for x, y in datasets.Yeast()]  # type: ignore[no-untyped-call]  # river's datasets are unannotated
     frame = pd.DataFrame(rows)
     labels = [c for c in frame.columns if c.startswith("Class")]
     features = [c for c in frame.columns if c not in labels]

@@ -222,9 +222,9 @@ class WorkerProcess:
             message = consumer.poll(0.5)
             if message is None:
                 idle += 1
-            elif message.error() is None:
+            elif message.error() is None and (value := message.value()) is not None:
                 idle = 0
-                out.append(json.loads(message.value()))
+                out.append(json.loads(value))
         consumer.close()
         return out
 

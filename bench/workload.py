@@ -118,7 +118,7 @@ class Workload:
                 if rng.random() < self.missing:
                     continue
                 lag = rng.randint(0, self.max_lag)
-                label = {
+                label: dict[str, Any] = {
                     "schema": "driftline.label/1",
                     "prediction_id": pid,
                     "task": task,

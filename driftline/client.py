@@ -28,10 +28,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from driftline import kafka_clients
 from driftline.config.models import DriftlineConfig
 from driftline.errors import DeliveryError, EventValidationError, ProducerBufferFullError
 from driftline.events import Contract, Label, Prediction, validation_reason
-from driftline.kafka_settings import librdkafka_settings
 from driftline.partitioning import partition_for
 from driftline.validation import EventRules
 
@@ -90,25 +90,20 @@ class Client:
         producer_settings: Mapping[str, Any] | None = None,
         envelopes: bool = True,
     ) -> None:
-        from confluent_kafka import Producer
-
         self.config = config
         self.envelopes = envelopes
         self._rules = EventRules(config)
         self._limits = config.producer
-        settings = librdkafka_settings(
-            config.kafka,
-            **{
-                "enable.idempotence": True,
-                "acks": "all",
-                "partitioner": "murmur2_random",
-                "compression.type": "lz4",
-                "linger.ms": 5,
-                "message.max.bytes": 1_000_000,
-            },
-        )
-        settings.update(producer_settings or {})
-        self._producer = Producer(settings)
+        settings: dict[str, Any] = {
+            "enable.idempotence": True,
+            "acks": "all",
+            "partitioner": "murmur2_random",
+            "compression.type": "lz4",
+            "linger.ms": 5,
+            "message.max.bytes": 1_000_000,
+            **(producer_settings or {}),
+        }
+        self._producer = kafka_clients.producer(config.kafka, **settings)
         self._lock = threading.RLock()
         self._buffers: dict[tuple[str, int], _Envelope] = {}
         self._partitions: dict[str, int] = {}

@@ -40,11 +40,9 @@ def require_broker(
     """
     wait = kafka.connect_timeout if timeout is None else timeout
     if admin is None:
-        from confluent_kafka.admin import AdminClient
+        from driftline.kafka_clients import admin as admin_client
 
-        from driftline.kafka_settings import librdkafka_settings
-
-        admin = AdminClient(librdkafka_settings(kafka))
+        admin = admin_client(kafka)
     try:
         return dict(admin.list_topics(timeout=wait).topics)
     except Exception as exc:  # KafkaException: _TRANSPORT, timed out, name resolution, ...

@@ -24,10 +24,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from driftline import kafka_clients
 from driftline.config.models import DriftlineConfig
 from driftline.errors import EventValidationError
 from driftline.events import RecordSource, decode, split_record
-from driftline.kafka_settings import librdkafka_settings
 
 __all__ = ["EventReader", "ReadItem"]
 
@@ -100,17 +100,14 @@ class EventReader:
 
     def _consumer(self) -> Any:
         if self.consumer is None:
-            from confluent_kafka import Consumer
-
-            settings = librdkafka_settings(
+            self.consumer = kafka_clients.consumer(
                 self.config.kafka,
+                self.group_id or f"driftline-reader-{uuid.uuid4().hex[:12]}",
                 **{
-                    "group.id": self.group_id or f"driftline-reader-{uuid.uuid4().hex[:12]}",
                     "auto.offset.reset": "earliest" if self.from_beginning else "latest",
                     "enable.auto.commit": self.group_id is not None,
                 },
             )
-            self.consumer = Consumer(settings)
         if not self._subscribed:
             self.consumer.subscribe(self.topics)
             self._subscribed = True

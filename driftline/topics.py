@@ -54,12 +54,12 @@ def create_topics(config: DriftlineConfig, timeout: float = 30.0) -> dict[str, s
     :class:`~driftline.errors.BrokerUnreachableError` when no broker answers within
     ``kafka.connect_timeout``.
     """
-    from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+    from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
-    from driftline.kafka_settings import librdkafka_settings
+    from driftline import kafka_clients
     from driftline.reachability import require_broker
 
-    admin = AdminClient(librdkafka_settings(config.kafka))
+    admin = kafka_clients.admin(config.kafka)
     existing = require_broker(config.kafka, admin)
     replicas = config.kafka.replication_factor
     wanted = [

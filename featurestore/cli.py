@@ -70,11 +70,9 @@ def push(config_path: str | None, file: Path, to: str, kafka: bool) -> None:
     repo = _repo(config_path)
     producer = None
     if kafka:
-        from confluent_kafka import Producer
+        from driftline import kafka_clients
 
-        from driftline.kafka_settings import librdkafka_settings
-
-        producer = Producer(librdkafka_settings(repo.config.kafka))
+        producer = kafka_clients.producer(repo.config.kafka)
     report = push_features(
         repo.config, read_feature_file(file), to=to, producer=producer,  # type: ignore[arg-type]
         source=f"file:{file}", repo=repo,

@@ -281,7 +281,7 @@ def close_store(store: FeatureStore) -> None:
     online = getattr(provider, "_online_store", None)
     with contextlib.suppress(Exception):
         conn = getattr(online, "_conn", None)
-        if conn is not None:
+        if online is not None and conn is not None:
             conn.close()
             online._conn = None
 

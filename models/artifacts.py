@@ -149,7 +149,8 @@ def save_artifact(
     text = json.dumps(_finite(manifest), indent=2, sort_keys=True, allow_nan=False)
     _write_synced(directory / MANIFEST_FILE, text.encode())
     _sync_dir(directory)
-    return json.loads(text)
+    written: dict[str, Any] = json.loads(text)
+    return written
 
 
 def _finite(value: Any) -> Any:

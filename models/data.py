@@ -150,4 +150,4 @@ def epoch_batches(
                 batches.append(torch.cat(picks))
             return batches
     permutation = torch.randperm(n, generator=generator)
-    return list(permutation.split(batch_size))
+    return list(torch.split(permutation, batch_size))

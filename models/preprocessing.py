@@ -23,7 +23,7 @@ __all__ = ["Preprocessor"]
 
 
 def _embedding_dim(cardinality: int) -> int:
-    return max(2, min(16, round(1.6 * cardinality**0.56)))
+    return max(2, min(16, round(1.6 * math.pow(cardinality, 0.56))))
 
 
 class Preprocessor(nn.Module):
@@ -51,6 +51,9 @@ class Preprocessor(nn.Module):
     >>> pre(x_num, x_cat).shape[1] == pre.output_dim
     True
     """
+
+    mean: torch.Tensor  # buffers (registered in __init__)
+    std: torch.Tensor
 
     def __init__(
         self,

@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 
 from models.balancing import LossBalancer
 from models.data import EncodedData
 from models.model import MultiTaskModel
-from models.optim import Adam
 
-__all__ = ["TrainingStep", "task_gradients"]
+__all__ = ["AMP_MODES", "AmpMode", "TrainingStep", "autocast_dtype", "task_gradients"]
+
+AmpMode = Literal["auto", "off", "bfloat16", "float16"]
+AMP_MODES: tuple[AmpMode, ...] = ("auto", "off", "bfloat16", "float16")
+
+
+def autocast_dtype(amp: AmpMode, device: torch.device) -> torch.dtype | None:
+    """The dtype ``torch.autocast`` runs the forward pass in, or ``None`` for full precision.
+
+    ``auto``: mixed precision on CUDA only (bfloat16 where the GPU supports it, else float16);
+    ``bfloat16`` / ``float16``: on any device (CPU included); ``off``: never.
+
+    Examples
+    --------
+    >>> cpu = torch.device("cpu")
+    >>> autocast_dtype("auto", cpu) is None, autocast_dtype("bfloat16", cpu)
+    (True, torch.bfloat16)
+    """
+    if amp == "off" or (amp == "auto" and device.type != "cuda"):
+        return None
+    if amp == "bfloat16":
+        return torch.bfloat16
+    if amp == "float16":
+        return torch.float16
+    if amp != "auto":
+        raise ValueError(f"amp must be one of {list(AMP_MODES)}, not {amp!r}")
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
 def task_gradients(
@@ -47,30 +74,28 @@ def pairwise_cosine(grads: torch.Tensor, active: torch.Tensor) -> dict[tuple[int
 class TrainingStep:
     """Forward, masked per-task losses, balancing, backward and update for one batch.
 
-    Keeps the epoch's sums (per-task loss over labelled rows, gradient cosines) for the log.
+    With mixed precision (``amp``, :func:`autocast_dtype`) the forward pass runs under
+    ``torch.autocast``; in float16 the loss is scaled by a ``torch.amp.GradScaler``, which
+    unscales the gradients, skips a step whose gradients overflowed and adapts the scale
+    (bfloat16 has float32's range and needs none). Keeps the epoch's sums (per-task loss over
+    labelled rows, gradient cosines) for the log.
     """
 
     def __init__(
         self,
         model: MultiTaskModel,
         balancer: LossBalancer,
-        optimizer: Adam,
+        optimizer: torch.optim.Optimizer,
         device: torch.device,
-        amp: bool = True,
+        amp: AmpMode = "auto",
     ) -> None:
         self.model = model
         self.balancer = balancer
         self.optimizer = optimizer
         self.device = device
-        use_amp = amp and device.type == "cuda"
-        self.autocast_dtype = (
-            torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-        )
-        self.use_amp = use_amp
+        self.autocast_dtype = autocast_dtype(amp, device)
         self.scaler = (
-            torch.amp.GradScaler("cuda")
-            if use_amp and self.autocast_dtype == torch.float16
-            else None
+            torch.amp.GradScaler(device.type) if self.autocast_dtype == torch.float16 else None
         )
         self.shared = [p for p in model.shared_parameters() if p.requires_grad]
         self.start_epoch()
@@ -85,7 +110,8 @@ class TrainingStep:
     def run(self, batch: EncodedData, active: torch.Tensor, want_conflict: bool = False) -> None:
         """One update on ``batch`` for the ``active`` tasks."""
         model = self.model
-        with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.use_amp):
+        dtype, enabled = self.autocast_dtype or torch.bfloat16, self.autocast_dtype is not None
+        with torch.autocast(self.device.type, dtype=dtype, enabled=enabled):
             outputs = model(batch.x_num, batch.x_cat)
         losses = torch.stack(
             [
@@ -108,9 +134,9 @@ class TrainingStep:
         total = self.balancer.total(losses, active)
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
-            self.scaler.scale(total).backward()
+            torch.autograd.backward(self.scaler.scale(total))
         else:
-            total.backward()
+            torch.autograd.backward(total)
         if grads is not None and self.balancer.needs_task_gradients:
             shared_grad = self.balancer.shared_gradient(grads, losses.detach(), active)
             if shared_grad is not None:

@@ -1,8 +1,9 @@
-"""Multi-task training: masked losses, loss balancing, per-task early stopping, AMP on CUDA.
+"""Multi-task training: masked losses, loss balancing, per-task early stopping, mixed precision.
 
-The same code runs on CPU and CUDA (``device="auto"`` picks CUDA when present; mixed precision is
-used there: bfloat16 when supported, else float16 with a gradient scaler). On CPU a run is
-deterministic for a given seed.
+The same code runs on CPU and CUDA (``device="auto"`` picks CUDA when present). Mixed precision
+(``amp``) is on by default on CUDA only: bfloat16 when supported, else float16 with a gradient
+scaler; ``amp="bfloat16"``/``"float16"`` turn it on for any device. On CPU a run is deterministic
+for a given seed.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from models.data import BatchMode, EncodedData, encode_frame, epoch_batches, spl
 from models.evaluation import evaluate_encoded
 from models.metrics import higher_is_better
 from models.model import MultiTaskModel, build_model
-from models.optim import Adam
+from models.optim import OPTIMIZERS, OptimizerName, build_optimizer
 from models.specs import FeatureSchema, TaskSpec
-from models.step import TrainingStep
+from models.step import AMP_MODES, AmpMode, TrainingStep
 
 if TYPE_CHECKING:
     from driftline.config.models import RetrainerConfig
@@ -45,6 +46,10 @@ class TrainConfig:
     run: small tabular batches train about 10x faster single-threaded on a busy 2-core machine
     than with OpenMP threads spinning against each other (measured with torch 2.15).
 
+    ``optimizer``: ``adam`` (``weight_decay`` as an L2 penalty) or ``adamw`` (decoupled weight
+    decay), both from ``torch.optim``. ``amp``: mixed precision, ``auto`` (on CUDA only),
+    ``off``, ``bfloat16`` or ``float16`` (any device; float16 with a gradient scaler).
+
     Examples
     --------
     >>> TrainConfig(architecture="ple", epochs=3).loss_balancing
@@ -59,6 +64,7 @@ class TrainConfig:
     batch_size: int = 512
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
+    optimizer: OptimizerName = "adam"
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     patience: int = 5
@@ -70,7 +76,7 @@ class TrainConfig:
     gradnorm_alpha: float = 1.5
     gradnorm_lr: float = 0.025
     conflict_batches: int = 2
-    amp: bool = True
+    amp: AmpMode = "auto"
     restore_best: bool = True
     cpu_threads: int = 1
 
@@ -79,6 +85,12 @@ class TrainConfig:
             raise ValueError(f"loss_balancing must be one of {list(BALANCERS)}")
         if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0 or self.patience < 1:
             raise ValueError("epochs, batch_size, patience must be >= 1 and learning_rate > 0")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}")
+        if self.amp not in AMP_MODES:
+            raise ValueError(f"amp must be one of {list(AMP_MODES)}")
+        if self.weight_decay < 0:
+            raise ValueError("weight_decay must be >= 0")
 
     @classmethod
     def from_retrainer_config(cls, config: RetrainerConfig, **overrides: Any) -> TrainConfig:
@@ -93,7 +105,8 @@ class TrainConfig:
             "device": config.device,
             "validation_fraction": config.holdout_fraction,
         }
-        for name in ("patience", "architecture_params", "tower", "weight_decay", "batching"):
+        optional = ("patience", "architecture_params", "tower", "weight_decay", "batching")
+        for name in (*optional, "optimizer", "amp"):
             if hasattr(config, name):
                 value = getattr(config, name)
                 values[name] = tuple(value) if name == "tower" else value
@@ -259,13 +272,20 @@ class _Run:
         params = [p for p in model.parameters() if p.requires_grad] + list(
             self.balancer.parameters()
         )
-        optimizer = Adam(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+        optimizer = build_optimizer(
+            params, config.optimizer, config.learning_rate, config.weight_decay
+        )
         step = TrainingStep(model, self.balancer, optimizer, self.device, config.amp)
         mode = self._batch_mode(data)
         generator = torch.Generator().manual_seed(config.seed)
         early = _EarlyStopping(model.tasks, config.patience, config.min_delta)
         history: list[EpochLog] = []
-        best = (-math.inf, 0, copy.deepcopy(model.state_dict()), {})
+        best: tuple[float, int, dict[str, Any], dict[str, dict[str, float]]] = (
+            -math.inf,
+            0,
+            copy.deepcopy(model.state_dict()),
+            {},
+        )
         logger.info(
             "training %s/%s on %s: %d rows (%s batching), labels per task %s",
             config.architecture,

@@ -79,14 +79,12 @@ def retrain(
         window_end.replace(tzinfo=UTC) if window_end else None,
         reason,
     )  # fmt: skip
-    from confluent_kafka import Producer
-
     from driftline.events import encode
     from driftline.reachability import require_topics
-    from retrainer.publisher import producer_settings
+    from retrainer.publisher import update_producer
 
     require_topics(config.kafka, [config.topics.retrain_requests])
-    producer = Producer(producer_settings(config))
+    producer = update_producer(config)
     errors: list[str] = []
     producer.produce(
         config.topics.retrain_requests, key=request.model.encode(), value=encode(request),

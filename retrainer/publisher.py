@@ -10,19 +10,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from driftline import kafka_clients
 from driftline.config import DriftlineConfig
 from driftline.events import DeadLetter, ModelUpdate, encode
-from driftline.kafka_settings import librdkafka_settings
 from retrainer.errors import PublishError
 
-__all__ = ["UpdatePublisher", "producer_settings", "publish_update"]
+__all__ = ["UpdatePublisher", "publish_update", "update_producer"]
 
 logger = logging.getLogger("retrainer.publisher")
 
 
-def producer_settings(config: DriftlineConfig) -> dict[str, Any]:
-    """Idempotent producer settings (security from ``kafka.security``)."""
-    return librdkafka_settings(
+def update_producer(config: DriftlineConfig) -> Any:
+    """The retrainer's idempotent confluent-kafka producer (security from ``kafka.security``)."""
+    return kafka_clients.producer(
         config.kafka,
         **{
             "client.id": f"{config.kafka.client_id}-retrainer",
@@ -41,7 +41,7 @@ class UpdatePublisher:
     config
         The driftline config (topics, Kafka settings).
     producer
-        A confluent-kafka ``Producer`` to use (default: one from :func:`producer_settings`).
+        A confluent-kafka ``Producer`` to use (default: :func:`update_producer`).
     """
 
     def __init__(self, config: DriftlineConfig, producer: Any | None = None) -> None:
@@ -55,9 +55,7 @@ class UpdatePublisher:
 
     def _producer(self) -> Any:
         if self.producer is None:
-            from confluent_kafka import Producer
-
-            self.producer = Producer(producer_settings(self.config))
+            self.producer = update_producer(self.config)
         return self.producer
 
     def send_update(self, update: ModelUpdate) -> None:

@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from driftline import kafka_clients
 from driftline.config import DriftlineConfig
 from driftline.errors import EventValidationError
 from driftline.events import (
@@ -29,7 +30,6 @@ from driftline.events import (
     decode,
     split_record,
 )
-from driftline.kafka_settings import librdkafka_settings
 from retrainer.job import JobOutcome, RetrainJob
 from retrainer.offsets import OffsetTracker
 from retrainer.planner import PendingRetrain
@@ -37,21 +37,22 @@ from retrainer.publisher import UpdatePublisher
 from retrainer.queue import RequestQueue
 from retrainer.updates import rejected_update
 
-__all__ = ["RetrainWorker", "consumer_settings"]
+__all__ = ["RetrainWorker", "request_consumer"]
 
 logger = logging.getLogger("retrainer.worker")
 MAX_ATTEMPTS = 3
 PAYLOAD_LIMIT = 64 * 1024
 
 
-def consumer_settings(config: DriftlineConfig) -> dict[str, Any]:
-    """Consumer group settings: manual commits, earliest offset, short session timeout."""
+def request_consumer(config: DriftlineConfig) -> Any:
+    """The retrainer's consumer of retrain requests: group ``retrainer.group_id``, manual
+    commits, earliest offset, short session timeout."""
     session_ms = max(6000, int(config.retrainer.session_timeout * 1000))
-    return librdkafka_settings(
+    return kafka_clients.consumer(
         config.kafka,
+        config.retrainer.group_id,
         **{
             "client.id": f"{config.kafka.client_id}-retrainer",
-            "group.id": config.retrainer.group_id,
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "session.timeout.ms": session_ms,
@@ -73,7 +74,7 @@ class RetrainWorker:
     publisher
         Where updates and dead letters go (default: :class:`UpdatePublisher`).
     consumer
-        A confluent-kafka ``Consumer`` (default: one from :func:`consumer_settings`).
+        A confluent-kafka ``Consumer`` (default: :func:`request_consumer`).
     poll_timeout
         Seconds one poll waits for a record.
     """
@@ -158,9 +159,7 @@ class RetrainWorker:
         self._imports.start()
         self.publisher = self.publisher or UpdatePublisher(config)
         if self.consumer is None:
-            from confluent_kafka import Consumer
-
-            self.consumer = Consumer(consumer_settings(config))
+            self.consumer = request_consumer(config)
         self.consumer.subscribe(
             [config.topics.retrain_requests], on_assign=self._on_assign, on_revoke=self._on_revoke
         )

@@ -126,11 +126,9 @@ def publish_update(config: DriftlineConfig, update: dict[str, Any]) -> None:
     """Send one ``driftline.model-update/1`` event (a JSON-ready dict) to ``model-updates``."""
     import json
 
-    from confluent_kafka import Producer
+    from driftline import kafka_clients
 
-    from driftline.kafka_settings import librdkafka_settings
-
-    producer = Producer(librdkafka_settings(config.kafka, **{"acks": "all"}))
+    producer = kafka_clients.producer(config.kafka, acks="all")
     errors: list[str] = []
     producer.produce(
         config.topics.model_updates,

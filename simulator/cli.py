@@ -99,11 +99,11 @@ def simulate(
     simulation = Simulation(config, stream, plan, batch=batch, rate=rate,
                             push_features=not no_features, tracker=tracker, offset=offset)  # fmt: skip
     with progress_bar() as bar:
-        task = bar.add_task("simulating", total=count)
+        bar_task = bar.add_task("simulating", total=count)
         stats = simulation.run(
             count,
             on_batch=lambda s: bar.update(
-                task, completed=s.events,
+                bar_task, completed=s.events,
                 description=f"simulating ({s.labels} labels, champion v{s.version})",
             ),
         )  # fmt: skip
@@ -121,7 +121,8 @@ def _champion(config: Any) -> int | None:
 
     registry = Registry.from_config(config.registry)
     try:
-        return registry.aliases(config.model).get("champion")
+        champion: int | None = registry.aliases(config.model).get("champion")
+        return champion
     except RegistryError:
         return None
     finally:

@@ -27,13 +27,13 @@ class TopicLag:
 
 def consumer_lag(config: DriftlineConfig, groups: dict[str, list[str]], timeout: float = 5.0) -> list[TopicLag]:  # fmt: skip
     """For each ``group → topics``: end offsets, committed offsets and lag per topic."""
-    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import TopicPartition
 
-    from driftline.kafka_settings import librdkafka_settings
+    from driftline import kafka_clients
 
     out: list[TopicLag] = []
     for group, topics in groups.items():
-        consumer: Any = Consumer(librdkafka_settings(config.kafka, **{"group.id": group, "enable.auto.commit": False}))  # fmt: skip
+        consumer: Any = kafka_clients.consumer(config.kafka, group, **{"enable.auto.commit": False})
         try:
             metadata = consumer.list_topics(timeout=timeout).topics
             for topic in topics:

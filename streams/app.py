@@ -17,13 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import weakref
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Iterable
-from typing import Any, NoReturn, cast
+from collections.abc import Awaitable, Iterable
+from typing import Any, NoReturn
 
 import faust
-from faust.streams import _current_event
 from prometheus_client import generate_latest
 
 from driftline.config.models import DriftlineConfig
@@ -38,6 +36,17 @@ from streams.errors import (
     STATE_LIMIT_EXIT_CODE,
     StateRefusedError,
     StateTooLargeError,
+)
+from streams.faust_compat import (
+    after_assignment_seek,
+    check_faust_version,
+    committed_offsets,
+    consumer_lag,
+    drain_producer,
+    filter_acks,
+    in_event_context,
+    tables_recovered,
+    unacked_events,
 )
 from streams.feature_sink import FeatureSink
 from streams.join_changelog import JoinChangelog, changelog_topic
@@ -82,6 +91,7 @@ def build_app(
     partitions back at once instead of after the session timeout. ``worker_id`` (one per
     container replica, ``driftline monitor --worker-id``) names both instead of the index.
     """
+    check_faust_version()
     mon, names = config.monitor, config.topics
     servers = (
         bootstrap or os.environ.get("DRIFTLINE_BOOTSTRAP_SERVERS") or config.kafka.bootstrap_servers
@@ -239,7 +249,7 @@ def build_app(
 
     @app.agent(inputs, concurrency=1)
     async def join(stream: faust.StreamT[bytes]) -> None:
-        async for event in _unacked(stream):
+        async for event in unacked_events(stream):
             read_in = rebalances.count
             async with join_lock:
                 # read before a rebalance: it comes again; delivered again: processed already
@@ -308,7 +318,7 @@ def build_app(
             event = events.get(partition)
             if monitor is None or event is None:
                 continue
-            with _event_context(event):
+            with in_event_context(event):
                 monitor_table[key] = _checked(
                     monitor.dump(), f"monitor {key}", "use fewer slices or a smaller window"
                 )
@@ -372,7 +382,7 @@ def build_app(
 
     @app.agent(outcomes, concurrency=1)
     async def monitor(stream: faust.StreamT[bytes]) -> None:
-        async for event in _unacked(stream):
+        async for event in unacked_events(stream):
             read_in = rebalances.count
             async with monitor_lock:
                 # read before a rebalance: it comes again; delivered again: processed already
@@ -383,7 +393,7 @@ def build_app(
     @app.timer(max(0.05, mon.checkpoint_interval))  # type: ignore[untyped-decorator]
     async def checkpoint_idle() -> None:
         async with monitor_lock:  # outcomes of a source that went idle are due now
-            if not restored and _recovered(app):
+            if not restored and tables_recovered(app):
                 # every task of the assigned partitions, not only those that get records again:
                 # /metrics must not lose a task's counts to a rebalance at the end of a stream
                 for key in list(monitor_table.keys()):
@@ -435,14 +445,14 @@ def build_app(
             monitor_checkpoint.ledger.forget(tp.topic, tp.partition)
 
     # ------------------------------------------------------------------------------- web
-    registry = monitor_registry(join_stage, monitor_stage, lambda: _lag(app))
+    registry = monitor_registry(join_stage, monitor_stage, lambda: consumer_lag(app))
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(generate_latest(registry), content_type="text/plain")
 
-    gate.install(app.consumer)  # only the checkpoints acknowledge the stages' records
-    StartSeek(gate.topics).install(app.consumer)  # read again what recovery dropped
+    filter_acks(app.consumer, gate.allows)  # only the checkpoints acknowledge the stages' records
+    after_assignment_seek(app.consumer, StartSeek(gate.topics).targets)  # what recovery dropped
     return app
 
 
@@ -466,7 +476,7 @@ class _Rebalances:
         self.count = 0
         self.gate = gate
         self.order = DeliveryOrder(
-            lambda where: _committed_offsets(app).get(where),
+            lambda where: committed_offsets(app.consumer).get(where),
             hole_check(kafka_settings),
             self._broken,
             group_start(kafka_settings, app.conf.id),
@@ -487,25 +497,6 @@ class _Rebalances:
             "the committed offset",
             what,
         )
-
-
-def _committed_offsets(app: faust.App) -> dict[Any, int | None]:
-    """Faust's committed offset (the next to process) per topic partition; keys compare equal
-    to ``(topic, partition)`` tuples."""
-    offsets: dict[Any, int | None] = getattr(app.consumer, "_committed_offset", {})
-    return offsets
-
-
-def _recovered(app: faust.App) -> bool:
-    """Whether Faust finished restoring the tables of the current assignment."""
-    recovery = getattr(app.tables, "recovery", None)
-    return recovery is not None and recovery.completed.is_set() and not app.rebalancing
-
-
-def _unacked(stream: faust.StreamT[bytes]) -> AsyncIterator[Any]:
-    """The stream's events, none acknowledged by Faust: the checkpoints acknowledge them."""
-    events: AsyncIterator[Any] = cast(faust.Stream[bytes], stream).noack().events()
-    return events
 
 
 async def _or_exit(work: Awaitable[None], stage: str) -> None:
@@ -563,19 +554,6 @@ def _last_event_per_partition(events: list[Any]) -> dict[int, Any]:
     return last
 
 
-class _event_context:
-    """Makes ``event`` Faust's current event, so table writes go to its partition."""
-
-    def __init__(self, event: Any) -> None:
-        self.event = event
-
-    def __enter__(self) -> None:
-        self.token = _current_event.set(weakref.ref(self.event))
-
-    def __exit__(self, *exc: object) -> None:
-        _current_event.reset(self.token)
-
-
 def _checked(data: bytes, what: str, hint: str) -> bytes:
     if len(data) > MAX_STATE_BYTES:
         raise StateTooLargeError(
@@ -595,29 +573,10 @@ async def _send_dead(topic: Any, letters: list[Any], sent: list[Any] | None = No
 async def _flush(app: faust.App, sent: list[Any]) -> None:
     """Steps 2 and 4 of a checkpoint: every buffered record handed to the client and delivered.
 
-    Faust's own ``producer.flush()`` gives up on its buffer after 0.1 s without progress (table
-    writes can still be queued); drain it until empty, flush the client, then check each send's
-    delivery result (a failed send raises, so nothing is acknowledged).
+    The producer drained (:func:`streams.faust_compat.drain_producer`: table writes included),
+    then each send's delivery result checked (a failed send raises, so nothing is acknowledged).
     """
-    producer = app.producer
-    while producer.buffer.size:
-        await producer.buffer.flush()
-    await producer.flush()
+    await drain_producer(app.producer)
     futures, sent[:] = list(sent), []
     for future in futures:
         await future
-
-
-def _lag(app: faust.App) -> dict[tuple[str, int], int]:
-    lag: dict[tuple[str, int], int] = {}
-    try:
-        consumer = app.consumer
-        committed = _committed_offsets(app)
-        for tp in consumer.assignment():
-            high = consumer.highwater(tp)  # the offset the next record will get
-            position = committed.get(tp)  # the next offset to process
-            if high is not None and position is not None:
-                lag[(tp.topic, tp.partition)] = max(0, high - position)
-    except Exception:  # lag is best effort while rebalancing
-        return lag
-    return lag

@@ -87,7 +87,9 @@ def monitor(
     failing ends the command with one line.
     """
     from driftline.config import find_config
+    from streams.faust_compat import check_faust_version
 
+    check_faust_version()  # one line, before anything connects, when Faust is outside the range
     path = Path(find_config(config_path))
     config = load_or_exit(str(path))
     count = workers or config.monitor.workers
@@ -244,11 +246,9 @@ def create_internal_topics(
     if timeout is None:
         timeout = config.kafka.connect_timeout
     if admin is None:
-        from confluent_kafka.admin import AdminClient
+        from driftline import kafka_clients
 
-        from driftline.kafka_settings import librdkafka_settings
-
-        admin = AdminClient(librdkafka_settings(config.kafka))
+        admin = kafka_clients.admin(config.kafka)
     from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
     from driftline.errors import DriftlineError
@@ -276,11 +276,11 @@ def _refuse_former_join_state(
     config: DriftlineConfig, name: str, where: str, timeout: float
 ) -> None:
     """Raise when the changelog of the former join table still holds records."""
-    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import TopicPartition
 
-    from driftline.kafka_settings import librdkafka_settings
+    from driftline import kafka_clients
 
-    consumer = Consumer(librdkafka_settings(config.kafka, **{"group.id": f"{name}-check"}))
+    consumer = kafka_clients.consumer(config.kafka, f"{name}-check")
     try:
         topics = consumer.list_topics(name, timeout=timeout).topics
         for partition in topics[name].partitions:

@@ -1,33 +1,23 @@
 """Guards between Faust's consumer and the stages: every record is processed, in order, once acked.
 
-Two faust-streaming 0.15.3 behaviours (read in ``streams.py`` and ``transport/consumer.py``) can
-move a committed offset past records no stage processed:
+faust-streaming 0.15.3 and aiokafka 0.14 can move a committed offset past records no stage
+processed (:mod:`streams.faust_compat` lists how: acknowledgements of skipped records, gaps, and
+partitions its seek after an assignment leaves past the records dropped during recovery). The kill
+test lost whole envelopes after a restart's rebalance this way (their labels became orphans).
 
-* a stream **acknowledges by itself** a record it skips because it was fetched in an older
-  consumer generation or while flow control was off (a rebalance), even on a ``noack()`` stream;
-* the consumer counts offsets between the last record read and a higher one as a **gap** it
-  treats as acknowledged, drops records below its read offset, and commits over a one-record
-  hole at the head of its acknowledged offsets.
-
-and aiokafka 0.14 adds a third:
-
-* on assignment the consumer fetches a partition's records while the tables recover, and Faust
-  **drops them**, then seeks every partition back to its committed offset; but aiokafka's
-  ``seek_to_committed`` seeks only where the committed offset is above 0, so a partition the group
-  never committed (or committed at 0) stays past the dropped records.
-
-The kill test lost whole envelopes after a restart's rebalance this way (their labels became
-orphans). :class:`AckGate` lets only the checkpoints acknowledge records of the stages' topics;
-:class:`StartSeek` seeks the partitions aiokafka leaves where they are back to the group's start;
-:class:`DeliveryOrder` checks that a partition's records reach the stage gap-free from the
-committed offset on. A record out of that order ends the worker (exit 70) before anything after
-it is acknowledged, so the restart reads again from the committed offset.
+:class:`AckGate` lets only the checkpoints acknowledge records of the stages' topics;
+:class:`StartSeek` names the partitions that seek leaves where they are, to be read again from the
+group's start; :class:`DeliveryOrder` checks that a partition's records reach the stage gap-free
+from the committed offset on. A record out of that order ends the worker (exit 70) before anything
+after it is acknowledged, so the restart reads again from the committed offset. The classes only
+decide; :func:`streams.faust_compat.filter_acks` and
+:func:`streams.faust_compat.after_assignment_seek` attach them to Faust's consumer.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 __all__ = ["AckGate", "DeliveryOrder", "StartSeek", "group_start", "hole_check"]
@@ -45,6 +35,7 @@ class AckGate:
 
     Examples
     --------
+    >>> from streams.faust_compat import filter_acks
     >>> class Consumer:
     ...     def __init__(self): self.acked = []
     ...     def ack(self, message): self.acked.append(message.offset); return True
@@ -55,7 +46,7 @@ class AckGate:
     ...     def ack(self): return consumer.ack(self.message)
     >>> consumer = Consumer()
     >>> gate = AckGate({"labels"})
-    >>> gate.install(consumer)
+    >>> filter_acks(consumer, gate.allows)
     >>> Event().ack()  # Faust skipping a record
     False
     >>> gate.ack(Event())  # a checkpoint
@@ -69,18 +60,14 @@ class AckGate:
         self._open = False
         self._reported: set[tuple[str, int]] = set()
 
-    def install(self, consumer: Any) -> None:
-        """Wrap ``consumer.ack`` (the one place Faust marks an offset committable)."""
-        original = consumer.ack
-
-        def ack(message: Any) -> bool:
-            if message.topic in self.topics and not self._open:
-                self.refused += 1
-                self._report(message)
-                return False
-            return bool(original(message))
-
-        consumer.ack = ack
+    def allows(self, message: Any) -> bool:
+        """Whether Faust may acknowledge ``message`` now: not one of ``topics`` outside
+        :meth:`ack` (a refusal is counted and reported once per partition and rebalance)."""
+        if message.topic in self.topics and not self._open:
+            self.refused += 1
+            self._report(message)
+            return False
+        return True
 
     def _report(self, message: Any) -> None:
         where = (message.topic, getattr(message, "partition", -1))
@@ -109,49 +96,36 @@ class AckGate:
 class StartSeek:
     """Completes Faust's seek to the committed offsets for the partitions of ``topics``.
 
-    After a rebalance Faust calls the consumer's ``seek_to_committed``, which returns the group's
-    committed offset per assigned partition but seeks only those above 0. A partition with none
-    (or 0) keeps the position it had, after the records fetched and dropped during recovery; when
-    no record follows, they are never processed and the worker idles with lag (seen in the
-    ``--workers 2`` test: records 0..30 of a partition the killed worker had not committed yet).
-    :meth:`install` seeks such a partition to offset 0, where a group without a committed
-    offset starts (the monitor reads with ``auto_offset_reset="earliest"``, so an offset 0 that
-    retention removed resets to the earliest one).
+    After a rebalance Faust seeks every assigned partition to the group's committed offset, but
+    aiokafka moves only those above 0. A partition with none (or 0) keeps the position it had,
+    after the records fetched and dropped during recovery; when no record follows, they are never
+    processed and the worker idles with lag (seen in the ``--workers 2`` test: records 0..30 of a
+    partition the killed worker had not committed yet). :meth:`targets` names such a partition
+    to be sought to offset 0, where a group without a committed offset starts (the monitor reads
+    with ``auto_offset_reset="earliest"``, so an offset 0 that retention removed resets to the
+    earliest one).
 
     Examples
     --------
-    >>> import asyncio
     >>> from faust.types import TP
-    >>> class Consumer:
-    ...     async def seek_to_committed(self):
-    ...         return {TP("labels", 0): 12, TP("labels", 1): None, TP("join-changelog", 0): None}
-    ...     async def seek_wait(self, partitions): print("seek", partitions)
-    >>> consumer = Consumer()
-    >>> StartSeek({"labels"}).install(consumer)
-    >>> committed = asyncio.run(consumer.seek_to_committed())
-    seek {TP(topic='labels', partition=1): 0}
+    >>> committed = {TP("labels", 0): 12, TP("labels", 1): None, TP("join-changelog", 0): None}
+    >>> StartSeek({"labels"}).targets(committed)
+    {TP(topic='labels', partition=1): 0}
     """
 
     def __init__(self, topics: Iterable[str]) -> None:
         self.topics = set(topics)
 
-    def install(self, consumer: Any) -> None:
-        """Wrap ``consumer.seek_to_committed`` (Faust's one seek after every assignment)."""
-        original = consumer.seek_to_committed
-
-        async def seek_to_committed() -> Any:
-            committed = await original()
-            unmoved = {
-                tp: 0
-                for tp, offset in committed.items()
-                if tp.topic in self.topics and not (offset and offset > 0)
-            }
-            if unmoved:
-                log.info("seeking %d partitions without a committed offset to 0", len(unmoved))
-                await consumer.seek_wait(unmoved)
-            return committed
-
-        consumer.seek_to_committed = seek_to_committed
+    def targets(self, committed: Mapping[Any, int | None]) -> dict[Any, int]:
+        """The partitions of ``topics`` left unmoved by the seek to ``committed``, each to 0."""
+        unmoved = {
+            tp: 0
+            for tp, offset in committed.items()
+            if tp.topic in self.topics and not (offset and offset > 0)
+        }
+        if unmoved:
+            log.info("seeking %d partitions without a committed offset to 0", len(unmoved))
+        return unmoved
 
 
 class DeliveryOrder:

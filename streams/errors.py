@@ -11,6 +11,7 @@ __all__ = [
     "StateRefusedError",
     "StateTooLargeError",
     "StreamsError",
+    "UnsupportedFaustError",
 ]
 
 
@@ -29,6 +30,11 @@ class StateTooLargeError(StreamsError):
 class StateRefusedError(StreamsError):
     """A stored state this driftline cannot use (another format, or a local store that does not
     match its changelog): a restart would meet it again; the message says what to do."""
+
+
+class UnsupportedFaustError(StreamsError):
+    """The installed faust-streaming is outside the range whose internals the monitor relies on
+    (:mod:`streams.faust_compat`); the message names the range to install."""
 
 
 STATE_LIMIT_EXIT_CODE = 78

@@ -26,12 +26,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from driftline import kafka_clients
 from driftline.alerts.delivery import Attempt, DeliveryOutcome, SinkDelivery
 from driftline.alerts.stats import RoutingCollector, RoutingStats
 from driftline.config.models import DriftlineConfig, WebhookSinkConfig
 from driftline.errors import ConfigError, EventValidationError
 from driftline.events import Alert, DeadLetter, RecordSource, decode, encode, split_record
-from driftline.kafka_settings import librdkafka_settings
 
 __all__ = ["RESTART_WAIT", "AlertRouter"]
 
@@ -153,17 +153,10 @@ class AlertRouter:
                 self._stop.wait(RESTART_WAIT)
 
     def _loop(self, delivery: SinkDelivery, group: str) -> None:
-        from confluent_kafka import Consumer
-
-        consumer = Consumer(
-            librdkafka_settings(
-                self.config.kafka,
-                **{
-                    "group.id": group,
-                    "enable.auto.commit": False,
-                    "auto.offset.reset": "earliest",
-                },
-            )
+        consumer = kafka_clients.consumer(
+            self.config.kafka,
+            group,
+            **{"enable.auto.commit": False, "auto.offset.reset": "earliest"},
         )
         consumer.subscribe([self.config.topics.drift_alerts], on_assign=self._on_assign)
         try:
@@ -180,14 +173,10 @@ class AlertRouter:
     def _handled_ids(self, group: str) -> list[str]:
         """The alert ids of up to ``alerts.remember`` records below ``group``'s committed
         offsets (oldest first): the ones this sink handled before a restart."""
-        from confluent_kafka import Consumer, KafkaException, TopicPartition
+        from confluent_kafka import KafkaException, TopicPartition
 
         topic = self.config.topics.drift_alerts
-        reader = Consumer(
-            librdkafka_settings(
-                self.config.kafka, **{"group.id": group, "enable.auto.commit": False}
-            )
-        )
+        reader = kafka_clients.consumer(self.config.kafka, group, **{"enable.auto.commit": False})
         try:
             metadata = reader.list_topics(topic, timeout=10.0).topics.get(topic)
             if metadata is None or metadata.error is not None:
@@ -285,8 +274,6 @@ class AlertRouter:
     def _dead_letter(
         self, reason: str, where: tuple[str, int, int, int | None], payload: bytes, sink: str
     ) -> None:
-        from confluent_kafka import Producer
-
         topic, partition, offset, index = where
         letter = DeadLetter.model_validate(
             {
@@ -303,7 +290,7 @@ class AlertRouter:
         )
         with self._producer_lock:
             if self._producer is None:
-                self._producer = Producer(librdkafka_settings(self.config.kafka, acks="all"))
+                self._producer = kafka_clients.producer(self.config.kafka, acks="all")
             self._producer.produce(
                 self.config.topics.dead_letters, key=topic.encode(), value=encode(letter)
             )

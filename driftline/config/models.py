@@ -519,6 +519,15 @@ class RetrainerConfig(Section):
     epochs: int = Field(20, ge=1)
     batch_size: int = Field(512, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
+    optimizer: Literal["adam", "adamw"] = Field(
+        "adam", description="torch.optim.Adam (L2 weight decay) or AdamW (decoupled)"
+    )
+    weight_decay: float = Field(0.0, ge=0)
+    amp: Literal["auto", "off", "bfloat16", "float16"] = Field(
+        "auto",
+        description="mixed precision: auto = on CUDA only (bfloat16, else float16 with a "
+        "gradient scaler); bfloat16/float16 on any device; off = float32",
+    )
     seed: int = 0
     window: Duration = 7 * 86400.0
     holdout_fraction: float = Field(0.2, gt=0, lt=1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from driftline import kafka_clients
 from driftline.config.models import DriftlineConfig
-from driftline.kafka_settings import librdkafka_settings
 
 __all__ = ["ConsumerLag", "watched_groups"]
 
@@ -52,12 +52,8 @@ class ConsumerLag:
     def _consumer(self, group: str) -> Any:
         consumer = self._consumers.get(group)
         if consumer is None:
-            from confluent_kafka import Consumer
-
-            consumer = self._consumers[group] = Consumer(
-                librdkafka_settings(
-                    self.config.kafka, **{"group.id": group, "enable.auto.commit": False}
-                )
+            consumer = self._consumers[group] = kafka_clients.consumer(
+                self.config.kafka, group, **{"enable.auto.commit": False}
             )
         return consumer
 

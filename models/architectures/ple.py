@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -42,7 +44,7 @@ class _ExtractionLevel(nn.Module):
         shared_out = [expert(shared_input) for expert in self.shared]
         outputs, every = [], []
         for t in range(self.n_tasks):
-            own = [expert(task_inputs[t]) for expert in self.specific[t]]
+            own = [expert(task_inputs[t]) for expert in cast(nn.ModuleList, self.specific[t])]
             every += own
             experts = torch.stack(own + shared_out, dim=1)
             weights = torch.softmax(self.task_gates[t](task_inputs[t]), dim=-1)

@@ -40,6 +40,8 @@ class GradNorm(LossBalancer):
     """
 
     needs_task_gradients = True
+    weights: torch.Tensor  # buffers (registered in __init__)
+    initial_losses: torch.Tensor
 
     def __init__(self, n_tasks: int, alpha: float = 1.5, lr: float = 0.025) -> None:
         super().__init__(n_tasks)

@@ -42,7 +42,8 @@ class TaskHead(nn.Module):
 
     def forward(self, representation: torch.Tensor) -> torch.Tensor:
         """Raw outputs (logits or values), shape ``(rows, n_outputs)``."""
-        return self.output(self.tower(representation))
+        output: torch.Tensor = self.output(self.tower(representation))
+        return output
 
     def encode_labels(self, labels: pd.Series) -> tuple[torch.Tensor, torch.Tensor]:
         """Labels as float32 (0 where missing) and the mask of present labels."""

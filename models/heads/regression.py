@@ -29,6 +29,9 @@ class RegressionHead(TaskHead):
     0.0
     """
 
+    target_mean: torch.Tensor  # buffers (registered in __init__)
+    target_scale: torch.Tensor
+
     def __init__(self, spec: TaskSpec, input_dim: int, tower: Sequence[int] = (16,)) -> None:
         super().__init__(spec, input_dim, tower)
         self.register_buffer("target_mean", torch.zeros(()))

@@ -35,7 +35,7 @@ def test_a_hole_of_transaction_markers_holds_no_records(kafka_bootstrap: str, ne
     assert has_records(topic, 0, 0, 2) is True  # offset 0 is a record
 
 
-def test_a_group_starts_at_its_committed_offset_else_at_the_earliest(
+def test_a_group_starts_where_it_committed_else_at_the_earliest(
     kafka_bootstrap: str, new_topic
 ) -> None:
     from confluent_kafka import Consumer, Producer, TopicPartition

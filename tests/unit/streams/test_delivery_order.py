@@ -9,6 +9,7 @@ from faust.types import TP
 
 from streams.checkpoint import Checkpoint, CheckpointRule
 from streams.delivery_order import AckGate, DeliveryOrder, StartSeek
+from streams.faust_compat import filter_acks
 
 
 def _order(committed: int | None, holes_hold_records: bool = True) -> tuple[DeliveryOrder, list]:
@@ -22,7 +23,7 @@ def _order(committed: int | None, holes_hold_records: bool = True) -> tuple[Deli
     return order, broken
 
 
-def test_records_in_order_from_the_committed_offset_pass() -> None:
+def test_records_in_order_from_where_the_group_committed_pass() -> None:
     order, broken = _order(committed=10)
     for offset in range(10, 20):
         order.check("labels", 0, offset)
@@ -30,7 +31,7 @@ def test_records_in_order_from_the_committed_offset_pass() -> None:
     assert broken == []
 
 
-def test_a_first_record_past_the_committed_offset_breaks_the_order() -> None:
+def test_a_first_record_past_where_the_group_committed_breaks_the_order() -> None:
     order, broken = _order(committed=10)
     order.check("labels", 0, 12)
     assert broken == [
@@ -38,7 +39,7 @@ def test_a_first_record_past_the_committed_offset_breaks_the_order() -> None:
     ]
 
 
-def test_without_a_committed_offset_the_first_record_is_checked_against_the_group_start() -> None:
+def test_without_a_commit_the_first_record_is_checked_against_the_group_start() -> None:
     """Faust knows no committed offset of a partition another worker committed: the broker's
     (or the earliest offset) is where the first record must be."""
     broken: list[str] = []
@@ -122,7 +123,7 @@ async def _nothing() -> None:
 def test_only_a_checkpoint_acknowledges_the_stage_topics() -> None:
     consumer = _Consumer()
     gate = AckGate({"labels"})
-    gate.install(consumer)
+    filter_acks(consumer, gate.allows)
     assert _Event(consumer, 1).ack() is False  # Faust skipping a stale record
     assert _Event(consumer, 2, topic="model-updates").ack() is True  # not a stage topic
     checkpoint = Checkpoint(CheckpointRule(), _nothing, _nothing, _nothing, acknowledge=gate.ack)
@@ -133,20 +134,6 @@ def test_only_a_checkpoint_acknowledges_the_stage_topics() -> None:
     assert gate.refused == 1
 
 
-class _SeekingConsumer:
-    """Faust's consumer as :class:`StartSeek` sees it: committed offsets after a rebalance."""
-
-    def __init__(self, committed: dict[TP, int | None]) -> None:
-        self.committed = committed
-        self.seeks: list[dict[TP, int]] = []
-
-    async def seek_to_committed(self) -> dict[TP, int | None]:
-        return self.committed
-
-    async def seek_wait(self, partitions: dict[TP, int]) -> None:
-        self.seeks.append(dict(partitions))
-
-
 def test_partitions_the_group_never_committed_are_read_again_from_the_start() -> None:
     committed: dict[TP, int | None] = {
         TP("labels", 0): 12,  # aiokafka seeked it
@@ -155,14 +142,9 @@ def test_partitions_the_group_never_committed_are_read_again_from_the_start() ->
         TP("outcomes", 0): -1,
         TP("join-changelog", 0): None,  # not a stage topic: recovery reads it
     }
-    consumer = _SeekingConsumer(committed)
-    StartSeek({"labels", "outcomes"}).install(consumer)
-    assert asyncio.run(consumer.seek_to_committed()) == committed  # Faust still gets them
-    assert consumer.seeks == [{TP("labels", 1): 0, TP("labels", 2): 0, TP("outcomes", 0): 0}]
+    targets = StartSeek({"labels", "outcomes"}).targets(committed)
+    assert targets == {TP("labels", 1): 0, TP("labels", 2): 0, TP("outcomes", 0): 0}
 
 
-def test_no_seek_when_every_partition_has_a_committed_offset() -> None:
-    consumer = _SeekingConsumer({TP("labels", 0): 3, TP("labels", 1): 9})
-    StartSeek({"labels"}).install(consumer)
-    asyncio.run(consumer.seek_to_committed())
-    assert consumer.seeks == []
+def test_no_seek_when_every_partition_has_a_commit() -> None:
+    assert StartSeek({"labels"}).targets({TP("labels", 0): 3, TP("labels", 1): 9}) == {}
