@@ -198,6 +198,15 @@ class WorkerProcess:
         labels = sum(counts.get(f"{task}.{kind}", 0.0) for task in tasks for kind in kinds)
         return counts.get(f"{tasks[0]}.predictions", 0.0) + labels
 
+    def by_id(self, topic: str, key: str, timeout: float = 20.0) -> dict[str, dict[str, Any]]:
+        """The events of an output topic by their id field ``key``; an id sent twice (a replay
+        sends some again) must carry the same event (``AssertionError`` otherwise)."""
+        seen: dict[str, dict[str, Any]] = {}
+        for event in self.read(topic, timeout=timeout):
+            first = seen.setdefault(event[key], event)
+            assert first == event, f"{topic}: {key} {event[key]} sent with two bodies"
+        return seen
+
     def read(self, topic: str, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Every event on one of the config's topics (by field name, e.g. ``drift_alerts``)."""
         import json

@@ -39,6 +39,7 @@ from streams.errors import (
 )
 from streams.faust_compat import (
     after_assignment_seek,
+    caught_up,
     check_faust_version,
     committed_offsets,
     consumer_lag,
@@ -49,6 +50,7 @@ from streams.faust_compat import (
     unacked_events,
 )
 from streams.feature_sink import FeatureSink
+from streams.idle_sources import IdleSources
 from streams.join_changelog import JoinChangelog, changelog_topic
 from streams.join_stores import JoinStores
 from streams.kafka_auth import faust_credentials
@@ -152,41 +154,60 @@ def build_app(
     # input frontier of the last completed checkpoint, and of the one in progress, per partition
     join_durable: dict[int, dict[str, int]] = {}
     join_written: dict[int, dict[str, int]] = {}
-    # the watermark of each partition's last completed checkpoint (stage 2 orders by them)
-    durable_watermarks: dict[int, float] = {}
-    written_watermarks: dict[int, float] = {}
+    # the prediction and label stream times of each partition's last completed checkpoint
+    # (stage 2 orders by the smaller: the watermark)
+    durable_times: dict[int, tuple[float, float]] = {}
+    written_times: dict[int, tuple[float, float]] = {}
     task_keys = [monitor_key(config.model, task) for task in sorted(config.tasks)]
 
-    def marks() -> dict[int, float]:
-        return {p: w for p, w in durable_watermarks.items() if w != float("-inf")}
+    # the input partitions this worker reads, and which of them it declares idle to stage 2
+    sources = IdleSources(mon.source_idle_timeout)
+    next_offsets: dict[tuple[str, int], int] = {}
+    input_topics = [names.predictions, names.labels]
+
+    def progress() -> tuple[dict[int, float], list[int], set[int]]:
+        """Per input partition, the watermark of its last completed checkpoint without the
+        topics declared idle; the partitions this worker reads, and those wholly idle."""
+        idle = sources.idle(lambda topic, p: caught_up(app, topic, p, next_offsets))
+        marks = {}
+        for p, times in durable_times.items():
+            mark = min(
+                (t for topic, t in zip(input_topics, times, strict=True) if (topic, p) not in idle),
+                default=float("inf"),
+            )
+            if float("-inf") < mark < float("inf"):
+                marks[p] = mark
+        owned = sources.owned
+        return marks, owned, {p for p in owned if all((t, p) in idle for t in input_topics)}
 
     async def send_heartbeats() -> None:
-        """The watermarks of completed checkpoints, at once: the last outcomes of a stream
-        that stops need them to be applied."""
-        if marks() != heard:
-            heard.clear()
-            heard.update(marks())
+        """Stage 1's progress, at once when it changed: the last outcomes of a stream that
+        stops need it to be applied."""
+        now = progress()
+        if now != heard[0]:
+            heard[0] = now
+            marks, owned, idle = now
             for key in task_keys:
-                value = encode_outcomes([], {}, join_durable, heard)
+                value = encode_outcomes([], {}, join_durable, marks, owned, idle)
                 await outcomes.send(key=key.encode(), value=value)
 
-    heard: dict[int, float] = {}
+    heard: list[tuple[dict[int, float], list[int], set[int]] | None] = [None]
 
     async def send_join_outputs() -> None:
         frontiers = {p: join.frontier() for p, join in join_stage.joins.items()}
-        marks = {p: w for p, w in durable_watermarks.items() if w != float("-inf")}
-        for key in task_keys:  # every task hears every partition's watermark (a heartbeat)
+        marks, owned, idle = progress()
+        for key in task_keys:  # every task hears every partition's progress (a heartbeat)
             items = join_out.pop(key, [])
             for start in range(0, max(1, len(items)), OUTCOMES_PER_ENVELOPE):
                 chunk = items[start : start + OUTCOMES_PER_ENVELOPE]
-                if not chunk and not marks:
+                if not chunk and not marks and not owned:
                     continue
-                value = encode_outcomes(chunk, frontiers, join_durable, marks)
+                value = encode_outcomes(chunk, frontiers, join_durable, marks, owned, idle)
                 join_sent.append(await outcomes.send(key=key.encode(), value=value))
         for key, items in join_out.items():  # another model's (stage 2 dead-letters them)
             for start in range(0, len(items), OUTCOMES_PER_ENVELOPE):
                 chunk = items[start : start + OUTCOMES_PER_ENVELOPE]
-                value = encode_outcomes(chunk, frontiers, join_durable, marks)
+                value = encode_outcomes(chunk, frontiers, join_durable, marks, owned, idle)
                 join_sent.append(await outcomes.send(key=key.encode(), value=value))
         join_out.clear()
         await _send_dead(dead_out, join_dead, join_sent)
@@ -208,7 +229,7 @@ def build_app(
             offset = await loop.run_in_executor(None, join_stores.commit, partition, records)
             join.commit(batch, offset)
             join_written[partition] = join.frontier()
-            written_watermarks[partition] = join.watermark
+            written_times[partition] = (join.prediction_time, join.label_time)
 
         held = _last_event_per_partition(join_checkpoint.held)
         await asyncio.gather(*(write(p) for p in sorted(held) if p in join_stage.joins))
@@ -216,8 +237,8 @@ def build_app(
     def join_committed() -> None:
         join_durable.update(join_written)
         join_written.clear()
-        durable_watermarks.update(written_watermarks)
-        written_watermarks.clear()
+        durable_times.update(written_times)
+        written_times.clear()
 
     join_checkpoint = Checkpoint(
         CheckpointRule(mon.checkpoint_envelopes, mon.checkpoint_interval),
@@ -235,6 +256,8 @@ def build_app(
 
     async def join_record(event: Any) -> None:
         message = event.message
+        sources.read(message.topic, message.partition)
+        next_offsets[(message.topic, message.partition)] = message.offset + 1
         if message.partition not in join_loaded:
             await load_join(message.partition)
         result = join_stage.process(
@@ -410,7 +433,14 @@ def build_app(
                 if checkpoint.rule.due():
                     await _or_exit(checkpoint.run(), "checkpoint")
         async with join_lock:
+            if not tables_recovered(app):
+                sources.waiting()  # nothing is read while the tables recover: not idle
             await _or_exit(send_heartbeats(), "heartbeat")
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def on_assigned(app: faust.App, assigned: Iterable[Any], **_: Any) -> None:
+        """The input partitions this worker reads from now on (it speaks for them to stage 2)."""
+        sources.assigned((tp.topic, tp.partition) for tp in assigned if tp.topic in input_topics)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(app: faust.App, revoked: Iterable[Any], **_: Any) -> None:
@@ -424,9 +454,11 @@ def build_app(
             join_sent.clear()
             join_written.clear()
             join_durable.clear()
-            written_watermarks.clear()
-            durable_watermarks.clear()
-            heard.clear()
+            written_times.clear()
+            durable_times.clear()
+            heard[0] = None
+            sources.revoked()
+            next_offsets.clear()
             join_stage.close()
             join_stores.release()
             join_loaded.clear()

@@ -45,6 +45,7 @@ from streams.errors import UnsupportedFaustError
 __all__ = [
     "SUPPORTED_FAUST",
     "after_assignment_seek",
+    "caught_up",
     "check_faust_version",
     "committed_offsets",
     "consumer_lag",
@@ -186,6 +187,38 @@ def consumer_lag(app: Any) -> dict[tuple[str, int], int]:
     except Exception:  # lag is best effort while rebalancing
         return lag
     return lag
+
+
+def caught_up(
+    app: Any, topic: str, partition: int, next_offsets: Mapping[tuple[str, int], int]
+) -> bool:
+    """Whether nothing is left to read on ``topic``'s ``partition``: its high watermark is known
+    and at most the next offset to read (``next_offsets``: after the last record read; or the
+    committed offset). ``False`` when it cannot be told (while rebalancing).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from faust.types import TP
+    >>> class Consumer:
+    ...     _committed_offset = {TP("labels", 0): 12}
+    ...     def highwater(self, tp): return {"labels": 20, "predictions": 0}[tp.topic]
+    >>> app = SimpleNamespace(consumer=Consumer())
+    >>> caught_up(app, "labels", 0, {}), caught_up(app, "predictions", 0, {})
+    (False, True)
+    >>> caught_up(app, "labels", 0, {("labels", 0): 20})
+    True
+    """
+    from faust.types import TP
+
+    try:
+        tp = TP(topic, partition)
+        high = app.consumer.highwater(tp)
+        committed = committed_offsets(app.consumer).get(tp) or 0
+        position = max(next_offsets.get((topic, partition), 0), committed)
+    except Exception:  # the consumer is being replaced (a rebalance): it cannot be told
+        return False
+    return high is not None and position >= high
 
 
 def filter_acks(consumer: Any, allows: Callable[[Any], bool]) -> None:

@@ -26,6 +26,7 @@ checkpoint) and that checkpoint's join watermark.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -198,22 +199,27 @@ def encode_outcomes(
     frontiers: dict[int, dict[str, int]],
     durables: dict[int, dict[str, int]],
     watermarks: dict[int, float] | None = None,
+    owned: Iterable[int] = (),
+    idle: Iterable[int] = (),
 ) -> bytes:
     """One ``driftline.outcomes/2`` envelope of wire lists, with stage 1's progress per partition.
 
     ``frontiers[p]``: the input offsets partition ``p`` had applied when the envelope was sent;
     ``durables[p]``: those of its last completed checkpoint (absent before the first one);
     ``watermarks[p]``: the join watermark of that checkpoint (no later outcome of ``p`` has a
-    smaller ``tau``). An envelope with no items is a heartbeat of the watermarks.
+    smaller ``tau``); ``owned``: the input partitions the sending worker reads now, of which
+    ``idle`` are idle (:mod:`streams.idle_sources`). An envelope with no items is a heartbeat.
 
-    >>> encode_outcomes([], {0: {"labels": 4}}, {}, {0: 12.5})
-    b'{"schema":"driftline.outcomes/2","f":{"0":{"labels":4}},"d":{},"w":{"0":12.5},"events":[]}'
+    >>> encode_outcomes([], {0: {"labels": 4}}, {}, {0: 12.5}, owned=[0, 1], idle=[1])
+    b'{"schema":"driftline.outcomes/2","f":{"0":{"labels":4}},"d":{},"w":{"0":12.5},"o":[0,1],"i":[1],"events":[]}'
     """
     envelope = {
         "schema": OUTCOMES_ENVELOPE,
         "f": frontiers,
         "d": durables,
         "w": watermarks or {},
+        "o": sorted(owned),
+        "i": sorted(idle),
         "events": items,
     }
     return orjson.dumps(envelope, option=orjson.OPT_NON_STR_KEYS)

@@ -16,10 +16,15 @@ depends on the input alone:
 * :class:`OutcomeOrder` holds a task's outcomes and releases them in ``(tau, origin)`` order
   (origins are unique) while ``tau`` is below every source's watermark.
 
-A source that reports no progress for ``idle_after`` seconds (wall clock: an input partition
-with no events, or with predictions but no labels) is not waited for; an outcome it sends later
-that sorts before what was applied already is applied at once (counted, not reordered). That is
-the one case in which the order depends on timing.
+A source can be **idle**: its owner (the stage 1 worker that reads it) declares so when the
+partition is caught up and has had no record for ``monitor.source_idle_timeout``
+(:class:`streams.idle_sources.IdleSources`); an idle source is not waited for until its owner
+says it is active again. Idleness is part of the input stage 2 reads (the envelopes carry it),
+never a guess from stage 2's own clock: a source whose owner is gone (a takeover, a restart, a
+rebalance) is waited for, however long that takes. An outcome a source sends after it was idle
+that sorts before what was applied already is applied at once (counted in
+:attr:`OutcomeOrder.unordered`, not reordered): that is the one case in which the order depends
+on timing, and only on a partition that went quiet with nothing left to read.
 
 The held outcomes are not stored with the task's state (at most ``memory_items`` stay in memory,
 the rest spill to a scratch database: :class:`~streams.held_outcomes.HeldOutcomes`): the app
@@ -33,7 +38,7 @@ Examples
 >>> def outcome(tau, partition, offset):
 ...     return Outcome("labelled", "m", "1", "churn", "p", tau, ("labels", partition, offset, 0, 0),
 ...                    tau=tau)
->>> order = OutcomeOrder(sources=2, idle_after=60.0, clock=lambda: 0.0)
+>>> order = OutcomeOrder(sources=2)
 >>> order.offer(outcome(5.0, 1, 0), None, None, record=0)
 []
 >>> order.offer(outcome(3.0, 0, 0), None, None, record=1)
@@ -46,12 +51,17 @@ Examples
 [5.0]
 >>> order.held, order.holding_from
 (0, None)
+>>> order.offer(outcome(20.0, 0, 1), None, None, record=2)
+[]
+>>> order.advance(0, 30.0); order.declare(1, idle=True); [h.outcome.tau for h in order.release()]
+[20.0]
+>>> [h.outcome.tau for h in order.offer(outcome(15.0, 1, 1), None, None, record=3)]
+[15.0]
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,52 +91,41 @@ class OutcomeOrder:
     Parameters
     ----------
     sources
-        Input partitions (stage 1's sources); each must report a watermark.
-    idle_after
-        Seconds without progress after which a source is not waited for.
-    clock
-        Monotonic time (tests pass their own).
+        Input partitions (stage 1's sources); each must report a watermark or be idle.
     spill_dir
         Where held outcomes beyond ``memory_items`` go (:class:`HeldOutcomes`).
     """
 
     def __init__(
-        self,
-        sources: int,
-        idle_after: float,
-        clock: Callable[[], float] = time.monotonic,
-        spill_dir: Path | None = None,
-        memory_items: int = 200_000,
+        self, sources: int, spill_dir: Path | None = None, memory_items: int = 200_000
     ) -> None:
         self.sources = sources
-        self.idle_after = idle_after
-        self.clock = clock
         self.spill_dir = spill_dir
         self.memory_items = memory_items
         self.watermarks: dict[int, float] = {}
+        self.idle: set[int] = set()  # sources their owner declared idle
         self.applied: Key | None = None  # the last key applied in order
         self.read_through = -1  # the highest outcomes record offered whole
+        self.unordered = 0  # outcomes applied out of order (the stage counts them: replays are not)
         self._transient()
 
     def _transient(self) -> None:
         self._held = HeldOutcomes(self.memory_items, self.spill_dir)
         self._records: dict[int, int] = {}  # outcomes record offset -> outcomes held from it
-        self._moved_at: dict[int, float] = {}
-        self._since = self.clock()
 
     def __getstate__(self) -> dict[str, Any]:
         return {
             "sources": self.sources,
-            "idle_after": self.idle_after,
             "watermarks": self.watermarks,
+            "idle": self.idle,
             "applied": self.applied,
             "read_through": self.read_through,
+            "unordered": self.unordered,
             "memory_items": self.memory_items,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.clock = time.monotonic
         self.spill_dir = None  # the restoring worker's: spill_to()
         self._transient()
 
@@ -140,7 +139,13 @@ class OutcomeOrder:
         """A source reported the watermark of its last completed checkpoint."""
         if watermark > self.watermarks.get(source, _NO_TIME):
             self.watermarks[source] = watermark
-            self._moved_at[source] = self.clock()
+
+    def declare(self, source: int, idle: bool) -> None:
+        """A source's owner declared it idle (caught up, no records) or active again."""
+        if idle:
+            self.idle.add(source)
+        else:
+            self.idle.discard(source)
 
     def offer(
         self,
@@ -189,13 +194,10 @@ class OutcomeOrder:
 
     def bound(self) -> float:
         """The smallest watermark of the sources waited for (``inf``: none is)."""
-        now = self.clock()
         low = float("inf")
         for source in range(self.sources):
-            moved = self._moved_at.get(source, self._since)
-            if now - moved > self.idle_after:
-                continue  # idle: not waited for
-            low = min(low, self.watermarks.get(source, _NO_TIME))
+            if source not in self.idle:
+                low = min(low, self.watermarks.get(source, _NO_TIME))
         return low
 
     @property

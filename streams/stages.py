@@ -284,9 +284,7 @@ class MonitorStage:
         """The apply order of one (model, task) (kept in its monitor's state)."""
         monitor = self.monitor_for(model, task)
         if monitor.order is None:
-            monitor.order = OutcomeOrder(
-                self.config.kafka.partitions, self.config.monitor.source_idle_timeout
-            )
+            monitor.order = OutcomeOrder(self.config.kafka.partitions)
         if monitor.order.spill_dir != self.spill_dir:
             monitor.order.spill_to(self.spill_dir)
         return monitor.order
@@ -304,7 +302,7 @@ class MonitorStage:
         (:class:`~streams.outcome_order.OutcomeOrder`)."""
         result = MonitorResult()
         try:
-            raws, frontiers, durables, watermarks = _unwrap(decode_record(value or b""))
+            envelope = _unwrap(decode_record(value or b""))
         except EventValidationError as exc:
             result.dead_letters.append(
                 dead_letter(
@@ -313,13 +311,16 @@ class MonitorStage:
             )
             self.dead_lettered += 1
             return result
+        raws, frontiers, durables = envelope.events, envelope.frontiers, envelope.durables
         orders: dict[str, OutcomeOrder] = {}
-        if watermarks and key:
+        if (envelope.watermarks or envelope.owned) and key:
             model, _, task = key.decode().rpartition("/")
             if task in self.config.tasks and model == self.config.model:
                 order = orders[monitor_key(model, task)] = self.order_for(model, task)
-                for source, watermark in watermarks.items():
+                for source, watermark in envelope.watermarks.items():
                     order.advance(source, watermark)
+                for source in envelope.owned:
+                    order.declare(source, idle=source in envelope.idle)
         for index, raw in enumerate(raws):
             try:
                 outcome = Outcome.from_wire(raw)
@@ -340,11 +341,11 @@ class MonitorStage:
             source = outcome.origin[1]
             late = order.offer(outcome, frontiers.get(source), durables.get(source), offset)
             self._partitions[outcome.key] = partition
-            for held in late:
-                self._apply(
-                    self.monitors[outcome.key], held.outcome, result, held.frontier,
-                    held.durable, offset,
-                )  # fmt: skip
+            for held in late:  # a source's after it was idle (or a replay, skipped)
+                monitor = self.monitors[outcome.key]
+                skipped = monitor.skipped
+                self._apply(monitor, held.outcome, result, held.frontier, held.durable, offset)
+                order.unordered += monitor.skipped == skipped
         for order in orders.values():
             order.read(offset)
         self._release(orders, result)
@@ -458,6 +459,18 @@ Progress = dict[int, dict[str, int]]
 """Stage 1 offsets per input partition (frontiers or durable frontiers of an envelope)."""
 
 
+@dataclass(slots=True)
+class Envelope:
+    """What one ``driftline.outcomes/2`` record carries (:func:`streams.outcome.encode_outcomes`)."""
+
+    events: list[Any]
+    frontiers: Progress
+    durables: Progress
+    watermarks: dict[int, float]
+    owned: list[int]
+    idle: set[int]
+
+
 _PROFILES = b"profiles"
 """The name the feature profiles of a partition are attached to its join state under."""
 
@@ -468,9 +481,9 @@ def _home(prediction_id: str, partitions: int) -> int:
     return partition_for(prediction_id, partitions)
 
 
-def _unwrap(raws: list[dict[str, Any]]) -> tuple[list[Any], Progress, Progress, dict[int, float]]:
-    """The outcomes of a ``driftline.outcomes/2`` record, its frontiers, durable frontiers and
-    durable watermarks."""
+def _unwrap(raws: list[dict[str, Any]]) -> Envelope:
+    """The outcomes of a ``driftline.outcomes/2`` record, its frontiers, durable frontiers,
+    durable watermarks, and the sender's owned and idle partitions."""
     envelope = raws[0]
     if len(raws) != 1 or envelope.get("schema") != OUTCOMES_ENVELOPE:
         raise EventValidationError(
@@ -481,11 +494,13 @@ def _unwrap(raws: list[dict[str, Any]]) -> tuple[list[Any], Progress, Progress, 
     if not isinstance(events, list) or not isinstance(frontiers, dict):
         raise EventValidationError(f"malformed {OUTCOMES_ENVELOPE} envelope: needs events and f")
     try:
-        return (
+        return Envelope(
             events,
             {int(p): dict(f) for p, f in frontiers.items()},
             {int(p): dict(d) for p, d in (durables or {}).items()},
             {int(p): float(w) for p, w in (envelope.get("w") or {}).items()},
+            [int(p) for p in envelope.get("o") or ()],
+            {int(p) for p in envelope.get("i") or ()},
         )
     except (TypeError, ValueError) as exc:
         raise EventValidationError(f"malformed {OUTCOMES_ENVELOPE} envelope: {exc}") from exc

@@ -91,6 +91,17 @@ class MonitorCollector(Collector):
             "Outcomes held until every input partition's watermark passes them",
             labels=["model", "task"],
         )
+        unordered = CounterMetricFamily(
+            "driftline_outcomes_out_of_order",
+            "Outcomes applied out of event-time order (sent by an input partition after its "
+            "worker declared it idle)",
+            labels=["model", "task"],
+        )
+        idle = GaugeMetricFamily(
+            "driftline_source_idle",
+            "1 while an input partition's worker declares it idle (not waited for)",
+            labels=["model", "task", "partition"],
+        )
         marks = GaugeMetricFamily(
             "driftline_source_watermark_seconds",
             "The join watermark each input partition last reported to a task's monitor",
@@ -101,9 +112,12 @@ class MonitorCollector(Collector):
             if order is None:
                 continue
             waiting.add_metric([monitor.model, monitor.task], order.held)
+            unordered.add_metric([monitor.model, monitor.task], order.unordered)
+            for source in range(order.sources):
+                idle.add_metric([monitor.model, monitor.task, str(source)], source in order.idle)
             for source, mark in sorted(order.watermarks.items()):
                 marks.add_metric([monitor.model, monitor.task, str(source)], mark)
-        yield from (waiting, marks)
+        yield from (waiting, unordered, idle, marks)
 
     def collect(self) -> Iterator[Any]:
         labels = ["model", "model_version", "task"]

@@ -444,7 +444,8 @@ class MonitorConfig(Section):
     source_idle_timeout: Duration = Field(
         10.0,
         description="stage 2 applies a task's outcomes in event-time order across input "
-        "partitions; a partition that reports no progress this long is not waited for",
+        "partitions; a worker declares an input topic partition it reads idle (not waited for) "
+        "when it is caught up and had no record this long",
     )
     join_cache_bytes: int = Field(
         32 * 2**20,

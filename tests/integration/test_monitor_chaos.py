@@ -1,12 +1,14 @@
 """Chaos on a real broker: a second worker joining mid-stream (its partitions' join state comes
 from the changelog), and the broker itself killed with ``kill -9`` mid-stream (changelog
 transactions and outcome sends in flight). Each run must end with the stream's exact per-task
-counts: every prediction counted once and ended once (labelled or expired), no duplicates, no
-orphans.
+counts (every prediction counted once and ended once, labelled or expired; no duplicates, no
+orphans) and with exactly the alerts, retrain requests and task-metrics snapshots (ids and
+bodies) of one uninterrupted worker on the same stream.
 
-The stream is :class:`bench.workload.Workload` (three tasks, shuffled and missing labels) plus
-its tail, which moves every partition's watermark past every budget. ``make test`` runs a short
-stream; ``DRIFTLINE_NIGHTLY=1`` (``make test-nightly``) a long one.
+The stream is :class:`bench.workload.Workload` (three tasks, shuffled and missing labels, an
+abrupt drift on ``fraud``) plus its tail, which moves every partition's watermark past every
+budget. ``make test`` runs a short stream; ``DRIFTLINE_NIGHTLY=1`` (``make test-nightly``) a
+long one.
 """
 
 from __future__ import annotations
@@ -28,8 +30,59 @@ from streams.errors import RESTART_EXIT_CODE
 from tests.integration.conftest import cached_jars
 
 NIGHTLY = os.environ.get("DRIFTLINE_NIGHTLY") == "1"
-PREDICTIONS = 40_000 if NIGHTLY else 6_000
+PREDICTIONS = 40_000 if NIGHTLY else 8_000
 TASKS = ("churn", "fraud", "spend")
+PARTITIONS = 4
+MONITOR = "checkpoint_interval: 0.5, snapshot_interval: 600"
+OUTPUTS = (("drift_alerts", "alert_id"), ("retrain_requests", "request_id"),
+           ("task_metrics", "snapshot_id"))  # fmt: skip
+
+
+def _workload() -> Workload:
+    return Workload(predictions=PREDICTIONS, seed=21, drift_at=PREDICTIONS // 2)
+
+
+def _outputs(worker: WorkerProcess) -> dict[str, dict[str, dict]]:
+    return {topic: worker.by_id(topic, key) for topic, key in OUTPUTS}
+
+
+def _differences(actual: dict, expected: dict) -> list[str]:  # type: ignore[type-arg]
+    """What differs between two runs' outputs, id by id and field by field."""
+    lines = []
+    for topic, events in expected.items():
+        got = actual.get(topic, {})
+        lines += [f"{topic}: missing {key}" for key in sorted(events.keys() - got.keys())]
+        lines += [f"{topic}: extra {key}" for key in sorted(got.keys() - events.keys())]
+        for key in sorted(events.keys() & got.keys()):
+            fields = {f for f in events[key].keys() | got[key].keys()
+                      if events[key].get(f) != got[key].get(f)}  # fmt: skip
+            lines += [f"{topic} {key} {f}: {got[key].get(f)!r} != {events[key].get(f)!r}"
+                      for f in sorted(fields)]  # fmt: skip
+    return lines
+
+
+@pytest.fixture(scope="module")
+def reference(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+    """What one uninterrupted worker makes of the stream."""
+    worker = WorkerProcess(kafka_bootstrap, tmp_path_factory.mktemp("reference"), TASKS_YAML,
+                           MONITOR, partitions=PARTITIONS)  # fmt: skip
+    workload = _workload()
+    events = list(workload.events())
+    producer = _producer(kafka_bootstrap)
+    # the same records as the chaos runs, which produce the stream in two halves: a record's
+    # boundaries are part of the input (a task without a score signal counts its predictions
+    # once per record)
+    produce(producer, _inputs(worker), iter(events[: len(events) // 2]), PARTITIONS, 100)
+    produce(producer, _inputs(worker), iter(events[len(events) // 2 :]), PARTITIONS, 100)
+    produce(producer, _inputs(worker), workload.tail(), PARTITIONS, 1)
+    worker.start()
+    try:
+        _wait_exact(worker, _expected(workload), timeout=600, restart=worker.supervise)
+    finally:
+        worker.stop()
+    outputs = _outputs(worker)
+    assert outputs["drift_alerts"] and outputs["task_metrics"], outputs
+    return outputs
 
 
 def _expected(workload: Workload) -> dict[str, int]:
@@ -93,23 +146,24 @@ def _monitor(worker: WorkerProcess, index: int) -> subprocess.Popen[bytes]:
 
 @pytest.mark.slow
 def test_a_worker_joining_mid_stream_takes_partitions_over_exactly(
-    kafka_bootstrap: str, tmp_path: Path
-) -> None:
-    worker = WorkerProcess(kafka_bootstrap, tmp_path, TASKS_YAML, partitions=4, workers=2)
-    workload = Workload(predictions=PREDICTIONS, seed=21)
+    kafka_bootstrap: str, tmp_path: Path, reference: dict
+) -> None:  # type: ignore[type-arg]
+    worker = WorkerProcess(kafka_bootstrap, tmp_path, TASKS_YAML, MONITOR, partitions=PARTITIONS,
+                           workers=2)  # fmt: skip
+    workload = _workload()
     events = list(workload.events())
     producer = _producer(kafka_bootstrap)
     first = _monitor(worker, 0)
     processes = [first]
     try:
-        produce(producer, _inputs(worker), iter(events[: len(events) // 2]), 4, 100)
+        produce(producer, _inputs(worker), iter(events[: len(events) // 2]), PARTITIONS, 100)
         deadline = time.monotonic() + 180
         while worker.inputs_done(worker.scrape(), TASKS) < len(events) // 4:
             assert first.poll() is None and time.monotonic() < deadline, "worker 0 made no progress"
             time.sleep(0.5)
         processes.append(_monitor(worker, 1))  # a rebalance: worker 0 gives up partitions
-        produce(producer, _inputs(worker), iter(events[len(events) // 2 :]), 4, 100)
-        produce(producer, _inputs(worker), workload.tail(), 4, 1)
+        produce(producer, _inputs(worker), iter(events[len(events) // 2 :]), PARTITIONS, 100)
+        produce(producer, _inputs(worker), workload.tail(), PARTITIONS, 1)
 
         def alive() -> None:
             """Restart a worker that exited 70 to replay, as a supervisor would."""
@@ -119,6 +173,8 @@ def test_a_worker_joining_mid_stream_takes_partitions_over_exactly(
                 assert processes[index].poll() is None, f"a worker exited {process.returncode}"
 
         _wait_exact(worker, _expected(workload), timeout=600 if NIGHTLY else 300, restart=alive)
+        differences = _differences(_outputs(worker), reference)
+        assert not differences, "\n".join(differences)
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -136,7 +192,9 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_a_broker_killed_mid_stream_loses_and_repeats_nothing(tmp_path: Path) -> None:
+def test_a_broker_killed_mid_stream_loses_and_repeats_nothing(
+    tmp_path: Path, reference: dict
+) -> None:  # type: ignore[type-arg]
     broker = LocalBroker(
         tmp_path / "kafka", port=_free_port(), controller_port=_free_port(), jars=cached_jars(),
         start_timeout=90.0,
@@ -144,10 +202,12 @@ def test_a_broker_killed_mid_stream_loses_and_repeats_nothing(tmp_path: Path) ->
     bootstrap = broker.start().bootstrap_servers
     assert bootstrap is not None
     try:
-        worker = WorkerProcess(bootstrap, tmp_path / "run", TASKS_YAML, "store: rocksdb")
-        workload = Workload(predictions=PREDICTIONS, seed=22)
+        worker = WorkerProcess(bootstrap, tmp_path / "run", TASKS_YAML, MONITOR,
+                               partitions=PARTITIONS)  # fmt: skip
+        workload = _workload()
         events = list(workload.events())
-        produce(_producer(bootstrap), _inputs(worker), iter(events[: len(events) // 2]), 2, 100)
+        first = iter(events[: len(events) // 2])
+        produce(_producer(bootstrap), _inputs(worker), first, PARTITIONS, 100)
         worker.start()
         deadline = time.monotonic() + 180
         while worker.inputs_done(worker.scrape(), TASKS) < len(events) // 4:
@@ -160,9 +220,12 @@ def test_a_broker_killed_mid_stream_loses_and_repeats_nothing(tmp_path: Path) ->
         time.sleep(5)
         broker.pid_file.remove()
         assert broker.start().bootstrap_servers == bootstrap
-        produce(_producer(bootstrap), _inputs(worker), iter(events[len(events) // 2 :]), 2, 100)
-        produce(_producer(bootstrap), _inputs(worker), workload.tail(), 2, 1)
+        rest = iter(events[len(events) // 2 :])
+        produce(_producer(bootstrap), _inputs(worker), rest, PARTITIONS, 100)
+        produce(_producer(bootstrap), _inputs(worker), workload.tail(), PARTITIONS, 1)
         _wait_exact(worker, _expected(workload), timeout=600, restart=worker.supervise)
         worker.stop()
+        differences = _differences(_outputs(worker), reference)
+        assert not differences, "\n".join(differences)
     finally:
         broker.stop()

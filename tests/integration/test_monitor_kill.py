@@ -114,8 +114,8 @@ def test_sigkill_and_restart_equals_an_uninterrupted_run(
     finally:
         reference.stop()
     expected_alerts = _alerts(reference)
-    expected_requests = _by_id(reference, "retrain_requests", "request_id")
-    expected_snapshots = _by_id(reference, "task_metrics", "snapshot_id")
+    expected_requests = reference.by_id("retrain_requests", "request_id")
+    expected_snapshots = reference.by_id("task_metrics", "snapshot_id")
     assert expected_snapshots and expected_requests
     # the drift on fraud is found; over the nightly 55 000 predictions PageHinkley may also
     # raise a false alarm on a stable task (about 5 per 100 000 labels, docs/monitoring.md)
@@ -146,14 +146,5 @@ def test_sigkill_and_restart_equals_an_uninterrupted_run(
     # retrain requests and the same snapshots (a replay sends some again: same id, same body)
     alerts = _alerts(crashed)
     assert alerts == expected_alerts, (alerts, expected_alerts)
-    assert _by_id(crashed, "retrain_requests", "request_id") == expected_requests
-    assert _by_id(crashed, "task_metrics", "snapshot_id") == expected_snapshots
-
-
-def _by_id(worker: WorkerProcess, topic: str, key: str) -> dict[str, dict]:
-    """The events of an output topic by id; an id sent twice must carry the same event."""
-    seen: dict[str, dict] = {}
-    for event in worker.read(topic, timeout=20):
-        event.pop("emitted_at", None)
-        assert seen.setdefault(event[key], event) == event, (event, seen[event[key]])
-    return seen
+    assert crashed.by_id("retrain_requests", "request_id") == expected_requests
+    assert crashed.by_id("task_metrics", "snapshot_id") == expected_snapshots

@@ -178,6 +178,25 @@ def test_outcomes_wait_for_every_source_and_apply_in_event_time_order() -> None:
     assert restarted.holding() == {}
 
 
+def test_only_a_sources_owner_declares_it_idle_and_no_clock_does() -> None:
+    """A source nobody speaks for (its worker gone: a takeover) is waited for, however long;
+    one its owner declares idle is not, until the owner says it is active again."""
+    stage = MonitorStage(TWO)
+    key = b"m/a"
+    first = encode_outcomes(_labels("a", 0, [1, 5]), {}, {}, {0: 10}, owned=[0])
+    assert stage.process("outcomes", 0, 0, first, key).applied == 0
+    assert stage.release_due().applied == 0  # no clock makes source 1 idle
+    idle = encode_outcomes([], {}, {}, {0: 10}, owned=[0, 1], idle=[1])
+    assert stage.process("outcomes", 0, 1, idle, key).applied == 2
+    # source 1 active again: a label it sends now is applied at once, counted out of order
+    back = encode_outcomes(_labels("a", 1, [3]), {}, {}, {0: 10}, owned=[0, 1])
+    assert stage.process("outcomes", 0, 2, back, key).applied == 1
+    order = stage.monitors["m/a"].order
+    assert order.unordered == 1 and order.idle == set()
+    later = encode_outcomes(_labels("a", 0, [12]), {}, {}, {0: 20}, owned=[0, 1])
+    assert stage.process("outcomes", 0, 3, later, key).applied == 0  # waits for source 1 again
+
+
 def test_outcomes_of_an_older_version_are_counted_but_feed_no_detector() -> None:
     monitor = TaskMonitor(CFG, "m", "a")
     update = promotion()

@@ -27,8 +27,7 @@ def _source(source: int, taus: list[float]) -> list[tuple[str, object]]:
 
 
 def _released(streams: list[list[tuple[str, object]]], seed: int, tmp: Path, memory: int) -> list:
-    order = OutcomeOrder(len(streams), idle_after=1e9, clock=lambda: 0.0, spill_dir=tmp,
-                         memory_items=memory)  # fmt: skip
+    order = OutcomeOrder(len(streams), spill_dir=tmp, memory_items=memory)
     rng = random.Random(seed)
     cursors = [0] * len(streams)
     out: list = []
