@@ -232,10 +232,38 @@ class JoinStage:
                 self.dead_lettered += 1
                 continue
             if self.profiles is not None and isinstance(record, PredictionRecord):
-                for profile in self.profiles.observe(partition, record, where[2:]):
-                    profile.tau = join.prediction_time  # a window closed: apply it here
-                    result.outcomes.append(profile)
-        result.outcomes.extend(join.end_record())
+                try:
+                    for profile in self.profiles.observe(partition, record, where[2:]):
+                        profile.tau = join.prediction_time  # a window closed: apply it here
+                        result.outcomes.append(profile)
+                except Exception as exc:  # the join applied it: only the profiles miss it
+                    log.exception("the feature profiles could not take %s[%d]@%d #%d", *where)
+                    result.dead_letters.append(
+                        dead_letter(
+                            "the feature profiles could not take this event (the join applied "
+                            f"it; {type(exc).__name__}: {exc})",
+                            (topic, partition, offset, index if envelope else None),
+                            raw,
+                            key,
+                            "join",
+                        )
+                    )
+                    self.dead_lettered += 1
+        try:
+            result.outcomes.extend(join.end_record())
+        except Exception as exc:  # a bug: the record's predictions go uncounted, nothing stops
+            log.exception("the join could not count the predictions of %s[%d]@%d", *where[:3])
+            result.dead_letters.append(
+                dead_letter(
+                    f"the join could not count this record's predictions ({type(exc).__name__}: "
+                    f"{exc})",
+                    (topic, partition, offset, None),
+                    value or b"",
+                    key,
+                    "join",
+                )
+            )
+            self.dead_lettered += 1
         join.mark_applied(topic, offset)
         return result
 

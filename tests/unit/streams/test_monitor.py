@@ -407,6 +407,26 @@ def test_an_event_the_join_cannot_apply_is_dead_lettered_and_the_rest_go_on(
     assert stage.joins[0].frontier() == {"predictions": 0}  # the record counts as applied
 
 
+def test_a_record_whose_predictions_the_join_cannot_count_is_dead_lettered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from streams.join import LabelJoin
+
+    def end_record(self):  # type: ignore[no-untyped-def]
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(LabelJoin, "end_record", end_record)
+    stage = JoinStage(CFG, partitions=1)
+    event = {"schema": "driftline.prediction/1", "prediction_id": "p-0", "model": "m",
+             "model_version": "1", "entity_id": "e", "event_time": "2026-11-23T12:00:00Z",
+             "outputs": {"a": {"score": 0.5}}}  # fmt: skip
+    result = stage.process("predictions", 0, 0, b"k", json.dumps(event).encode())
+    (letter,) = result.dead_letters
+    assert "could not count this record's predictions (KeyError" in letter.reason
+    assert letter.source.index is None and letter.stage == "join"
+    assert stage.joins[0].frontier() == {"predictions": 0}  # applied: a replay skips it
+
+
 def test_the_first_promotion_of_the_version_already_serving_starts_nothing_over() -> None:
     """A bootstrap promotes the version whose predictions the monitor sees already: its
     detectors keep their baseline and no warm-up starts (the drift right after is found)."""
