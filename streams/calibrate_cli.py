@@ -71,6 +71,10 @@ def calibrate(
         raise click.BadParameter(f"{unknown} not in the config's tasks {sorted(config.tasks)}",
                                  param_hint="--task")  # fmt: skip
     tried = [_candidate(text) for text in candidates] or list(CANDIDATES)
+    if from_topics:  # one bounded check (kafka.connect_timeout), not an --idle wait on nothing
+        from driftline.reachability import require_topics
+
+        require_topics(config.kafka, [config.topics.predictions, config.topics.labels])
     events = _from_topics(config, since, until, idle) if from_topics else _from_files(histories)
     joined, skipped = task_histories(config, events)
     report: dict[str, Any] = {"skipped_events": skipped, "shift": shift, "null_labels": null_labels,

@@ -1,8 +1,8 @@
 """The ``driftline ...`` commands in the shell blocks of README.md and docs/*.md.
 
 Used by ``tests/unit/test_doc_commands.py`` (every command parses with the CLI's own click
-parser) and ``tests/integration/test_doc_commands_run.py`` (the cheap ones run against the test
-broker).
+parser) and ``tests/integration/test_user_path.py`` (README.md's first-run block in its order,
+then the cheap commands run as written against that test's own broker).
 """
 
 from __future__ import annotations

@@ -114,13 +114,16 @@ def route(config_path: str | None, metrics_port: int | None) -> None:
 
     from driftline.alerts import AlertRouter
     from driftline.errors import ConfigError
+    from driftline.reachability import require_topics
 
     cfg = load_or_exit(config_path)
     if not cfg.alerts.sinks:
         raise click.ClickException("the config has no alerts.sinks: nothing to route")
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(levelname)s] %(message)s")
     router = AlertRouter(cfg)
     try:
+        router.check()  # every sink's URL variable is set
+        require_topics(cfg.kafka, [cfg.topics.drift_alerts, cfg.topics.dead_letters])
+        logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(levelname)s] %(message)s")
         router.start()
     except ConfigError as exc:
         for line in exc.problems or [str(exc)]:
