@@ -44,6 +44,7 @@ from streams.faust_compat import (
     committed_offsets,
     consumer_lag,
     drain_producer,
+    fair_fetch_order,
     filter_acks,
     in_event_context,
     tables_recovered,
@@ -68,6 +69,9 @@ MAX_STATE_BYTES = 900 * 1024
 PRODUCER_BATCH_BYTES = 1_000_000
 """aiokafka sends one batch per partition per request and one request at a time: batches of
 16 KiB (its default) made a checkpoint's changelog writes (about 1.4 MB) some 40 round trips."""
+POLL_RECORDS = 100
+"""Records (envelopes of up to 100 events) Faust takes from the fetcher at a time; with
+:func:`~streams.faust_compat.fair_fetch_order` each partition gets its turn every few calls."""
 _RAW: dict[str, Any] = {
     "key_type": bytes,
     "value_type": bytes,
@@ -101,6 +105,7 @@ def build_app(
     worker = worker_id or f"worker-{worker_index}"
     datadir = config.state_dir / "monitor" / worker
     datadir.mkdir(parents=True, exist_ok=True)
+    fair_fetch_order()
     app = faust.App(
         mon.app_id,
         broker=[f"kafka://{server.strip()}" for server in servers.split(",")],
@@ -119,6 +124,7 @@ def build_app(
         processing_guarantee="at_least_once",
         producer_max_batch_size=PRODUCER_BATCH_BYTES,
         consumer_max_fetch_size=mon.fetch_bytes,
+        broker_max_poll_records=POLL_RECORDS,
         consumer_auto_offset_reset="earliest",
         autodiscover=False,
     )

@@ -67,6 +67,7 @@ class PeopleStack:
         from confluent_kafka import Producer
 
         from driftline.config import load_config
+        from driftline.kafka_logs import kafka_logger
         from driftline.topics import create_topics
 
         run = uuid.uuid4().hex[:8]
@@ -89,7 +90,10 @@ class PeopleStack:
         )
         self.config = load_config(self.path)
         create_topics(self.config)
-        self.producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random"})
+        self.producer = Producer(
+            {"bootstrap.servers": bootstrap, "partitioner": "murmur2_random",
+             "logger": kafka_logger()}
+        )  # fmt: skip
         self.warm: set[str] = set()
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.env = {**os.environ, "DRIFTLINE_BOOTSTRAP_SERVERS": bootstrap}

@@ -115,9 +115,11 @@ def test_the_former_join_tables_state_is_refused(config, kafka_bootstrap: str) -
     former = f"{config.monitor.app_id}-join-changelog"
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    from driftline.kafka_logs import kafka_logger
+
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap, "logger": kafka_logger()})
     admin.create_topics([NewTopic(former, 1, 1)])[former].result(30)
-    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "logger": kafka_logger()})
     producer.produce(former, b"old state", b"0/base/0")
     producer.flush(30)
     with pytest.raises(StreamsError, match=r"join state of an earlier driftline.*reset"):

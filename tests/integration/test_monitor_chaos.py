@@ -1,6 +1,8 @@
 """Chaos on a real broker: a second worker joining mid-stream (its partitions' join state comes
-from the changelog), and the broker itself killed with ``kill -9`` mid-stream (changelog
-transactions and outcome sends in flight). Each run must end with the stream's exact per-task
+from the changelog), one of two workers SIGKILLed (the other takes its partitions over, then it
+comes back), a SIGTERM and restart, and the broker itself killed with ``kill -9`` mid-stream
+(changelog transactions and outcome sends in flight); in each the second half of the stream is
+produced after the interruption, a backlog the workers then catch up on. Each run must end with the stream's exact per-task
 counts (every prediction counted once and ended once, labelled or expired; no duplicates, no
 orphans) and with exactly the alerts, retrain requests and task-metrics snapshots (ids and
 bodies) of one uninterrupted worker on the same stream.
@@ -19,7 +21,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from subprocess import Popen
 
 import pytest
 
@@ -97,7 +101,10 @@ def _expected(workload: Workload) -> dict[str, int]:
 def _producer(bootstrap: str):  # type: ignore[no-untyped-def]
     from confluent_kafka import Producer
 
-    return Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
+    from driftline.kafka_logs import kafka_logger
+
+    # librdkafka's lines through logging: a producer outliving its broker must not print
+    return Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "logger": kafka_logger()})
 
 
 def _inputs(worker: WorkerProcess) -> dict[str, str]:
@@ -144,37 +151,41 @@ def _monitor(worker: WorkerProcess, index: int) -> subprocess.Popen[bytes]:
     )
 
 
-@pytest.mark.slow
-def test_a_worker_joining_mid_stream_takes_partitions_over_exactly(
-    kafka_bootstrap: str, tmp_path: Path, reference: dict
-) -> None:  # type: ignore[type-arg]
-    worker = WorkerProcess(kafka_bootstrap, tmp_path, TASKS_YAML, MONITOR, partitions=PARTITIONS,
+def _interrupted(
+    bootstrap: str,
+    tmp_path: Path,
+    reference: dict,  # type: ignore[type-arg]
+    start: int,
+    interrupt: Callable[[list[Popen], WorkerProcess], None],
+) -> list[str]:
+    """Run the stream with ``start`` workers (one process each), ``interrupt`` them once a
+    quarter of the events is applied (the second half is produced after it), restart a worker
+    that exits 70 as a supervisor would; what differs from the uninterrupted run."""
+    worker = WorkerProcess(bootstrap, tmp_path, TASKS_YAML, MONITOR, partitions=PARTITIONS,
                            workers=2)  # fmt: skip
     workload = _workload()
     events = list(workload.events())
-    producer = _producer(kafka_bootstrap)
-    first = _monitor(worker, 0)
-    processes = [first]
+    producer = _producer(bootstrap)
+    processes = [_monitor(worker, index) for index in range(start)]
+
+    def alive() -> None:
+        for index, process in enumerate(processes):
+            if process.poll() == RESTART_EXIT_CODE:
+                processes[index] = _monitor(worker, index)
+            assert processes[index].poll() is None, f"a worker exited {process.returncode}"
+
     try:
         produce(producer, _inputs(worker), iter(events[: len(events) // 2]), PARTITIONS, 100)
         deadline = time.monotonic() + 180
         while worker.inputs_done(worker.scrape(), TASKS) < len(events) // 4:
-            assert first.poll() is None and time.monotonic() < deadline, "worker 0 made no progress"
+            alive()
+            assert time.monotonic() < deadline, "no progress before the interruption"
             time.sleep(0.5)
-        processes.append(_monitor(worker, 1))  # a rebalance: worker 0 gives up partitions
+        interrupt(processes, worker)
         produce(producer, _inputs(worker), iter(events[len(events) // 2 :]), PARTITIONS, 100)
         produce(producer, _inputs(worker), workload.tail(), PARTITIONS, 1)
-
-        def alive() -> None:
-            """Restart a worker that exited 70 to replay, as a supervisor would."""
-            for index, process in enumerate(processes):
-                if process.poll() == RESTART_EXIT_CODE:
-                    processes[index] = _monitor(worker, index)
-                assert processes[index].poll() is None, f"a worker exited {process.returncode}"
-
         _wait_exact(worker, _expected(workload), timeout=600 if NIGHTLY else 300, restart=alive)
-        differences = _differences(_outputs(worker), reference)
-        assert not differences, "\n".join(differences)
+        return _differences(_outputs(worker), reference)
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -183,6 +194,44 @@ def test_a_worker_joining_mid_stream_takes_partitions_over_exactly(
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _join(processes: list[Popen], worker: WorkerProcess) -> None:
+    """A second worker joins: a rebalance, worker 0 gives up partitions."""
+    processes.append(_monitor(worker, 1))
+
+
+def _kill_beside(processes: list[Popen], worker: WorkerProcess) -> None:
+    """One of two workers is SIGKILLed: the other takes its partitions over after the session
+    timeout, and gives some back when it returns."""
+    processes[1].kill()
+    processes[1].wait()
+    time.sleep(15)
+    processes[1] = _monitor(worker, 1)
+
+
+def _terminate(processes: list[Popen], worker: WorkerProcess) -> None:
+    """SIGTERM (a clean stop: Faust finishes what it was doing) and a restart."""
+    processes[0].send_signal(signal.SIGTERM)
+    processes[0].wait(timeout=60)
+    processes[0] = _monitor(worker, 0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("start", "interrupt"),
+    [(1, _join), (2, _kill_beside), (1, _terminate)],
+    ids=["a-worker-joins", "one-of-two-killed-and-taken-over", "sigterm-and-restart"],
+)
+def test_an_interrupted_run_equals_the_uninterrupted_one(
+    kafka_bootstrap: str,
+    tmp_path: Path,
+    reference: dict,
+    start: int,
+    interrupt: Callable,  # type: ignore[type-arg]
+) -> None:
+    differences = _interrupted(kafka_bootstrap, tmp_path, reference, start, interrupt)
+    assert not differences, "\n".join(differences)
 
 
 def _free_port() -> int:
