@@ -186,7 +186,7 @@ def _make(name: str, task: TaskConfig, cm: Any, rolling: bool = False) -> Any:
     if name in ("ndcg", "mrr"):
         return GroupRankingMetric(name, task.ranking_k, window=task.window if rolling else None)
     if rolling:
-        return utils.Rolling(_RIVER[name](), window_size=task.window)
+        return utils.Rolling(_RIVER[name], window_size=task.window)
     if name in _CM_METRICS and cm is not None:
         return _RIVER[name](cm=cm)
     return _RIVER[name]()

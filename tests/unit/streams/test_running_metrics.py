@@ -79,12 +79,12 @@ def test_binary_counts_revert_equals_river_rolling() -> None:
     ring: list[tuple[bool, float]] = []
     cm = metrics.ConfusionMatrix()
     rolling: dict[str, Any] = {
-        "accuracy": utils.Rolling(metrics.Accuracy(), window_size=window),
-        "precision": utils.Rolling(metrics.Precision(), window_size=window),
-        "recall": utils.Rolling(metrics.Recall(), window_size=window),
-        "f1": utils.Rolling(metrics.F1(cm=cm), window_size=window),
-        "log_loss": utils.Rolling(metrics.LogLoss(), window_size=window),
-        "roc_auc": utils.Rolling(metrics.ROCAUC(), window_size=window),
+        "accuracy": utils.Rolling(metrics.Accuracy, window_size=window),
+        "precision": utils.Rolling(metrics.Precision, window_size=window),
+        "recall": utils.Rolling(metrics.Recall, window_size=window),
+        "f1": utils.Rolling(metrics.F1, window_size=window, cm=cm),
+        "log_loss": utils.Rolling(metrics.LogLoss, window_size=window),
+        "roc_auc": utils.Rolling(metrics.ROCAUC, window_size=window),
     }
     for truth, score in _binary_stream(7, 1500):
         if len(ring) == window:
@@ -131,7 +131,7 @@ def test_regression_revert_equals_river_rolling() -> None:
     ours = RegressionMetrics()
     ring: list[tuple[float, float]] = []
     river: dict[str, Any] = {
-        name: utils.Rolling(cls(), window_size=window)
+        name: utils.Rolling(cls, window_size=window)
         for name, cls in (("mae", metrics.MAE), ("rmse", metrics.RMSE), ("r2", metrics.R2))
     }
     for y, p in _regression_stream(5, 1000):
@@ -197,8 +197,8 @@ def test_watched_rolling_values_equal_river_rolling() -> None:
     )
     ms = MetricSet(task)
     river: dict[str, Any] = {
-        "accuracy": utils.Rolling(metrics.Accuracy(), window_size=60),
-        "log_loss": utils.Rolling(metrics.LogLoss(), window_size=60),
+        "accuracy": utils.Rolling(metrics.Accuracy, window_size=60),
+        "log_loss": utils.Rolling(metrics.LogLoss, window_size=60),
         "roc_auc": metrics.RollingROCAUC(window_size=60),
     }
     for truth, score in _binary_stream(13, 800):
