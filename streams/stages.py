@@ -147,6 +147,19 @@ class JoinStage:
         if self.profiles is not None:
             self.profiles.partitions.clear()
 
+    def _reject(
+        self,
+        result: JoinResult,
+        reason: str,
+        where: tuple[str, int, int, int | None],
+        payload: Any,
+        key: bytes | None,
+    ) -> None:
+        """Dead-letter what ``where`` (topic, partition, offset, index in the envelope or
+        ``None``) held, and count it."""
+        result.dead_letters.append(dead_letter(reason, where, payload, key, "join"))
+        self.dead_lettered += 1
+
     def process(
         self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
     ) -> JoinResult:
@@ -155,19 +168,18 @@ class JoinStage:
         join = self.join_for(partition)
         if join.is_replay(topic, offset):
             return result  # applied and sent before the restart
+        whole = (topic, partition, offset, None)
         try:
             raws, envelope = split_record(
                 value or b"", max_event_bytes=self.config.producer.max_event_bytes
             )
         except EventValidationError as exc:
-            result.dead_letters.append(
-                dead_letter(exc.reason, (topic, partition, offset, None), value or b"", key, "join")
-            )
-            self.dead_lettered += 1
+            self._reject(result, exc.reason, whole, value or b"", key)
             join.mark_applied(topic, offset)
             return result
         for index, raw in enumerate(raws):
             where = (topic, partition, offset, index if envelope else 0)
+            at = (topic, partition, offset, index if envelope else None)
             try:
                 record = self._decoder.decode(raw)
                 if not isinstance(record, PredictionRecord | LabelRecord):
@@ -176,32 +188,17 @@ class JoinStage:
                         "send model updates to the model-updates topic"
                     )
             except EventValidationError as exc:
-                result.dead_letters.append(
-                    dead_letter(
-                        exc.reason,
-                        (topic, partition, offset, index if envelope else None),
-                        raw,
-                        key,
-                        "join",
-                    )
-                )
-                self.dead_lettered += 1
+                self._reject(result, exc.reason, at, raw, key)
                 continue
             ahead = join.ahead_of(record.t)
             if ahead > self._skew and record.t > self.clock() + self._skew:
                 self.too_far_ahead += 1
-                result.dead_letters.append(
-                    dead_letter(
-                        f"event_time is {ahead:.0f} s ahead of the partition's stream time and "
-                        f"more than monitor.max_event_skew ({self._skew:.0f} s) ahead of the "
-                        "clock: a wrong timestamp would expire every pending prediction",
-                        (topic, partition, offset, index if envelope else None),
-                        raw,
-                        key,
-                        "join",
-                    )
+                reason = (
+                    f"event_time is {ahead:.0f} s ahead of the partition's stream time and "
+                    f"more than monitor.max_event_skew ({self._skew:.0f} s) ahead of the "
+                    "clock: a wrong timestamp would expire every pending prediction"
                 )
-                self.dead_lettered += 1
+                self._reject(result, reason, at, raw, key)
                 continue
             result.events += 1
             home = _home(record.prediction_id, self.partitions)
@@ -220,16 +217,8 @@ class JoinStage:
                 result.outcomes.extend(join.add(record, where))
             except Exception as exc:  # a bug met by one event: it must not stop the worker
                 log.exception("the join could not apply %s[%d]@%d #%d", *where)
-                result.dead_letters.append(
-                    dead_letter(
-                        f"the join could not apply this event ({type(exc).__name__}: {exc})",
-                        (topic, partition, offset, index if envelope else None),
-                        raw,
-                        key,
-                        "join",
-                    )
-                )
-                self.dead_lettered += 1
+                reason = f"the join could not apply this event ({type(exc).__name__}: {exc})"
+                self._reject(result, reason, at, raw, key)
                 continue
             if self.profiles is not None and isinstance(record, PredictionRecord):
                 try:
@@ -238,32 +227,19 @@ class JoinStage:
                         result.outcomes.append(profile)
                 except Exception as exc:  # the join applied it: only the profiles miss it
                     log.exception("the feature profiles could not take %s[%d]@%d #%d", *where)
-                    result.dead_letters.append(
-                        dead_letter(
-                            "the feature profiles could not take this event (the join applied "
-                            f"it; {type(exc).__name__}: {exc})",
-                            (topic, partition, offset, index if envelope else None),
-                            raw,
-                            key,
-                            "join",
-                        )
+                    reason = (
+                        "the feature profiles could not take this event (the join applied it; "
+                        f"{type(exc).__name__}: {exc})"
                     )
-                    self.dead_lettered += 1
+                    self._reject(result, reason, at, raw, key)
         try:
             result.outcomes.extend(join.end_record())
         except Exception as exc:  # a bug: the record's predictions go uncounted, nothing stops
-            log.exception("the join could not count the predictions of %s[%d]@%d", *where[:3])
-            result.dead_letters.append(
-                dead_letter(
-                    f"the join could not count this record's predictions ({type(exc).__name__}: "
-                    f"{exc})",
-                    (topic, partition, offset, None),
-                    value or b"",
-                    key,
-                    "join",
-                )
+            log.exception("the join could not count the predictions of %s[%d]@%d", *whole[:3])
+            reason = (
+                f"the join could not count this record's predictions ({type(exc).__name__}: {exc})"
             )
-            self.dead_lettered += 1
+            self._reject(result, reason, whole, value or b"", key)
         join.mark_applied(topic, offset)
         return result
 
