@@ -154,12 +154,15 @@ def _drain(worker: WorkerProcess, sent: int, timeout: float) -> dict[str, Any]:
     worker.start()
     first: tuple[float, float] | None = None
     done, last_change, started = 0.0, time.monotonic(), time.monotonic()
+    waiting = 0.0
     while time.monotonic() - started < timeout:
         time.sleep(0.5)
         worker.sample_rss()
         if not worker.alive():
             break
-        done_now = worker.inputs_done(worker.scrape(), TASKS)
+        counts = worker.scrape()
+        waiting = max(waiting, sum(counts.get(f"{task}.waiting", 0.0) for task in TASKS))
+        done_now = worker.inputs_done(counts, TASKS)
         now = time.monotonic()
         if done_now > done:
             done, last_change = done_now, now
@@ -175,6 +178,7 @@ def _drain(worker: WorkerProcess, sent: int, timeout: float) -> dict[str, Any]:
         "complete": done >= sent,
         "events_per_s": round(rate),
         "peak_rss_mb": round(worker.peak_rss / 2**20, 1),
+        "peak_outcomes_waiting": int(waiting),
         "exit_code": code,
     }
 

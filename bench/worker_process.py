@@ -42,6 +42,7 @@ _CUMULATIVE = re.compile(
 _COVERAGE = re.compile(
     r'^driftline_label_coverage\{model="[^"]*",model_version="[^"]*",task="(\w+)"\} (\S+)$'
 )
+_WAITING = re.compile(r'^driftline_outcomes_waiting\{model="[^"]*",task="(\w+)"\} (\S+)$')
 
 
 def _free_port() -> int:
@@ -248,3 +249,6 @@ def _parse_metrics(body: str, out: dict[str, float]) -> None:
             out[f"{match.group(2)}.cumulative.{match.group(1)}"] = float(match.group(3))
         elif match := _COVERAGE.match(line):
             out[f"{match.group(1)}.coverage"] = float(match.group(2))
+        elif match := _WAITING.match(line):
+            key = f"{match.group(1)}.waiting"
+            out[key] = out.get(key, 0.0) + float(match.group(2))

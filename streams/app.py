@@ -46,12 +46,14 @@ from streams.faust_compat import (
     drain_producer,
     fair_fetch_order,
     filter_acks,
+    hold_back,
     in_event_context,
     tables_recovered,
     unacked_events,
 )
 from streams.feature_sink import FeatureSink
 from streams.idle_sources import IdleSources
+from streams.input_alignment import InputAlignment
 from streams.join_changelog import JoinChangelog, changelog_topic
 from streams.join_stores import JoinStores
 from streams.kafka_auth import faust_credentials
@@ -69,9 +71,14 @@ MAX_STATE_BYTES = 900 * 1024
 PRODUCER_BATCH_BYTES = 1_000_000
 """aiokafka sends one batch per partition per request and one request at a time: batches of
 16 KiB (its default) made a checkpoint's changelog writes (about 1.4 MB) some 40 round trips."""
-POLL_RECORDS = 100
+POLL_RECORDS = 10
 """Records (envelopes of up to 100 events) Faust takes from the fetcher at a time; with
-:func:`~streams.faust_compat.fair_fetch_order` each partition gets its turn every few calls."""
+:func:`~streams.faust_compat.fair_fetch_order` each partition gets its turn every call or two.
+100 made a turn 10 000 events of one partition (20 minutes of event time for the predictions of
+``bench horizon``), and stage 2 held every outcome of a round of turns for its order."""
+STREAM_BUFFER = 64
+"""Records an agent's stream buffers ahead of it (Faust's default, 4 096 envelopes, is 400 000
+events: the fetcher's hold-back of the partitions running ahead came that much too late)."""
 _RAW: dict[str, Any] = {
     "key_type": bytes,
     "value_type": bytes,
@@ -125,6 +132,7 @@ def build_app(
         producer_max_batch_size=PRODUCER_BATCH_BYTES,
         consumer_max_fetch_size=mon.fetch_bytes,
         broker_max_poll_records=POLL_RECORDS,
+        stream_buffer_maxsize=STREAM_BUFFER,
         consumer_auto_offset_reset="earliest",
         autodiscover=False,
     )
@@ -185,6 +193,24 @@ def build_app(
                 marks[p] = mark
         owned = sources.owned
         return marks, owned, {p for p in owned if all((t, p) in idle for t in input_topics)}
+
+    alignment = InputAlignment(mon.input_alignment)
+
+    def align_inputs() -> None:
+        """Hold back the input partitions running ahead of the others in event time."""
+        if not tables_recovered(app):
+            return
+        times = {}
+        for topic, p in sources.topic_partitions:
+            join = join_stage.joins.get(p)
+            times[(topic, p)] = (
+                float("-inf")
+                if join is None
+                else join.prediction_time
+                if topic == names.predictions
+                else join.label_time
+            )
+        hold_back(alignment.update(times, lambda tp: not caught_up(app, *tp, next_offsets)))
 
     async def send_heartbeats() -> None:
         """Stage 1's progress, at once when it changed: the last outcomes of a stream that
@@ -275,6 +301,7 @@ def build_app(
         join_reroutes.extend(result.reroutes)
         if join_checkpoint.hold(event):
             await join_checkpoint.run()
+            align_inputs()
 
     @app.agent(inputs, concurrency=1)
     async def join(stream: faust.StreamT[bytes]) -> None:
@@ -441,6 +468,7 @@ def build_app(
         async with join_lock:
             if not tables_recovered(app):
                 sources.waiting()  # nothing is read while the tables recover: not idle
+            align_inputs()
             await _or_exit(send_heartbeats(), "heartbeat")
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
@@ -464,6 +492,8 @@ def build_app(
             durable_times.clear()
             heard[0] = None
             sources.revoked()
+            alignment.reset()
+            hold_back([])
             next_offsets.clear()
             join_stage.close()
             join_stores.release()
@@ -483,7 +513,9 @@ def build_app(
             monitor_checkpoint.ledger.forget(tp.topic, tp.partition)
 
     # ------------------------------------------------------------------------------- web
-    registry = monitor_registry(join_stage, monitor_stage, lambda: consumer_lag(app))
+    registry = monitor_registry(
+        join_stage, monitor_stage, lambda: consumer_lag(app), lambda: alignment.held
+    )
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib import metadata
 from typing import Any, cast
@@ -225,8 +225,29 @@ def caught_up(
     return high is not None and position >= high
 
 
+_HELD_BACK: set[tuple[str, int]] = set()
+"""The topic partitions whose fetched records wait (:func:`hold_back`): one worker per process."""
+
+
+def hold_back(topic_partitions: Iterable[tuple[str, int]]) -> None:
+    """From now on the fetcher leaves the records of these topic partitions buffered (and
+    fetches no more of them), until another call leaves them out
+    (:class:`streams.input_alignment.InputAlignment` picks them).
+
+    Examples
+    --------
+    >>> hold_back([("predictions", 0)]); sorted(_HELD_BACK)
+    [('predictions', 0)]
+    >>> hold_back([]); _HELD_BACK
+    set()
+    """
+    _HELD_BACK.clear()
+    _HELD_BACK.update(topic_partitions)
+
+
 def fair_fetch_order() -> None:
-    """Hand out a worker's fetched records partition by partition in turn (aiokafka 0.14).
+    """Hand out a worker's fetched records partition by partition in turn (aiokafka 0.14), none
+    of a partition held back (:func:`hold_back`).
 
     aiokafka's fetcher returns buffered records in the order the partitions were fetched,
     draining the first one before the next, and Faust delivers them through one loop that
@@ -235,7 +256,8 @@ def fair_fetch_order() -> None:
     buffer: a minute and more, in which stage 2 applied nothing and stage 1 stopped for its
     checkpoints with nothing else to run (and in ``bench horizon`` stage 2 had applied nothing
     after five minutes). With ``broker_max_poll_records`` set, each call now serves the
-    partition served least recently first.
+    partition served least recently first. A held-back partition's records stay in the
+    fetcher's buffer, and aiokafka fetches no more for a partition while it has buffered ones.
 
     Examples
     --------
@@ -253,6 +275,9 @@ def fair_fetch_order() -> None:
     async def fair_fetched_records(
         self: Any, partitions: Any, timeout: float = 0, max_records: int | None = None
     ) -> Any:
+        if _HELD_BACK and partitions:
+            # never all of them: an empty list would mean every partition to aiokafka
+            partitions = [tp for tp in partitions if tp not in _HELD_BACK] or partitions
         drained = await original(self, partitions, timeout=timeout, max_records=max_records)
         for tp in drained:
             if tp in self._records:

@@ -62,6 +62,11 @@ class IdleSources:
         """The input partitions this worker reads now, in order."""
         return sorted({partition for _, partition in self._last})
 
+    @property
+    def topic_partitions(self) -> list[TopicPartition]:
+        """The input topic partitions this worker reads now, in order."""
+        return sorted(self._last)
+
     def assigned(self, topic_partitions: Iterable[TopicPartition]) -> None:
         """The input topic partitions assigned now (quiet time starts at the assignment)."""
         now = self.clock()

@@ -11,7 +11,7 @@ promoted one after a model update, else the newest version seen in its predictio
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -28,6 +28,7 @@ def monitor_registry(
     join: JoinStage,
     monitor: MonitorStage,
     lag: Callable[[], dict[tuple[str, int], int]] | None = None,
+    held_back: Callable[[], Iterable[tuple[str, int]]] | None = None,
 ) -> CollectorRegistry:
     """The registry ``/metrics`` serves: the monitor's series and the default registry's.
 
@@ -39,7 +40,7 @@ def monitor_registry(
     (True, True)
     """
     registry = CollectorRegistry()
-    registry.register(MonitorCollector(join, monitor, lag))
+    registry.register(MonitorCollector(join, monitor, lag, held_back))
     registry.register(_DefaultRegistry())
     return registry
 
@@ -62,6 +63,9 @@ class MonitorCollector(Collector):
         Stage 2.
     lag
         Returns consumer lag per (topic, partition) (``{}`` when unknown).
+    held_back
+        Returns the input topic partitions held back to let the others catch up in event time
+        (:class:`streams.input_alignment.InputAlignment`).
 
     Examples
     --------
@@ -79,10 +83,12 @@ class MonitorCollector(Collector):
         join: JoinStage,
         monitor: MonitorStage,
         lag: Callable[[], dict[tuple[str, int], int]] | None = None,
+        held_back: Callable[[], Iterable[tuple[str, int]]] | None = None,
     ) -> None:
         self.join = join
         self.monitor = monitor
         self.lag = lag
+        self.held_back = held_back
 
     def _order(self) -> Iterator[Any]:
         """Stage 2's apply order: outcomes waiting for their turn, and each source's watermark."""
@@ -215,6 +221,15 @@ class MonitorCollector(Collector):
         for (topic, partition), value in (self.lag() if self.lag else {}).items():
             lag.add_metric([topic, str(partition)], value)
         yield lag
+        held = GaugeMetricFamily(
+            "driftline_input_held_back",
+            "1 while an input partition waits for the others to catch up in event time "
+            "(monitor.input_alignment)",
+            labels=["topic", "partition"],
+        )
+        for topic, partition in sorted(self.held_back() if self.held_back else ()):
+            held.add_metric([topic, str(partition)], 1)
+        yield held
 
     def _alerts(self) -> Iterator[Any]:
         stats = self.monitor.alert_stats

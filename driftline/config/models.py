@@ -447,6 +447,12 @@ class MonitorConfig(Section):
         "partitions; a worker declares an input topic partition it reads idle (not waited for) "
         "when it is caught up and had no record this long",
     )
+    input_alignment: Duration | None = Field(
+        600.0,
+        description="while a worker catches up on a backlog, an input topic partition more "
+        "than this far ahead in event time of the slowest one with records left waits for it "
+        "(bounds the outcomes stage 2 holds for its event-time order); null: never",
+    )
     join_cache_bytes: int = Field(
         32 * 2**20,
         ge=2**20,
