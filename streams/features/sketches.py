@@ -334,4 +334,4 @@ def _level_width(k: int, depth: int) -> int:
 
 
 def _width(k: int, depth: int) -> int:
-    return (((k << 1) << depth) // 3**depth + 1) >> 1
+    return (((k << 1) << depth) // int(3**depth) + 1) >> 1
