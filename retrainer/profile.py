@@ -26,14 +26,18 @@ def training_profile(config: DriftlineConfig, rows: pd.DataFrame) -> bytes:
 
     >>> from driftline.config import parse_config
     >>> config = parse_config("model: m\\nfeatures: [{name: x}, {name: c, dtype: string}]\\n"
-    ...                       "tasks: {a: {type: binary, features: [{name: own}]}}")
-    >>> rows = pd.DataFrame({"x": [1.0, None, 3.0], "c": ["DE", None, "FR"], "own": [1, 2, 3]})
+    ...     "tasks: {a: {type: binary, features: [{name: own}, {name: vip, dtype: bool}]}}")
+    >>> rows = pd.DataFrame({"x": [1.0, None, 3.0], "c": ["DE", None, "FR"], "own": [1, 2, 3],
+    ...                      "vip": [1.0, 0.0, None]})
     >>> profile = FeatureProfile.from_bytes(training_profile(config, rows))
     >>> profile.count, profile.sketches["x"].missing, profile.sketches["c"].counts
     (3, 1, {'DE': 1, 'FR': 1})
+    >>> profile.sketches["vip"].counts, profile.sketches["vip"].missing
+    ({'True': 1, 'False': 1}, 1)
     """
     specs = [*config.features, *(f for task in config.tasks.values() for f in task.features)]
     kinds = feature_kinds(specs)
+    dtypes = {spec.name: spec.dtype for spec in specs}
     columns: dict[str, Any] = {}
     for name, kind in kinds.items():
         if name not in rows.columns:
@@ -43,6 +47,8 @@ def training_profile(config: DriftlineConfig, rows: pd.DataFrame) -> bytes:
             columns[name] = pd.to_numeric(column, errors="coerce").to_numpy(
                 dtype="float64", na_value=float("nan")
             )
+        elif dtypes[name] == "bool":  # as a prediction's JSON true/false: "True"/"False"
+            columns[name] = column.map(lambda v: None if pd.isna(v) else bool(v)).to_numpy()
         else:
             columns[name] = column.astype(object).where(column.notna(), None).to_numpy()
     return FeatureProfile.from_columns(kinds, columns, len(rows)).to_bytes()
