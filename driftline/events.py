@@ -268,10 +268,22 @@ class ModelUpdate(Contract):
     champion_metrics: dict[Name, dict[Name, float]] = Field(default_factory=dict)
     artifact_uri: str | None = None
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    feature_profile_uri: str | None = Field(
+        None,
+        description="the profile of the features of the rows the version was trained on "
+        "(driftline.feature-profile/1 JSON), stored with it: feature drift's champion reference",
+    )
+    feature_profile_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
     request_ids: list[Id] = Field(default_factory=list)
     alert_ids: list[Id] = Field(default_factory=list)
     reason: str = ""
     event_time: Timestamp
+
+    @model_validator(mode="after")
+    def _profile(self) -> ModelUpdate:
+        if (self.feature_profile_uri is None) != (self.feature_profile_sha256 is None):
+            raise ValueError("set both feature_profile_uri and feature_profile_sha256, or neither")
+        return self
 
 
 class TaskMetrics(Contract):

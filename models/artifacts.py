@@ -3,7 +3,10 @@
 A version directory holds ``model.safetensors`` (preprocessor, trunk and head tensors) and
 ``manifest.json`` (everything else: sha256 of the weights file, a hash of the trunk parameters
 and of each head, task specs, feature schema and preprocessing vocabularies, architecture and
-hyper-parameters, loss-balancing state, training window, row counts, trigger ids, metrics).
+hyper-parameters, loss-balancing state, training window, row counts, trigger ids, metrics),
+and, when given, ``feature_profile.json``: the profile of the training rows' features
+(``driftline.feature-profile/1`` JSON, never pickle), its sha256 in the manifest under
+``feature_profile``.
 :func:`load_artifact` recomputes the sha256 and the parameter hashes and refuses a mismatch.
 """
 
@@ -26,8 +29,10 @@ from safetensors.torch import save as save_safetensors
 from models.errors import ArtifactError, ArtifactIntegrityError
 from models.history import TrainResult
 from models.model import MultiTaskModel
+from models.registry.records import FEATURE_PROFILE_FILE
 
 __all__ = [
+    "FEATURE_PROFILE_FILE",
     "MANIFEST_FILE",
     "WEIGHTS_FILE",
     "LoadedArtifact",
@@ -106,16 +111,27 @@ def save_artifact(
     request_ids: Sequence[str] = (),
     alert_ids: Sequence[str] = (),
     extra: Mapping[str, Any] | None = None,
+    feature_profile: bytes | None = None,
 ) -> dict[str, Any]:
     """Write ``model.safetensors`` and ``manifest.json`` into ``directory`` (fsynced); return the manifest.
 
     ``result`` (from :func:`models.train`) supplies hyper-parameters, loss-balancing state, row
     counts and the training history summary; ``metrics`` are the per-task holdout metrics.
+    ``feature_profile`` (the bytes of the training rows' feature profile) is written to
+    ``feature_profile.json`` and recorded in the manifest with its sha256.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     _write_synced(directory / WEIGHTS_FILE, save_safetensors(state, metadata={"format": FORMAT}))
+    profile = None
+    if feature_profile is not None:
+        _write_synced(directory / FEATURE_PROFILE_FILE, feature_profile)
+        profile = {
+            "file": FEATURE_PROFILE_FILE,
+            "sha256": hashlib.sha256(feature_profile).hexdigest(),
+            "bytes": len(feature_profile),
+        }
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "created_at": datetime.now(UTC).isoformat(),
@@ -144,6 +160,7 @@ def save_artifact(
         "trigger": {"request_ids": list(request_ids), "alert_ids": list(alert_ids)},
         "metrics": {t: dict(m) for t, m in (metrics or {}).items()},
         "torch_version": torch.__version__,
+        "feature_profile": profile,
         **dict(extra or {}),
     }
     text = json.dumps(_finite(manifest), indent=2, sort_keys=True, allow_nan=False)

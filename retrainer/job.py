@@ -24,6 +24,7 @@ from retrainer.data import TrainingData, load_training_data
 from retrainer.errors import RequestRejected
 from retrainer.gate import GateDecision, PromotionGate, TaskEvidence, constant_prediction
 from retrainer.planner import PendingRetrain, RetrainPlan, plan_retrain
+from retrainer.profile import training_profile
 from retrainer.updates import rejected_update, version_update
 
 if TYPE_CHECKING:
@@ -295,6 +296,7 @@ class RetrainJob:
                 parent_version=plan.parent_version, alias=alias,
                 description=f"{plan.mode} retrain for {', '.join(plan.drifted)}",
                 reason=decision.reason, manifest_extra={MANIFEST_KEY: _json_ready(record)},
+                feature_profile=training_profile(self.config, data.train),
             )  # fmt: skip
         except DuplicateRequestError as exc:  # another worker answered it meanwhile
             logger.warning("%s", exc)

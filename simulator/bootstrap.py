@@ -83,6 +83,7 @@ def bootstrap_champion(
         task_specs_from_config,
         train,
     )
+    from retrainer.profile import training_profile
 
     if not events:
         raise SimulatorError("the bootstrap needs historical events")
@@ -113,6 +114,7 @@ def bootstrap_champion(
             row_counts={"rows": len(frame), "holdout": holdout_rows},
             alias="champion",
             reason="bootstrap from historical traffic",
+            feature_profile=training_profile(config, train_frame),
         )
     finally:
         registry.close()

@@ -24,7 +24,8 @@ from driftline.partitioning import partition_for
 from streams.alert_stats import AlertStats
 from streams.dead_letters import dead_letter
 from streams.decoding import EventDecoder
-from streams.features import PartitionedProfiles
+from streams.features import PartitionedProfiles, feature_kinds
+from streams.features.stored_profile import stored_reference
 from streams.join import LabelJoin
 from streams.join_store import JoinStore
 from streams.outcome import OUTCOMES_ENVELOPE, Outcome, monitor_key
@@ -437,12 +438,19 @@ class MonitorStage:
 def version_outcomes(
     config: DriftlineConfig, update: ModelUpdate, where: tuple[str, int, int]
 ) -> list[Outcome]:
-    """The ``version`` outcomes a promotion/rollback sends to every task's monitor."""
+    """The ``version`` outcomes a promotion/rollback sends to every task's monitor.
+
+    With feature drift on and ``feature_drift.reference: champion``, each carries the feature
+    drift reference of its task: the task's view of the training profile stored with the
+    version (read and verified here, once: :func:`~streams.features.stored_profile.stored_reference`),
+    or the reason it falls back to the version's first windows (logged once per update).
+    """
     if update.model != config.model or update.status not in ("promoted", "rolled_back"):
         return []
     if update.version is None:
         return []
     topic, partition, offset = where
+    references = _references(config, update)
     return [
         Outcome(
             "version",
@@ -452,11 +460,58 @@ def version_outcomes(
             update.update_id,
             update.event_time.timestamp(),
             (topic, partition, offset, 0, seq),
+            features=references.get(task),
             retrained=(task in update.tasks) if update.tasks else None,
             tau=update.event_time.timestamp(),
         )
         for seq, task in enumerate(sorted(config.tasks))
     ]
+
+
+def _references(config: DriftlineConfig, update: ModelUpdate) -> dict[str, dict[str, Any]]:
+    """Per task, the feature drift reference its ``version`` outcome carries (none without
+    feature drift, or with a reference other than ``champion``). Never raises: a problem is a
+    fallback to the version's first windows, with one log line."""
+    section = config.feature_drift
+    if not section.enabled or section.reference_kind != "champion":
+        return {}
+    try:
+        profile, source = stored_reference(config, update)
+    except Exception as exc:  # a bug: the version must still reach the monitors
+        log.exception("reading the feature profile of %s v%s failed", update.model, update.version)
+        profile, source = None, f"reading it failed ({type(exc).__name__}: {exc})"
+    kinds = feature_kinds(
+        [*config.features, *(f for t in config.tasks.values() for f in t.features)]
+    )
+    shared = [f.name for f in config.features]
+    out: dict[str, dict[str, Any]] = {}
+    unusable: dict[str, list[str]] = {}
+    for task, spec in sorted(config.tasks.items()):
+        view = shared + [f.name for f in spec.features]
+        if profile is None:
+            out[task] = {"reference": "first_windows", "why": source}
+            continue
+        lacking = [n for n in view if profile.kinds.get(n) != kinds[n]]
+        if lacking:
+            unusable[task] = lacking
+            why = f"{source} lacks feature(s) {lacking} (or holds another kind)"
+            out[task] = {"reference": "first_windows", "why": why}
+        else:
+            out[task] = {"reference": "champion", "profile": profile.view(view).to_wire()}
+    if profile is None:
+        log.warning(
+            "feature drift reference of %s v%s: its first %d windows (%s)",
+            update.model, update.version, section.reference_windows, source,
+        )  # fmt: skip
+    elif unusable:
+        log.warning(
+            "feature drift reference of %s v%s: %s, but for %s its first %d windows (the "
+            "profile lacks %s)", update.model, update.version, source, sorted(unusable),
+            section.reference_windows, sorted({n for names in unusable.values() for n in names}),
+        )  # fmt: skip
+    else:
+        log.info("feature drift reference of %s v%s: %s", update.model, update.version, source)
+    return out
 
 
 Progress = dict[int, dict[str, int]]

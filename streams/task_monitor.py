@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import math
 import pickle
+from typing import Any
 
 from driftline.config.models import DriftlineConfig
 from driftline.events import Alert, EvidenceWindow, RetrainRequest, TaskMetrics, stable_id
@@ -132,7 +133,7 @@ class TaskMonitor:
             return None
         out: list[MonitorOutput] = []
         if outcome.kind == "version":
-            self._new_version(outcome.model_version, outcome.retrained)
+            self._new_version(outcome.model_version, outcome.retrained, outcome.features)
             return out
         if outcome.kind == "profile":
             if self.features is not None:
@@ -198,11 +199,16 @@ class TaskMonitor:
             scopes.append((key, scope))
         return scopes
 
-    def _new_version(self, version: str, retrained: bool | None) -> None:
+    def _new_version(
+        self, version: str, retrained: bool | None, reference: dict[str, Any] | None = None
+    ) -> None:
         if self.pinned_version is None and version == self.model_version:
             # the first promotion names the version its predictions already came from (a
-            # bootstrap): nothing changed, so nothing starts over (no re-baseline, no warm-up)
+            # bootstrap): nothing changed, so nothing starts over (no re-baseline, no warm-up);
+            # only a training profile stored with it becomes the feature drift reference
             self.pinned_version = version
+            if self.features is not None:
+                self.features.new_version(version, reference, restart=False)
             return
         self.model_version = self.pinned_version = version
         self.labels_since_version = 0
@@ -210,7 +216,7 @@ class TaskMonitor:
         for scope in self.scopes.values():
             scope.rebaseline()
         if self.features is not None:
-            self.features.rebaseline()
+            self.features.new_version(version, reference)
 
     def _emit(
         self,

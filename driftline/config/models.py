@@ -485,6 +485,13 @@ class FeatureDriftConfig(Section):
     lateness: Duration = Field(
         300.0, description="a window closes this long after its end (in prediction time)"
     )
+    reference: Literal["champion", "first_windows", "period"] | None = Field(
+        None,
+        description="the profile each window is compared with: champion = the training rows of "
+        "the model version in use (stored with it; its first windows when it has none), "
+        "first_windows = the first reference_windows windows of each version, period = "
+        "reference_start..reference_end; default: period when those are set, else champion",
+    )
     reference_windows: int = Field(
         24, ge=1, description="windows of each model version that make its reference profile"
     )
@@ -513,7 +520,27 @@ class FeatureDriftConfig(Section):
         start, end = self.reference_start, self.reference_end
         if start is not None and end is not None and end <= start:
             raise ValueError("reference_end must be after reference_start")
+        if self.reference == "period" and start is None:
+            raise ValueError("reference: period needs reference_start and reference_end")
+        if self.reference in ("champion", "first_windows") and start is not None:
+            raise ValueError(
+                f"reference_start/reference_end make a period reference, not {self.reference}: "
+                "remove them or set reference: period"
+            )
         return self
+
+    @property
+    def reference_kind(self) -> Literal["champion", "first_windows", "period"]:
+        """``reference``, or its default: ``period`` when a period is set, else ``champion``.
+
+        >>> FeatureDriftConfig().reference_kind
+        'champion'
+        """
+        # getattr: a monitor state stored before this field existed holds its section pickled
+        chosen = getattr(self, "reference", None)
+        if chosen is not None:
+            return chosen  # type: ignore[no-any-return]
+        return "period" if self.reference_start is not None else "champion"
 
 
 class RetrainerConfig(Section):

@@ -79,4 +79,5 @@ def version_info(
         metrics=metrics,
         aliases=sorted(aliases),
         description=row.description or "",
+        feature_profile_sha256=row.feature_profile_sha256,
     )

@@ -7,7 +7,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HistoryEntry", "RollbackResult", "VersionInfo"]
+__all__ = ["FEATURE_PROFILE_FILE", "HistoryEntry", "RollbackResult", "VersionInfo"]
+
+FEATURE_PROFILE_FILE = "feature_profile.json"
+"""The profile of a version's training rows (``driftline.feature-profile/1`` JSON), next to
+its weights: feature drift's reference while the version is the champion."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,15 @@ class VersionInfo:
     metrics: dict[str, dict[str, float | None]]
     aliases: list[str] = field(default_factory=list)
     description: str = ""
+    feature_profile_sha256: str | None = None
+    """sha256 of the feature profile of the version's training rows, when one is stored."""
+
+    @property
+    def feature_profile_path(self) -> Path | None:
+        """The stored feature profile (``feature_profile.json`` in the artifact), if any."""
+        if self.feature_profile_sha256 is None:
+            return None
+        return self.artifact_path / FEATURE_PROFILE_FILE
 
 
 @dataclass(frozen=True)

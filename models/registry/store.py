@@ -136,6 +136,7 @@ class Registry:
         reason: str = "",
         retries: int = 20,
         manifest_extra: Mapping[str, Any] | None = None,
+        feature_profile: bytes | None = None,
     ) -> VersionInfo:
         """Save the artifact and register it as the next version of ``model_name``.
 
@@ -143,7 +144,9 @@ class Registry:
         raises :class:`DuplicateRequestError` (use :meth:`version_for_request` first). ``alias``
         (``candidate``, ``champion`` or None) is set in the same transaction.
         ``manifest_extra`` adds JSON-ready keys to the manifest (e.g. the retrainer's plan and
-        gate report) and must not reuse the manifest's own keys.
+        gate report) and must not reuse the manifest's own keys. ``feature_profile`` (the bytes
+        of the training rows' feature profile) is stored next to the weights, its sha256 in the
+        manifest and the version's row (:meth:`feature_profile` reads it back, verified).
         """
         if alias is not None and alias not in ALIASES:
             raise ValueError(f"alias must be one of {ALIASES} or None")
@@ -171,6 +174,7 @@ class Registry:
                 "model": model_name,
                 "parent_version": parent_version,
             },
+            feature_profile=feature_profile,
         )
         manifest_sha = hashlib.sha256((staging / MANIFEST_FILE).read_bytes()).hexdigest()
         for attempt in range(retries):
@@ -248,6 +252,7 @@ class Registry:
                 training_end=window.get("end"),
                 row_counts=manifest.get("row_counts") or {},
                 description=description,
+                feature_profile_sha256=(manifest.get("feature_profile") or {}).get("sha256"),
             )
             session.add(row)
             session.flush()
@@ -466,13 +471,47 @@ class Registry:
         from models.artifacts import load_artifact
 
         info = self.get_version(model_name, version)
+        self._finish_pending_rename(info)
+        return load_artifact(info.artifact_path, expected_sha256=info.sha256, device=device)
+
+    def _finish_pending_rename(self, info: VersionInfo) -> None:
+        """A crash after the commit left the artifact under its staging name: finish it."""
+        if info.artifact_path.exists():
+            return
         with self._session() as session:
-            model_row = find_model(session, model_name)
+            model_row = find_model(session, info.model)
             row = find_version(session, model_row, info.version)
             staging = self.artifacts_dir / row.staging_path if row.staging_path else None
-        if not info.artifact_path.exists() and staging is not None and staging.exists():
-            self._finish_rename(info.artifact_path, staging)  # crash after commit: finish it
-        return load_artifact(info.artifact_path, expected_sha256=info.sha256, device=device)
+        if staging is not None and staging.exists():
+            self._finish_rename(info.artifact_path, staging)
+
+    def feature_profile(self, model_name: str, version: int | str = "champion") -> bytes | None:
+        """The feature profile stored with a version (the bytes of its training rows' profile,
+        ``driftline.feature-profile/1`` JSON), verified against the sha256 the registry recorded;
+        ``None`` for a version registered without one.
+
+        Raises :class:`ArtifactIntegrityError` when the file is missing or differs.
+        """
+        from models.errors import ArtifactIntegrityError
+
+        info = self.get_version(model_name, version)
+        path = info.feature_profile_path
+        if path is None:
+            return None
+        self._finish_pending_rename(info)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ArtifactIntegrityError(
+                f"{path}: the feature profile of {model_name} v{info.version} is missing ({exc})"
+            ) from exc
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != info.feature_profile_sha256:
+            raise ArtifactIntegrityError(
+                f"{path}: sha256 {actual} does not match the registry's "
+                f"{info.feature_profile_sha256}; the file was modified or truncated"
+            )
+        return data
 
     def cleanup_orphans(self, min_age_s: float = 3600.0) -> list[Path]:
         """Finish renames of registered versions; delete staging dirs no version refers to.

@@ -62,6 +62,7 @@ class VersionRow(Base):
     training_end: Mapped[str | None] = mapped_column(String(64))
     row_counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     description: Mapped[str] = mapped_column(Text, default="")
+    feature_profile_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class VersionRequest(Base):

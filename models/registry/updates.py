@@ -39,6 +39,10 @@ def model_update(
             "champion_metrics": _finite(champion_metrics or {}),
             "artifact_uri": info.artifact_path.resolve().as_uri(),
             "sha256": info.sha256,
+            "feature_profile_uri": (
+                info.feature_profile_path.resolve().as_uri() if info.feature_profile_path else None
+            ),
+            "feature_profile_sha256": info.feature_profile_sha256,
             "request_ids": info.request_ids,
             "alert_ids": info.alert_ids,
             "reason": reason,

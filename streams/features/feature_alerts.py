@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import math
+from typing import Any
 
 from driftline.config.models import DriftlineConfig
 from driftline.events import stable_id
 from streams.features.feature_drift import FeatureDriftMonitor, FeatureFinding
+from streams.features.profile import FeatureProfile
 from streams.outcome import Outcome
 from streams.scope_monitor import Firing
 
 __all__ = ["FeatureAlerts"]
+
+log = logging.getLogger("driftline.monitor")
 
 SliceKey = tuple[tuple[str, str], ...]
 
@@ -57,6 +62,19 @@ class FeatureAlerts:
     def rebaseline(self) -> None:
         """A new model version (see :meth:`FeatureDriftMonitor.rebaseline`)."""
         self.drift.rebaseline()
+
+    def new_version(self, version: str, reference: Any, restart: bool = True) -> None:
+        """A promotion or rollback to ``version``; ``reference`` is what its ``version``
+        outcome carries (``{"reference": "champion", "profile": ...}`` when the version's stored
+        training profile is to be the reference; see :meth:`FeatureDriftMonitor.new_version`)."""
+        profile = None
+        if isinstance(reference, dict) and reference.get("reference") == "champion":
+            try:
+                profile = FeatureProfile.from_wire(reference.get("profile") or {})
+            except ValueError as exc:  # checked when the update was read: a bug if it happens
+                log.warning("%s v%s: the stored feature profile is unusable (%s); "
+                            "feature drift reference: first windows", self.task, version, exc)  # fmt: skip
+        self.drift.new_version(version, profile, restart)
 
     def holds(self, firing: Firing) -> bool:
         """Whether ``firing`` waits for the false-discovery decision of the next window."""

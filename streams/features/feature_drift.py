@@ -4,10 +4,19 @@ reference profile.
 :class:`FeatureDriftMonitor` merges the ``profile`` outcomes of a window from every input
 partition (a window is complete when all ``kafka.partitions`` reported it, or when a window two
 later arrived), then compares each feature with the reference profile
-(:func:`~streams.features.drift_statistics.compare`). The reference is, by default, the merge
-of the first ``feature_drift.reference_windows`` windows of each model version; a configured
-period (``reference_start``/``reference_end``) or a profile stored with the model version
-(:meth:`set_reference`, e.g. the champion's training window) replaces it. A feature is drifted
+(:func:`~streams.features.drift_statistics.compare`). The reference (``feature_drift.reference``):
+
+- ``champion`` (the default without a period): the profile of the rows the model version in
+  use was trained on, stored with it by the retrainer and carried by its ``version`` outcome
+  (:mod:`streams.features.stored_profile`); until a version brings one, or when a version has
+  none (or it could not be read or verified), the first windows of that version;
+- ``first_windows``: the merge of the first ``feature_drift.reference_windows`` windows of each
+  model version;
+- ``period`` (the default with ``reference_start``/``reference_end``): the windows of that
+  period of prediction time, for good.
+
+:attr:`FeatureDriftMonitor.reference_source` says which one is in use (and the statistics carry
+it as ``reference/<source>``). A feature is drifted
 when its PSI reaches ``feature_drift.psi`` (drift that matters) and its p-value is significant:
 below ``feature_drift.p_value``, or, with ``false_discovery_rate`` set, rejected by
 Benjamini-Hochberg over the task's features at that rate divided by the number of tasks (each
@@ -93,24 +102,48 @@ class FeatureDriftMonitor:
         self.reference: FeatureProfile | None = None
         self.reference_windows = 0
         self.reference_fixed = False
+        self.reference_version: str | None = None  # the version whose stored profile it is
         self.latest: dict[str, FeatureDistance] = {}
         self.drifted: set[str] = set()
         self.values = 0
         self.late = 0
 
+    @property
+    def reference_source(self) -> str:
+        """``champion`` (a version's stored training profile), ``first_windows`` or
+        ``period``: what the windows are compared with now."""
+        if self.section.reference_kind == "period":
+            return "period"
+        return "champion" if getattr(self, "reference_version", None) else "first_windows"
+
     def rebaseline(self) -> None:
-        """A new model version: its first windows make the new reference (unless the reference
-        is a configured period or was set from the version's training window)."""
-        if not self.reference_fixed:
+        """A new model version without a stored profile to use: its first windows make the new
+        reference (unless the reference is a configured period)."""
+        if self.section.reference_kind != "period":
             self.reference = None
             self.reference_windows = 0
+            self.reference_fixed = False
+            self.reference_version = None
         self.drifted.clear()
 
-    def set_reference(self, profile: FeatureProfile) -> None:
-        """Use ``profile`` as the reference (e.g. the champion's training window, stored with its
-        version) until the next :meth:`rebaseline` replaces it... or for good: it is fixed."""
+    def new_version(
+        self, version: str, profile: FeatureProfile | None, restart: bool = True
+    ) -> None:
+        """A promotion or rollback to ``version``, with the profile stored with it (``None``
+        when it has none, or it could not be used). With ``feature_drift.reference: champion``
+        that profile is the reference from now on; otherwise (and without one) the reference
+        starts over from the version's first windows when ``restart`` (a period stays)."""
+        if profile is not None and self.section.reference_kind == "champion":
+            self.set_reference(profile, version)
+        elif restart:
+            self.rebaseline()
+
+    def set_reference(self, profile: FeatureProfile, version: str = "") -> None:
+        """Use ``profile`` as the reference (the training rows of ``version``, stored with it)
+        until the next model version."""
         self.reference = profile.view(self._shared + self._own)
         self.reference_fixed = True
+        self.reference_version = version or "?"
         self.drifted.clear()
 
     def attribution(self) -> dict[str, list[str]]:
@@ -166,7 +199,11 @@ class FeatureDriftMonitor:
     ) -> tuple[list[FeatureFinding], list[bool]]:
         section = self.section
         start, end = index * self._window, (index + 1) * self._window
-        if section.reference_start is not None and section.reference_end is not None:
+        if (
+            section.reference_kind == "period"
+            and section.reference_start is not None
+            and section.reference_end is not None
+        ):
             if start < section.reference_end.timestamp():
                 if end > section.reference_start.timestamp():
                     self._add_reference(profile, fixed=True)
@@ -215,8 +252,9 @@ class FeatureDriftMonitor:
         self.reference_fixed = fixed
 
     def statistics(self) -> dict[str, float]:
-        """The last compared window's statistics, as ``statistic/feature`` (for snapshots)."""
-        out = {}
+        """The last compared window's statistics, as ``statistic/feature`` (for snapshots),
+        and ``reference/<source>``: 1 (see :attr:`reference_source`)."""
+        out = {f"reference/{self.reference_source}": 1.0}
         for name, distance in self.latest.items():
             for stat, value in distance.as_dict().items():
                 if math.isfinite(value):

@@ -9,9 +9,12 @@ import orjson
 
 from streams.features.sketches import CategoricalSketch, NumericSketch, sketch_from_wire
 
-__all__ = ["FeatureProfile", "feature_kinds"]
+__all__ = ["PROFILE_FORMAT", "FeatureProfile", "feature_kinds"]
 
 Sketch = NumericSketch | CategoricalSketch
+PROFILE_FORMAT = "driftline.feature-profile/1"
+"""The mark of :meth:`FeatureProfile.to_bytes` (the file stored with a model version)."""
+MAX_PROFILE_BYTES = 64 << 20
 
 
 def feature_kinds(specs: Iterable[Any]) -> dict[str, str]:
@@ -83,25 +86,75 @@ class FeatureProfile:
 
     @classmethod
     def from_wire(cls, wire: Mapping[str, Any]) -> FeatureProfile:
-        """Rebuild from :meth:`to_wire`; ``ValueError`` when malformed."""
+        """Rebuild from :meth:`to_wire`; ``ValueError`` when malformed (any input, however
+        broken, gives a profile or a ``ValueError``: it may come from outside)."""
         try:
-            sketches = {str(n): sketch_from_wire(w) for n, w in wire["features"].items()}
-            count = int(wire["count"])
-        except (KeyError, TypeError, AttributeError) as exc:
+            features, count = wire["features"], wire["count"]
+            if not isinstance(features, Mapping):
+                raise TypeError("features is not an object")
+            sketches = {str(n): sketch_from_wire(w) for n, w in features.items()}
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
             raise ValueError(f"malformed feature profile: {exc}") from None
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValueError(f"malformed feature profile: count {count!r}")
         profile = cls({n: s.kind for n, s in sketches.items()})
         profile.sketches = sketches
         profile.count = count
         return profile
 
     def to_bytes(self) -> bytes:
-        """The profile as bytes (JSON; e.g. stored with a model version as its reference)."""
-        return orjson.dumps(self.to_wire())
+        """The profile as bytes (JSON marked ``driftline.feature-profile/1``; e.g. stored with a
+        model version as its reference)."""
+        return orjson.dumps({"format": PROFILE_FORMAT, **self.to_wire()})
 
     @classmethod
     def from_bytes(cls, data: bytes) -> FeatureProfile:
-        """Rebuild from :meth:`to_bytes`."""
-        return cls.from_wire(orjson.loads(data))
+        """Rebuild from :meth:`to_bytes`; ``ValueError`` when ``data`` is not such a profile
+        (safe on bytes from anywhere: JSON only, every sketch checked before it is read).
+
+        >>> FeatureProfile.from_bytes(b'{"format": "driftline.feature-profile/1", "count": 0,'
+        ...                           b' "features": {"x": ["n", "AgEPAcgACAA=", 0]}}').kinds
+        {'x': 'numeric'}
+        >>> FeatureProfile.from_bytes(b'{"count": 1, "features": {"x": ["n", "AgEP", 0]}}')
+        Traceback (most recent call last):
+        ...
+        ValueError: malformed feature profile: malformed KLL sketch: 3 bytes
+        """
+        if len(data) > MAX_PROFILE_BYTES:
+            raise ValueError(f"malformed feature profile: {len(data)} bytes")
+        try:
+            wire = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"malformed feature profile: not JSON ({exc})") from None
+        if not isinstance(wire, dict) or wire.get("format", PROFILE_FORMAT) != PROFILE_FORMAT:
+            raise ValueError(f"malformed feature profile: not a {PROFILE_FORMAT} object")
+        return cls.from_wire(wire)
+
+    @classmethod
+    def from_columns(
+        cls, kinds: Mapping[str, str], columns: Mapping[str, Any], count: int
+    ) -> FeatureProfile:
+        """The profile of ``count`` rows given by column (e.g. a training frame: ``frame``
+        itself, or a dict of arrays); a declared feature with no column is missing in every
+        row. Vectorised: the same sketches as :meth:`observe` row by row, at column speed.
+
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"tenure": [3.0, None, 5.0], "country": ["DE", None, "FR"]})
+        >>> p = FeatureProfile.from_columns(
+        ...     {"tenure": "numeric", "country": "categorical", "age": "numeric"}, frame, len(frame))
+        >>> p.count, p.sketches["tenure"].count, p.sketches["country"].missing
+        (3, 2, 1)
+        >>> p.sketches["age"].missing
+        3
+        """
+        profile = cls(kinds)
+        profile.count = count
+        for name, sketch in profile.sketches.items():
+            if name in columns:
+                sketch.update_many(columns[name])
+            else:
+                sketch.missing += count
+        return profile
 
     @classmethod
     def from_rows(

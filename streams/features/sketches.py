@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import base64
+import binascii
+import itertools
 import math
 import numbers
+import struct
 from typing import Any
 
+import numpy as np
 from datasketches import kll_floats_sketch
 
 __all__ = ["CategoricalSketch", "NumericSketch", "sketch_from_wire"]
@@ -14,6 +18,7 @@ __all__ = ["CategoricalSketch", "NumericSketch", "sketch_from_wire"]
 _K = 200  # KLL accuracy: about 1.3 % normalised rank error (Apache DataSketches)
 _MAX_CATEGORIES = 1000
 OTHER = "__other__"
+_MAX_SKETCH_BYTES = 1 << 20  # a k=200 sketch of 2**60 values is under 10 kB
 
 
 class NumericSketch:
@@ -71,6 +76,26 @@ class NumericSketch:
         else:
             self.missing += 1
 
+    def update_many(self, values: Any) -> None:
+        """Add a column of values (a training frame's) at once, as :meth:`update` would each.
+
+        >>> sketch = NumericSketch()
+        >>> sketch.update_many(np.array([1.0, np.nan, 3.0]))
+        >>> sketch.update_many([2, None, "4"])
+        >>> sketch.count, sketch.missing
+        (3, 3)
+        """
+        array = np.asarray(values)
+        if array.dtype.kind not in "fiu":  # objects, strings, booleans: one by one
+            for value in array.reshape(-1).tolist():
+                self.update(value)
+            return
+        array = array.reshape(-1).astype(np.float64, copy=False)
+        finite = array[np.isfinite(array)]
+        self.missing += int(array.size - finite.size)
+        if finite.size:
+            self._add(finite)
+
     def merge(self, other: NumericSketch) -> None:
         """Add another sketch of the same feature (another partition, another window)."""
         self._sketch.merge(other._sketch)
@@ -96,11 +121,18 @@ class NumericSketch:
 
     @classmethod
     def from_wire(cls, wire: list[Any]) -> NumericSketch:
-        """Rebuild from :meth:`to_wire`."""
+        """Rebuild from :meth:`to_wire`; ``ValueError`` when malformed (the sketch's bytes are
+        checked before the library reads them: see :func:`kll_from_bytes`)."""
+        if not isinstance(wire[1], str):
+            raise ValueError("a numeric sketch's data is a base64 string")
+        try:
+            data = base64.b64decode(wire[1], validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"a numeric sketch's data is not base64: {exc}") from None
         sketch = cls()
-        sketch._sketch = kll_floats_sketch.deserialize(base64.b64decode(wire[1]))
+        sketch._sketch = kll_from_bytes(data)
         sketch._add = sketch._sketch.update
-        sketch.missing = int(wire[2])
+        sketch.missing = _count(wire[2], "missing")
         return sketch
 
     def __getstate__(self) -> dict[str, Any]:
@@ -108,7 +140,7 @@ class NumericSketch:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.k = state["k"]
-        self._sketch = kll_floats_sketch.deserialize(base64.b64decode(state["wire"][1]))
+        self._sketch = kll_from_bytes(base64.b64decode(state["wire"][1]))
         self._add = self._sketch.update
         self.missing = int(state["wire"][2])
 
@@ -165,17 +197,141 @@ class CategoricalSketch:
         """A JSON-ready form."""
         return ["c", self.counts, self.missing]
 
+    def update_many(self, values: Any) -> None:
+        """Count a column of values (a training frame's) at once, as :meth:`update` would each,
+        except that NaN (a frame's missing value) is missing too.
+
+        >>> sketch = CategoricalSketch()
+        >>> sketch.update_many(np.array(["DE", None, np.nan, "DE", True], dtype=object))
+        >>> sketch.counts, sketch.missing
+        ({'DE': 2, 'True': 1}, 2)
+        """
+        for value in np.asarray(values, dtype=object).reshape(-1).tolist():
+            if isinstance(value, float) and math.isnan(value):
+                value = None
+            self.update(value)
+
     @classmethod
     def from_wire(cls, wire: list[Any]) -> CategoricalSketch:
-        """Rebuild from :meth:`to_wire`."""
+        """Rebuild from :meth:`to_wire`; ``ValueError`` when malformed."""
+        if not isinstance(wire[1], dict):
+            raise ValueError("a categorical sketch's data is an object of counts")
         sketch = cls()
-        sketch.counts = {str(k): int(v) for k, v in wire[1].items()}
-        sketch.missing = int(wire[2])
+        if len(wire[1]) > sketch.max_categories + 1:
+            raise ValueError(f"a categorical sketch holds at most {sketch.max_categories} values")
+        sketch.counts = {str(k): _count(v, f"count of {k!r}") for k, v in wire[1].items()}
+        sketch.missing = _count(wire[2], "missing")
         return sketch
 
 
 def sketch_from_wire(wire: list[Any]) -> NumericSketch | CategoricalSketch:
-    """Either sketch from its wire form."""
+    """Either sketch from its wire form; ``ValueError`` when malformed."""
     if not isinstance(wire, list) or len(wire) != 3 or wire[0] not in ("n", "c"):
         raise ValueError("a feature sketch is [kind, data, missing] with kind 'n' or 'c'")
     return NumericSketch.from_wire(wire) if wire[0] == "n" else CategoricalSketch.from_wire(wire)
+
+
+def _count(value: Any, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{what} must be a count (an integer >= 0), not {value!r}")
+    return value
+
+
+# ---------------------------------------------------------------------- KLL bytes, checked
+# The DataSketches library reads a serialized sketch without checking that its parts agree, and
+# bytes that do not (a corrupt file, a hostile record) can crash the process. So the layout is
+# checked here first, in Python, against the format of datasketches-cpp's kll_sketch:
+# 8 bytes of preamble (preamble ints, serial version, family 15, flags, k, m), then for a sketch
+# of 2+ values n (u64), min_k (u16), the number of levels (u8), one unused byte, the start of
+# each level (u32; the end of the last is the capacity that k, m and the levels imply), min and
+# max, then the retained items (float32). An empty sketch is the preamble alone; a sketch of one
+# value the preamble and that value.
+
+_KLL_FAMILY = 15
+_KLL_M = 8
+_EMPTY, _LEVEL_ZERO_SORTED, _SINGLE_ITEM = 1, 2, 4
+
+
+def kll_from_bytes(data: bytes) -> kll_floats_sketch:
+    """A KLL floats sketch from its serialized bytes, checked first; ``ValueError`` when they
+    are not a sketch the library wrote (never a crash of the process).
+
+    >>> sketch = kll_floats_sketch(200)
+    >>> sketch.update(np.arange(1000.0))
+    >>> kll_from_bytes(sketch.serialize()).n
+    1000
+    >>> kll_from_bytes(sketch.serialize()[:-4])
+    Traceback (most recent call last):
+    ...
+    ValueError: malformed KLL sketch: 1332 bytes, its levels need 1336
+    """
+    _check_kll(bytes(data))
+    try:
+        sketch = kll_floats_sketch.deserialize(bytes(data))
+    except Exception as exc:  # the checks above should have caught it
+        raise ValueError(f"malformed KLL sketch: {exc}") from None
+    if sketch.serialize() != data:
+        raise ValueError("malformed KLL sketch: it does not read back to the same bytes")
+    return sketch
+
+
+def _check_kll(data: bytes) -> None:
+    def bad(why: str) -> ValueError:
+        return ValueError(f"malformed KLL sketch: {why}")
+
+    if not 8 <= len(data) <= _MAX_SKETCH_BYTES:
+        raise bad(f"{len(data)} bytes")
+    preamble, serial, family, flags, k, m = struct.unpack_from("<BBBBHB", data)
+    if family != _KLL_FAMILY or m != _KLL_M or k < _KLL_M or flags & ~0b111:
+        raise bad(f"family {family}, k {k}, m {m}, flags {flags}")
+    if flags & _EMPTY:
+        if preamble != 2 or serial not in (1, 2) or len(data) != 8:
+            raise bad("an empty sketch is 8 bytes")
+        return
+    if flags & _SINGLE_ITEM:
+        if preamble != 2 or serial != 2 or len(data) != 12:
+            raise bad("a sketch of one value is 12 bytes")
+        if np.isnan(np.frombuffer(data, "<f4", 1, 8)).any():
+            raise bad("NaN value")
+        return
+    if preamble != 5 or serial != 1 or len(data) < 20:
+        raise bad(f"preamble {preamble}, serial version {serial}, {len(data)} bytes")
+    n, min_k, levels = struct.unpack_from("<QHB", data, 8)
+    if not _KLL_M <= min_k <= k or not 1 <= levels <= 61:
+        raise bad(f"min_k {min_k}, {levels} levels")
+    items_at = 20 + 4 * levels + 8
+    if len(data) < items_at:
+        raise bad(f"{len(data)} bytes, {levels} levels")
+    starts = [*struct.unpack_from(f"<{levels}I", data, 20), _capacity(k, levels)]
+    if any(a > b for a, b in itertools.pairwise(starts)):
+        raise bad("levels out of order")
+    retained = starts[-1] - starts[0]
+    if len(data) != items_at + 4 * retained:
+        raise bad(f"{len(data)} bytes, its levels need {items_at + 4 * retained}")
+    if n != sum((b - a) << h for h, (a, b) in enumerate(itertools.pairwise(starts))) or n < 2:
+        raise bad(f"n {n} is not the weight of its items")
+    low, high = np.frombuffer(data, "<f4", 2, items_at - 8)
+    items = np.frombuffer(data, "<f4", retained, items_at)
+    if np.isnan(items).any() or not low <= high or not low <= items.min() <= items.max() <= high:
+        raise bad("items outside [min, max], or NaN")
+    first = 0 if flags & _LEVEL_ZERO_SORTED else 1
+    for a, b in itertools.pairwise(starts[first:]):
+        level = items[a - starts[0] : b - starts[0]]
+        if (level[1:] < level[:-1]).any():
+            raise bad("a level is not sorted")
+
+
+def _capacity(k: int, levels: int) -> int:
+    """Items a sketch with ``levels`` levels holds (kll_helper::compute_total_capacity)."""
+    return sum(max(_KLL_M, _level_width(k, levels - height - 1)) for height in range(levels))
+
+
+def _level_width(k: int, depth: int) -> int:
+    if depth <= 30:
+        return _width(k, depth)
+    half = depth // 2
+    return _width(_width(k, half), depth - half)
+
+
+def _width(k: int, depth: int) -> int:
+    return (((k << 1) << depth) // int(3**depth) + 1) >> 1

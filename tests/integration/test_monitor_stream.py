@@ -337,15 +337,25 @@ def test_join_with_shuffled_delayed_duplicate_early_and_missing_labels(deploy: A
 
 
 def test_promoted_model_version_rebaselines_detectors(deploy: Any) -> None:
+    import hashlib
+
+    from streams.features import FeatureProfile
+
     d = deploy(
         "  churn: {type: binary, label_delay: 300, detectors: [{kind: adwin}],"
         " policy: {min_samples: 100, warmup: 5000, cooldown: 100000}}\n"
+        "features: [{name: x}]\nfeature_drift: {enabled: true}\n"
     )
     rng = random.Random(2)
     for i in range(600):
         y, score = _binary(rng, 0.9)
         d.prediction(i, {"churn": {"score": score}})
         d.label(i, "churn", y)
+    # v2 comes with the profile of its training rows (as the retrainer stores it): the worker
+    # reads it from the model update and makes it churn's feature drift reference
+    profile = FeatureProfile.from_rows({"x": "numeric"}, ({"x": rng.random()} for _ in range(50)))
+    stored = d.tmp / "feature_profile.json"
+    stored.write_bytes(profile.to_bytes())
     d.send(
         "model_updates",
         "shop",
@@ -356,19 +366,29 @@ def test_promoted_model_version_rebaselines_detectors(deploy: Any) -> None:
             "version": "2",
             "status": "promoted",
             "event_time": _iso(T0 + 600),
+            "feature_profile_uri": stored.resolve().as_uri(),
+            "feature_profile_sha256": hashlib.sha256(stored.read_bytes()).hexdigest(),
         },
     )
     d.producer.flush()
     d.start()
     d.wait_for({"churn.labels": 600})
+    wanted = [
+        b'field="warming_up",model="shop",model_version="2",slice="",task="churn"} 1.0',
+        b'{metric="reference/champion",model="shop",model_version="2",slice="",task="churn",'
+        b'window="feature"} 1.0',
+    ]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         body = urllib.request.urlopen(f"http://127.0.0.1:{d.port}/metrics", timeout=2).read()
-        if b'field="warming_up",model="shop",model_version="2",slice="",task="churn"} 1.0' in body:
+        if all(line in body for line in wanted):
             break
         time.sleep(0.5)
     else:
-        pytest.fail("the detector did not re-baseline (warm-up) after the promotion")
+        pytest.fail(
+            "the detector did not re-baseline (warm-up) after the promotion, or the version's "
+            f"stored feature profile is not the reference: {[w in body for w in wanted]}"
+        )
     # a drift inside the new version's warm-up is not alerted
     for i in range(600, 1800):
         y, score = _binary(rng, 0.2)

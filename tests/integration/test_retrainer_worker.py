@@ -216,6 +216,24 @@ def test_request_gives_one_version_and_one_update_and_a_duplicate_nothing_new(
     assert Path(update["artifact_uri"].removeprefix("file://")).is_dir()
     assert [o.trained for o in worker.outcomes] == [True, False]
     assert not staging_dirs(config)
+    # stored with the profile of the rows it was trained on, which the monitor takes as the
+    # feature drift reference when it reads this update
+    from driftline.events import ModelUpdate
+    from streams.features import FeatureProfile
+    from streams.stages import version_outcomes
+
+    assert update["feature_profile_sha256"] == version.feature_profile_sha256 is not None
+    profile = FeatureProfile.from_bytes(registry.feature_profile("shop-mtl", 1))
+    assert profile.count == manifest["retrainer"]["data"]["train_rows"] > 0
+    assert sorted(profile.kinds) == ["country", "x1", "x2"]
+    assert sorted(profile.sketches["country"].counts) == ["DE", "FR"]
+    drift_on = config.feature_drift.model_copy(update={"enabled": True})
+    watching = config.model_copy(update={"feature_drift": drift_on})
+    outcomes = version_outcomes(watching, ModelUpdate.model_validate(update), ("updates", 0, 0))
+    assert [(o.task, o.features["reference"]) for o in outcomes] == [
+        (task, "champion") for task in sorted(RETRAIN_TASKS)
+    ]
+    assert outcomes[0].features["profile"]["count"] == profile.count
 
 
 def test_two_requests_in_quick_succession_train_once(

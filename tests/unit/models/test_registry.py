@@ -143,3 +143,56 @@ def test_password_comes_from_the_environment_and_is_never_shown(monkeypatch):
     assert engine.url.password == "s3cret!"
     assert "s3cret" not in safe_url(engine.url) and "s3cret" not in repr(engine)
     engine.dispose()
+
+
+def test_a_feature_profile_is_stored_with_its_sha256_and_read_back_verified(registry, model):
+    import hashlib
+    import json
+
+    from models import ArtifactIntegrityError
+    from models.registry import model_update
+
+    profile = b'{"format":"driftline.feature-profile/1","count":0,"features":{}}'
+    sha = hashlib.sha256(profile).hexdigest()
+    info = registry.register("shop", model, alias="champion", feature_profile=profile)
+    assert info.feature_profile_sha256 == sha
+    assert info.feature_profile_path == info.artifact_path / "feature_profile.json"
+    manifest = json.loads((info.artifact_path / "manifest.json").read_text())
+    assert manifest["feature_profile"] == {"file": "feature_profile.json", "sha256": sha,
+                                           "bytes": len(profile)}  # fmt: skip
+    assert registry.feature_profile("shop", "champion") == profile
+    update = model_update(info, "promoted")
+    assert update["feature_profile_sha256"] == sha
+    assert update["feature_profile_uri"] == info.feature_profile_path.resolve().as_uri()
+    # a version without one: none, and its update announces none
+    bare = registry.register("shop", model)
+    assert registry.feature_profile("shop", bare.version) is None
+    assert model_update(bare, "candidate")["feature_profile_uri"] is None
+    # a modified or lost file is refused
+    info.feature_profile_path.write_bytes(profile.replace(b"0", b"1"))
+    with pytest.raises(ArtifactIntegrityError, match="does not match the registry"):
+        registry.feature_profile("shop", 1)
+    info.feature_profile_path.unlink()
+    with pytest.raises(ArtifactIntegrityError, match="missing"):
+        registry.feature_profile("shop", 1)
+
+
+def test_a_registry_of_the_first_schema_is_migrated(tmp_path, model):
+    from alembic import command
+    from alembic.config import Config
+
+    from models.registry.engine import MIGRATIONS_DIR
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    engine = connect(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    engine.dispose()
+    registry = Registry(url, tmp_path / "artifacts")
+    try:
+        assert registry.register("shop", model, feature_profile=b"{}").feature_profile_sha256
+    finally:
+        registry.close()

@@ -238,3 +238,163 @@ def test_task_monitor_state_with_feature_drift_round_trips_without_the_config() 
     got = [a.alert_id for o in tail for a in second.apply(o) or () if isinstance(a, Alert)]
     want = [a.alert_id for o in tail for a in first.apply(o) or () if isinstance(a, Alert)]
     assert got == want and len(want) == 1
+
+
+# ------------------------------------------------------------------ the champion's stored profile
+
+ONE = parse_config(CFG.model_dump_json().replace('"partitions":2', '"partitions":1'))
+
+
+KINDS = {"x": "numeric", "c": "categorical", "own": "numeric"}
+
+
+def stored_update(tmp_path, rows, sha256=None, name="v2.json", kinds=KINDS):  # type: ignore[no-untyped-def]
+    """A promotion of m v2 whose stored training profile is the profile of ``rows``."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    from driftline.events import ModelUpdate
+
+    data = FeatureProfile.from_rows(kinds, rows).to_bytes()
+    path = tmp_path / name
+    path.write_bytes(data)
+    return ModelUpdate.model_validate(
+        {"schema": ModelUpdate.SCHEMA, "update_id": f"u-{name}", "model": "m", "version": "2",
+         "status": "promoted", "event_time": datetime(1970, 1, 1, tzinfo=UTC),
+         "feature_profile_uri": path.resolve().as_uri(),
+         "feature_profile_sha256": sha256 or hashlib.sha256(data).hexdigest()}
+    )  # fmt: skip
+
+
+def run_version(cfg, update, shift: float = 0.0):  # type: ignore[no-untyped-def]
+    """Apply ``update``'s version outcomes, then 600 s of predictions with x ~ N(shift, 1);
+    the feature alerts and the task monitor."""
+    from streams.stages import version_outcomes
+
+    monitor = MonitorStage(cfg).monitor_for("m", "a")
+    (version,) = [
+        o for o in version_outcomes(cfg, update, ("model-updates", 0, 4)) if o.task == "a"
+    ]
+    monitor.apply(version)
+    rng, stage1, alerts = random.Random(11), FeatureProfiles(cfg, 0), []
+    for t in range(600):
+        for o in stage1.observe("m", "2", float(t), features(rng, t, x_shift=shift), (t, 0)):
+            alerts += [a for a in monitor.apply(o) or () if isinstance(a, Alert)]
+    return alerts, monitor
+
+
+def test_a_versions_stored_training_profile_is_the_reference(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(1)
+    update = stored_update(tmp_path, [features(rng, t, x_shift=2.0) for t in range(2000)])
+    # traffic stationary from the start, but x is 2 sd from the training rows: alert at once
+    alerts, champion = run_version(ONE, update)
+    assert [(a.detector, a.event_time.timestamp()) for a in alerts] == [("feature_drift/x", 100.0)]
+    drift = champion.features.drift
+    assert drift.reference_source == "champion" and drift.reference_version == "2"
+    assert drift.reference.count == 2000 and sorted(drift.reference.kinds) == ["c", "own", "x"]
+    assert drift.statistics()["reference/champion"] == 1.0
+    # the same traffic against the version's first windows: nothing (it is stationary)
+    first = parse_config(ONE.model_dump_json().replace('"reference":null',
+                                                       '"reference":"first_windows"'))  # fmt: skip
+    alerts, monitor = run_version(first, update)
+    assert alerts == [] and monitor.features.drift.reference_source == "first_windows"
+    # traffic like the training rows: nothing against the champion's profile either
+    alerts, _ = run_version(ONE, update, shift=2.0)
+    assert alerts == []
+    # the reference is part of the stored state: a restart keeps it
+    from streams.task_monitor import TaskMonitor
+
+    again = TaskMonitor.load(ONE, champion.dump()).features.drift
+    assert again.reference_source == "champion" and again.reference.count == 2000
+
+
+def test_a_bad_stored_profile_falls_back_to_the_first_windows_with_one_log_line(
+    tmp_path, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    import base64
+    import hashlib
+    import logging
+
+    rng = random.Random(1)
+    rows = [features(rng, t, x_shift=2.0) for t in range(500)]
+
+    def announcing(name: str, data: bytes):  # type: ignore[no-untyped-def]
+        update = stored_update(tmp_path, rows, name=name)
+        (tmp_path / name).write_bytes(data)
+        sha = hashlib.sha256(data).hexdigest()
+        return update.model_copy(update={"feature_profile_sha256": sha})
+
+    gone = stored_update(tmp_path, rows, name="gone.json")
+    (tmp_path / "gone.json").unlink()
+    wire = orjson.loads(FeatureProfile.from_rows(KINDS, rows).to_bytes())
+    sketch = bytearray(base64.b64decode(wire["features"]["x"][1]))
+    sketch[18] = 60  # 60 levels: more than its bytes hold (other such edits crash DataSketches)
+    wire["features"]["x"][1] = base64.b64encode(bytes(sketch)).decode()
+    reasons = {
+        "sha256": (stored_update(tmp_path, rows, sha256="0" * 64, name="a.json"), "has sha256"),
+        "missing": (gone, "not readable"),
+        "not json": (announcing("b.json", b"\x80\x04pickle?"), "not JSON"),
+        "malformed": (announcing("c.json", b'{"count": 3, "features": {"x": ["n", "AgEP", 0]}}'),
+                      "malformed KLL sketch: 3 bytes"),
+        "kll": (announcing("d.json", orjson.dumps(wire)), "malformed KLL sketch"),
+        "none": (gone.model_copy(update={"feature_profile_uri": None,
+                                         "feature_profile_sha256": None}), "announces no"),
+    }  # fmt: skip
+    for what, (update, reason) in reasons.items():
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="driftline.monitor"):
+            alerts, monitor = run_version(ONE, update)
+        lines = [r.getMessage() for r in caplog.records]
+        assert len(lines) == 1 and reason in lines[0] and "first 3 windows" in lines[0], (
+            what,
+            lines,
+        )
+        assert caplog.records[0].levelname == "WARNING"
+        assert alerts == [], what  # stationary traffic against its own first windows
+        drift = monitor.features.drift
+        assert drift.reference_source == "first_windows" and drift.reference.count > 0, what
+        assert drift.statistics()["reference/first_windows"] == 1.0
+
+
+def test_a_profile_that_lacks_a_tasks_feature_is_not_its_reference(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    rng = random.Random(1)
+    rows = [{"x": rng.gauss(2, 1), "c": "p"} for _ in range(500)]  # no "own": a's view lacks it
+    update = stored_update(tmp_path, rows, kinds={"x": "numeric", "c": "categorical"})
+    with caplog.at_level(logging.INFO, logger="driftline.monitor"):
+        from streams.stages import version_outcomes
+
+        outcomes = {o.task: o.features for o in version_outcomes(ONE, update, ("u", 0, 0))}
+    assert outcomes["b"]["reference"] == "champion"  # b's view is x and c
+    assert outcomes["a"]["reference"] == "first_windows" and "own" in outcomes["a"]["why"]
+    assert len(caplog.records) == 1 and "for ['a'] its first 3 windows" in caplog.text
+
+
+def test_kll_bytes_from_outside_give_a_sketch_or_a_value_error_never_a_crash() -> None:
+    import numpy as np
+    from datasketches import kll_floats_sketch
+
+    from streams.features.sketches import kll_from_bytes
+
+    sources = []
+    for n in (0, 1, 2, 9, 5000):
+        sketch = kll_floats_sketch(200)
+        sketch.update(np.random.default_rng(n).normal(size=n))
+        sources.append(sketch.serialize())
+        assert kll_from_bytes(sources[-1]).n == n
+    rng, outcomes = random.Random(0), {"ok": 0, "refused": 0}
+    for _ in range(3000):
+        data = bytearray(rng.choice(sources))
+        for _ in range(rng.randint(1, 3)):
+            data[rng.randrange(min(len(data), 40))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            data = data[: rng.randrange(len(data) + 1)]
+        try:
+            sketch = kll_from_bytes(bytes(data))
+            if not sketch.is_empty():
+                sketch.get_quantile(0.5)
+            outcomes["ok"] += 1
+        except ValueError:
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 2500, outcomes
