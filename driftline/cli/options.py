@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from driftline.config import DriftlineConfig, load_config
+from driftline.config.environment import environment
 from driftline.errors import ConfigError
 
 __all__ = [
@@ -79,9 +80,8 @@ def log_level_option(default: str = "info") -> Callable[[F], F]:
             "--log-level",
             "log_level",
             type=click.Choice(LOG_LEVELS, case_sensitive=False),
-            default=default,
-            show_default=True,
-            envvar="DRIFTLINE_LOG_LEVEL",
+            default=lambda: environment().log_level or default,
+            show_default=default,
             callback=pick,
             help="Log level (also for librdkafka's own lines, rate-limited).",
         )(func)
