@@ -20,6 +20,8 @@ system:
 
 venv: $(VENV)/.stamp
 
+# requirements.lock pins every extra (all, dev): the venv has the SDK, the monitor, the
+# retrainer and the test tools, the same as `pip install -e '.[all,dev]'`.
 $(VENV)/.stamp: requirements.lock pyproject.toml
 	@echo "setup: virtualenv $(VENV) (torch from PyPI is the CUDA build: ~5 GB, a few minutes the first time)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

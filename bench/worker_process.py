@@ -17,6 +17,7 @@ from typing import Any
 import psutil
 
 from driftline.config import DriftlineConfig, load_config
+from driftline.config.environment import env_name
 from driftline.topics import create_topics
 from streams.errors import RESTART_EXIT_CODE
 
@@ -106,7 +107,7 @@ class WorkerProcess:
 
     def start(self) -> None:
         """Start the worker (``driftline monitor``)."""
-        env = {**os.environ, "DRIFTLINE_BOOTSTRAP_SERVERS": self.bootstrap}
+        env = {**os.environ, env_name("bootstrap_servers"): self.bootstrap}
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # restarts should not recompile every module
         log = open(self.directory / "worker.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(

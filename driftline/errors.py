@@ -16,6 +16,7 @@ __all__ = [
     "DeliveryError",
     "DriftlineError",
     "EventValidationError",
+    "MissingExtraError",
     "ProducerBufferFullError",
 ]
 
@@ -55,6 +56,20 @@ class BrokerUnreachableError(BrokerError):
     """No Kafka broker answered at the configured bootstrap servers in time (exit 69)."""
 
     exit_code = 69  # EX_UNAVAILABLE (sysexits.h)
+
+
+class MissingExtraError(DriftlineError):
+    """A command or feature needs an optional extra of the ``driftline`` distribution that is not
+    installed (:mod:`driftline.extras`); the message says which one and how to install it."""
+
+    def __init__(self, extra: str, module: str, feature: str) -> None:
+        super().__init__(
+            f"{feature} needs the {extra!r} extra ({module} is not installed): "
+            f"pip install 'driftline[{extra}]'"
+        )
+        self.extra = extra
+        self.module = module
+        self.feature = feature
 
 
 class DeliveryError(DriftlineError):

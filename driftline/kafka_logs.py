@@ -19,7 +19,6 @@ unless DEBUG). ``$DRIFTLINE_KAFKA_LOGS=1`` turns it on for any command.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
@@ -63,10 +62,28 @@ class RepeatLimit(logging.Filter):
 
 
 _logger_lock = threading.Lock()
+_level_from_environment = False
+"""``set_kafka_log_level(None)`` was the last call: ``$DRIFTLINE_KAFKA_LOGS`` is still to be read."""
 
 
 def kafka_logger() -> logging.Logger:
-    """The logger librdkafka's lines go to (with :class:`RepeatLimit` installed once)."""
+    """The logger librdkafka's lines go to (with :class:`RepeatLimit` installed once).
+
+    After ``set_kafka_log_level(None)``, the first call reads ``$DRIFTLINE_KAFKA_LOGS``: it is
+    read when a client is built with this logger, so a command that builds none (``--help``)
+    does not read the environment.
+    """
+    global _level_from_environment
+    logger = _logger()
+    if _level_from_environment:
+        from driftline.config.environment import environment
+
+        _level_from_environment = False
+        logger.setLevel(logging.WARNING if environment().kafka_logs else _OFF)
+    return logger
+
+
+def _logger() -> logging.Logger:
     logger = logging.getLogger(LOGGER_NAME)
     with _logger_lock:
         if not any(isinstance(f, RepeatLimit) for f in logger.filters):
@@ -79,10 +96,11 @@ def set_kafka_log_level(level: int | str | None) -> None:
 
     ``$DRIFTLINE_KAFKA_LOGS=1`` keeps them on (at WARNING) when ``level`` is ``None``.
     """
-    logger = kafka_logger()
+    global _level_from_environment
+    logger = _logger()
+    _level_from_environment = level is None
     if level is None:
-        on = os.environ.get("DRIFTLINE_KAFKA_LOGS") == "1"
-        logger.setLevel(logging.WARNING if on else _OFF)
+        logger.setLevel(_OFF)  # until kafka_logger() reads $DRIFTLINE_KAFKA_LOGS
         return
     value = logging.getLevelName(level.upper()) if isinstance(level, str) else level
     number = value if isinstance(value, int) else logging.WARNING

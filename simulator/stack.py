@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from driftline.config.environment import env_name
 from driftline.config.models import DriftlineConfig
 from simulator.errors import ServiceError
 from simulator.process import BackgroundProcess, log_tail
@@ -100,7 +101,7 @@ class LocalStack:
     def process(self, name: str, bootstrap: str | None = None) -> BackgroundProcess:
         """The background process of ``name`` (``monitor`` or ``retrainer``)."""
         argv = [sys.executable, "-m", "driftline.cli", name, "--config", str(self.config_path.resolve())]  # fmt: skip
-        env = {"DRIFTLINE_BOOTSTRAP_SERVERS": bootstrap} if bootstrap else None
+        env = {env_name("bootstrap_servers"): bootstrap} if bootstrap else None
         return BackgroundProcess(
             name, argv, self.logs_dir / f"{name}.log",
             (self.config.state_dir / "run" / f"{name}.pid").resolve(), env=env,

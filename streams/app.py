@@ -106,9 +106,7 @@ def build_app(
     """
     check_faust_version()
     mon, names = config.monitor, config.topics
-    servers = (
-        bootstrap or os.environ.get("DRIFTLINE_BOOTSTRAP_SERVERS") or config.kafka.bootstrap_servers
-    )
+    servers = bootstrap or config.kafka.bootstrap_servers  # $DRIFTLINE_...: the loader applied it
     worker = worker_id or f"worker-{worker_index}"
     datadir = config.state_dir / "monitor" / worker
     datadir.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,6 @@ A broker that does not answer within ``kafka.connect_timeout`` also stops it at 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import signal
 import subprocess
@@ -29,6 +28,7 @@ from typing import Any
 import click
 
 from driftline.cli.options import config_option, configure_logging, load_or_exit, log_level_option
+from driftline.config.environment import environment
 from driftline.config.models import DriftlineConfig
 from streams.errors import StreamsError
 
@@ -63,8 +63,7 @@ start rather than lose the predictions it held."""
 )
 @click.option(
     "--worker-id",
-    envvar="DRIFTLINE_WORKER_ID",
-    default=None,
+    default=lambda: environment().worker_id,
     metavar="NAME",
     callback=lambda _ctx, _param, value: _worker_name(value),
     help="This replica's name (one per container: its state dir, and its group.instance.id with "
@@ -95,10 +94,6 @@ def monitor(
     count = workers or config.monitor.workers
     # Until the Faust worker sets up its own logging (it replaces these handlers).
     configure_logging(log_level, "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
-    servers = os.environ.get("DRIFTLINE_BOOTSTRAP_SERVERS")  # as build_app reads it
-    if servers:
-        kafka = config.kafka.model_copy(update={"bootstrap_servers": servers})
-        config = config.model_copy(update={"kafka": kafka})
     label_sink = prepare(config, open_sink=count == 1)
     if count > 1:
         raise SystemExit(_run_workers(path, log_level, count, worker_id))

@@ -11,17 +11,18 @@ from pathlib import Path
 
 import driftline
 from driftline.broker.errors import KafkaJarsError
+from driftline.config.environment import env_name, environment
 
 __all__ = ["LIBS_ENV", "KafkaJars", "default_libs_dir", "default_pom", "pom_sha256"]
 
-LIBS_ENV = "DRIFTLINE_KAFKA_LIBS"
+LIBS_ENV = env_name("kafka_libs")
 STAMP_NAME = ".stamp"
 _KAFKA_JAR_GLOB = "kafka_2.13-*.jar"
 
 
 def default_libs_dir() -> Path:
     """``$DRIFTLINE_KAFKA_LIBS``, else ``.driftline/kafka/libs`` under the working directory."""
-    return Path(os.environ.get(LIBS_ENV) or ".driftline/kafka/libs")
+    return environment().kafka_libs or Path(".driftline/kafka/libs")
 
 
 def default_pom() -> Path | None:

@@ -22,7 +22,6 @@ def _options(command: Any) -> Any:
     command = click.option(
         "--libs",
         type=click.Path(path_type=Path),
-        envvar="DRIFTLINE_KAFKA_LIBS",
         help="Directory of the Kafka jars [default: .driftline/kafka/libs; $DRIFTLINE_KAFKA_LIBS].",
     )(command)
     command = click.option(
@@ -137,16 +136,10 @@ def _local_broker(
 
 def _maybe_load_config(config_path: Path | None) -> Any:
     """The config when one is named or ``./driftline.yaml`` exists; ``None`` means defaults."""
-    import os
-
     from driftline.config import load_config
-    from driftline.config.loader import CONFIG_ENV
+    from driftline.config.environment import environment
 
-    if (
-        config_path is None
-        and not os.environ.get(CONFIG_ENV)
-        and not Path("driftline.yaml").exists()
-    ):
+    if config_path is None and environment().config is None and not Path("driftline.yaml").exists():
         return None
     try:
         return load_config(config_path)

@@ -2,7 +2,8 @@
 
 Each subcommand lives next to the code it drives and is imported only when it is run, so that
 ``driftline --help`` starts well under a second (no Kafka, torch or Feast imports on that path).
-To add a command, add one line to ``COMMANDS``: ``name -> "module:click_object"``.
+To add a command, add one line to ``COMMANDS``: ``name -> "module:click_object"``, and one to
+``COMMAND_EXTRAS`` when it needs an optional extra of the distribution (:mod:`driftline.extras`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import click
 
 from driftline import __version__
-from driftline.errors import ConfigError, DriftlineError
+from driftline.errors import ConfigError, DriftlineError, MissingExtraError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "broker": ("driftline.cli.broker", "Run the local Apache Kafka broker (start, stop, status)."),
@@ -43,6 +44,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("simulator.cli", "Show local services, consumer lag and champions."),
 }
 
+COMMAND_EXTRAS: dict[str, str] = {
+    "monitor": "monitor",
+    "calibrate": "monitor",
+    "dashboard": "monitor",
+    "features": "retrain",
+    "models": "retrain",
+    "retrainer": "retrain",
+    "bench": "all",
+    "demo": "all",
+    "simulate": "all",
+    "up": "all",
+    "down": "all",
+    "status": "all",
+}
+"""The extra each command needs beyond the light SDK (``pip install 'driftline[EXTRA]'``); the
+commands not listed run on ``pip install driftline`` alone."""
+
 
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported on first use."""
@@ -53,7 +71,20 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS or not _module_exists(COMMANDS[cmd_name][0]):
             return None
-        module = importlib.import_module(COMMANDS[cmd_name][0])
+        extra = COMMAND_EXTRAS.get(cmd_name)
+        if extra is not None and not ctx.resilient_parsing:
+            from driftline.extras import missing_module
+
+            missing = missing_module(extra)
+            if missing is not None:  # before its --help too: it could not run
+                raise MissingExtraError(extra, missing, f"driftline {cmd_name}")
+        try:
+            module = importlib.import_module(COMMANDS[cmd_name][0])
+        except ModuleNotFoundError as exc:
+            error = _missing_extra(exc, cmd_name)
+            if error is None:
+                raise
+            raise error from None
         command = getattr(module, cmd_name.replace("-", "_"))
         assert isinstance(command, click.Command)
         return command
@@ -81,6 +112,12 @@ class LazyGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
+        except ModuleNotFoundError as exc:  # an extra's module, imported by the command
+            error = _missing_extra(exc, ctx.invoked_subcommand)
+            if error is None:
+                raise
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(error.exit_code)
         except Exception as exc:
             line = user_error_line(exc)
             if line is None:
@@ -89,11 +126,30 @@ class LazyGroup(click.Group):
             ctx.exit(1)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        """The commands and what each does; one whose extra is missing says which to install."""
+        from driftline.extras import missing_module
+
+        missing = {e for e in set(COMMAND_EXTRAS.values()) if missing_module(e) is not None}
+        rows = [
+            (name, COMMANDS[name][1] + _needs(COMMAND_EXTRAS.get(name), missing))
+            for name in self.list_commands(ctx)
+        ]
         if not rows:
             return
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def _needs(extra: str | None, missing: set[str]) -> str:
+    return f" [needs driftline[{extra}]]" if extra in missing else ""
+
+
+def _missing_extra(exc: ModuleNotFoundError, command: str | None) -> MissingExtraError | None:
+    """The error naming the extra that would install the module ``exc`` misses (``None``: none)."""
+    from driftline.extras import missing_extra
+
+    feature = f"driftline {command}" if command else "driftline"
+    return missing_extra(exc, feature, COMMAND_EXTRAS.get(command or ""))
 
 
 def _module_exists(module: str) -> bool:
@@ -125,7 +181,7 @@ def main() -> None:
     """Run the CLI: a user error prints one clear line (never a traceback) and exits non-zero.
 
     Exit status: 2 for usage and config errors, 69 when the broker cannot be reached, 1 for other
-    driftline errors, 130 on Ctrl-C.
+    driftline errors (a missing optional extra among them), 130 on Ctrl-C.
     """
     from driftline.kafka_logs import set_kafka_log_level
     from driftline.quiet import quiet_third_party
@@ -156,6 +212,12 @@ def main() -> None:
         for line in problems:
             click.echo(line, err=True)
         sys.exit(exc.exit_code)
+    except ModuleNotFoundError as exc:
+        error = _missing_extra(exc, None)
+        if error is None:
+            raise
+        click.echo(f"error: {error}", err=True)
+        sys.exit(error.exit_code)
     except Exception as exc:
         line = user_error_line(exc)
         if line is None:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from driftline.config import DriftlineConfig, load_config
+from driftline.config.environment import environment
 from driftline.errors import ConfigError
 
 __all__ = [
@@ -61,10 +62,14 @@ def log_level_option(default: str = "info") -> Callable[[F], F]:
 
     def decorate(func: F) -> F:
         def pick(ctx: click.Context, param: click.Parameter, value: str) -> str:
+            """The flag, else ``--loglevel``, else ``$DRIFTLINE_LOG_LEVEL``, else the default."""
             source = ctx.get_parameter_source(param.name or "")
             alias = ctx.meta.get("driftline.log_level")
             if alias is not None and source is not click.core.ParameterSource.COMMANDLINE:
                 value = alias
+            elif source is click.core.ParameterSource.DEFAULT:
+                env = environment().log_level
+                value = param.type.convert(env, param, ctx) if env is not None else value
             return value.lower()
 
         func = click.option(
@@ -81,7 +86,6 @@ def log_level_option(default: str = "info") -> Callable[[F], F]:
             type=click.Choice(LOG_LEVELS, case_sensitive=False),
             default=default,
             show_default=True,
-            envvar="DRIFTLINE_LOG_LEVEL",
             callback=pick,
             help="Log level (also for librdkafka's own lines, rate-limited).",
         )(func)

@@ -13,7 +13,6 @@ tasks.churn.windw: unknown key (did you mean 'window'?)
 from __future__ import annotations
 
 import difflib
-import os
 import types
 import typing
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from driftline.config.environment import env_name, environment
 from driftline.config.models import DriftlineConfig
 from driftline.errors import ConfigError
 
@@ -34,14 +34,13 @@ __all__ = [
     "parse_config",
 ]
 
-CONFIG_ENV = "DRIFTLINE_CONFIG"
-BOOTSTRAP_ENV = "DRIFTLINE_BOOTSTRAP_SERVERS"
+CONFIG_ENV = env_name("config")
 Loc = tuple[str | int, ...]
 
 
 def find_config(path: str | Path | None = None) -> Path:
     """The config file to use: ``path``, else ``$DRIFTLINE_CONFIG``, else ``./driftline.yaml``."""
-    candidate = Path(path or os.environ.get(CONFIG_ENV) or "driftline.yaml")
+    candidate = Path(path or environment().config or "driftline.yaml")
     if not candidate.is_file():
         raise ConfigError(
             f"{candidate}: config file not found; pass --config PATH, set ${CONFIG_ENV}, "
@@ -53,31 +52,47 @@ def find_config(path: str | Path | None = None) -> Path:
 def load_config(path: str | Path | None = None) -> DriftlineConfig:
     """Read and validate a config file; raise :class:`ConfigError` listing every problem.
 
-    ``$DRIFTLINE_BOOTSTRAP_SERVERS``, when set, overrides ``kafka.bootstrap_servers`` (handy for
-    tests and containers).
+    The environment's overrides apply (``$DRIFTLINE_BOOTSTRAP_SERVERS`` over
+    ``kafka.bootstrap_servers``): see :func:`parse_config`.
     """
     file = find_config(path)
     return parse_config(file.read_text(encoding="utf-8"), str(file))
 
 
 def parse_config(text: str, source: str = "<string>") -> DriftlineConfig:
-    """Validate YAML text; ``source`` names the file in error messages."""
+    """Validate YAML text; ``source`` names the file in error messages.
+
+    What the environment sets (:meth:`~driftline.config.environment.EnvironmentSettings.
+    config_overrides`, e.g. ``$DRIFTLINE_BOOTSTRAP_SERVERS``) is applied here, once, over the
+    YAML's values; every config driftline loads has it.
+    """
     lines, problems = _line_map(text, source)
     if problems:
         raise ConfigError(f"{source}: invalid YAML", problems)
     data = yaml.safe_load(text) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: invalid", [f"{source}:1: <root>: expected a mapping"])
-    bootstrap = os.environ.get(BOOTSTRAP_ENV)
-    if bootstrap:
-        data.setdefault("kafka", {})
-        if isinstance(data["kafka"], dict):
-            data["kafka"] = {**data["kafka"], "bootstrap_servers": bootstrap}
+    data = _override(data, environment().config_overrides())
     try:
         return DriftlineConfig.model_validate(data)
     except ValidationError as exc:
         problems = [_format(err, lines, source) for err in exc.errors()]
         raise ConfigError(f"{source}: {len(problems)} error(s)", problems) from None
+
+
+def _override(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with ``overrides`` merged in, section by section (a section that is not a
+    mapping is left for validation to report).
+
+    >>> _override({"kafka": {"partitions": 3}}, {"kafka": {"bootstrap_servers": "k:1"}})
+    {'kafka': {'partitions': 3, 'bootstrap_servers': 'k:1'}}
+    """
+    merged = dict(data)
+    for section, values in overrides.items():
+        current = merged.get(section, {})
+        if isinstance(current, dict):
+            merged[section] = {**current, **values}
+    return merged
 
 
 def _format(err: Any, lines: dict[Loc, int], source: str) -> str:

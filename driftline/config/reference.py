@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from driftline.config.environment import EnvironmentSettings, env_name
 from driftline.config.models import (
     DriftlineConfig,
     EmbeddedFeatureStore,
@@ -35,7 +36,48 @@ def render_reference() -> str:
         "",
     ]
     _section(out, "(top level)", DriftlineConfig, "")
+    _environment(out)
     return "\n".join(out) + "\n"
+
+
+def _environment(out: list[str]) -> None:
+    """The ``DRIFTLINE_*`` variables (:class:`EnvironmentSettings`) and the secrets' keys."""
+    out += [
+        "## Environment variables",
+        "",
+        "Read in one place, `driftline/config/environment.py`; an empty variable counts as unset.",
+        "Precedence: command-line flag > environment > driftline.yaml > default.",
+        "",
+        "| variable | type | what it sets |",
+        "|---|---|---|",
+    ]
+    for name, field in EnvironmentSettings.model_fields.items():
+        out.append(f"| `{env_name(name)}` | {_type(field.annotation)} | {field.description} |")
+    out += [
+        "",
+        "Secrets are read from the environment only, where a client is built, and never logged;",
+        "driftline.yaml names the variables that hold them:",
+        "",
+        "| key | default variable |",
+        "|---|---|",
+    ]
+    out += [f"| `{key}` | {default} |" for key, default in _secret_keys(DriftlineConfig, "")]
+    out.append("")
+
+
+def _secret_keys(model: type[BaseModel], prefix: str) -> list[tuple[str, str]]:
+    """Every ``*_env`` key of ``model`` and its sections, with its default."""
+    found: list[tuple[str, str]] = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{name}"
+        if name.endswith("_env"):
+            found.append((key, _default(field)))
+        for sub in _models_in(field.annotation):
+            path = f"{key}.<name>" if typing.get_origin(field.annotation) is dict else key
+            if typing.get_origin(field.annotation) is list:
+                path = f"{key}[]"
+            found += [k for k in _secret_keys(sub, f"{path}.") if k not in found]
+    return found
 
 
 def _section(out: list[str], title: str, model: type[BaseModel], prefix: str) -> None:
