@@ -336,3 +336,96 @@ def test_nothing_more_is_sought_when_nothing_is_named() -> None:
 def test_faust_consumers_still_seek_to_committed_after_an_assignment() -> None:
     assert callable(AIOKafkaConsumer.seek_to_committed)
     assert callable(AIOKafkaConsumer.seek_wait)
+
+
+class _Records:
+    """aiokafka's partition records: an iterator with the offset of the next fetch."""
+
+    def __init__(self, offsets: list[int]) -> None:
+        self._offsets = iter(offsets)
+        self.next_fetch_offset = offsets[0]
+
+    def __iter__(self) -> _Records:
+        return self
+
+    def __next__(self) -> int:
+        offset = next(self._offsets)
+        self.next_fetch_offset = offset + 1
+        return offset
+
+
+def _fetcher(buffered: dict[tuple[str, int], list[int]]) -> Any:
+    """An aiokafka Fetcher's state with ``buffered`` records per partition (FetchResults)."""
+    from collections import OrderedDict
+
+    from aiokafka.consumer.fetcher import FetchResult
+    from aiokafka.structs import TopicPartition
+
+    positions: dict[Any, int] = {}
+
+    def state(tp: Any) -> Any:
+        return SimpleNamespace(
+            paused=False,
+            position=positions[tp],
+            consumed_to=lambda offset: positions.__setitem__(tp, offset),
+        )
+
+    assignment = SimpleNamespace(active=True, state_value=state)
+    records: OrderedDict[Any, Any] = OrderedDict()
+    for (topic, partition), offsets in buffered.items():
+        tp = TopicPartition(topic, partition)
+        positions[tp] = offsets[0]
+        records[tp] = FetchResult(
+            tp, assignment=assignment, partition_records=_Records(offsets), backoff=0
+        )
+    subscriptions = SimpleNamespace(reassignment_in_progress=False, is_assigned=lambda tp: True)
+    return SimpleNamespace(
+        _records=records,
+        _subscriptions=subscriptions,
+        _notify=lambda future: None,
+        _wait_consume_future=None,
+    )
+
+
+def test_held_back_partitions_keep_their_fetched_records_until_released() -> None:
+    from aiokafka.consumer.fetcher import Fetcher
+    from aiokafka.structs import TopicPartition
+
+    faust_compat.fair_fetch_order()
+    ahead, behind = TopicPartition("predictions", 0), TopicPartition("labels", 0)
+    fetcher = _fetcher({("predictions", 0): [0, 1, 2], ("labels", 0): [7, 8]})
+
+    def fetch(max_records: int = 10) -> dict[Any, list[int]]:
+        got = asyncio.run(Fetcher.fetched_records(fetcher, [ahead, behind], 0, max_records))
+        return dict(got)
+
+    try:
+        faust_compat.hold_back([("predictions", 0)])
+        assert fetch() == {behind: [7, 8]}
+        assert fetch() == {}  # the held partition's records wait in the buffer
+        assert ahead in fetcher._records
+        faust_compat.hold_back([])
+        assert fetch() == {ahead: [0, 1, 2]}  # all of them, none skipped
+    finally:
+        faust_compat.hold_back([])
+
+
+def test_partitions_take_turns_and_holding_all_back_holds_none() -> None:
+    from aiokafka.consumer.fetcher import Fetcher
+    from aiokafka.structs import TopicPartition
+
+    faust_compat.fair_fetch_order()
+    first, second = TopicPartition("predictions", 0), TopicPartition("labels", 0)
+    fetcher = _fetcher({("predictions", 0): [0, 1, 2, 3], ("labels", 0): [7, 8, 9]})
+
+    def fetch() -> list[tuple[Any, list[int]]]:
+        got = asyncio.run(Fetcher.fetched_records(fetcher, [first, second], 0, 2))
+        return list(got.items())
+
+    try:
+        assert fetch() == [(first, [0, 1])]
+        assert fetch() == [(second, [7, 8])]  # the one served least recently comes first
+        faust_compat.hold_back([("predictions", 0), ("labels", 0)])  # never all of them
+        assert fetch() == [(first, [2, 3])]
+    finally:
+        faust_compat.hold_back([])
