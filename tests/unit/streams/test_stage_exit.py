@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-import streams.app
+import streams.stage_io
 from streams.errors import RESTART_EXIT_CODE, STATE_LIMIT_EXIT_CODE, StateTooLargeError
 
 
@@ -22,9 +22,9 @@ def _exit_code(monkeypatch: pytest.MonkeyPatch, error: Exception) -> int:
     async def step() -> None:
         raise error
 
-    monkeypatch.setattr(streams.app.os, "_exit", fake_exit)
+    monkeypatch.setattr(streams.stage_io.os, "_exit", fake_exit)
     with pytest.raises(_Exited) as exited:
-        asyncio.run(streams.app._or_exit(step(), "join"))
+        asyncio.run(streams.stage_io.or_exit(step(), "join"))
     return exited.value.code
 
 
