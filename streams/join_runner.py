@@ -240,8 +240,10 @@ class JoinRunner:
         """The topic partitions assigned now (it speaks for its input partitions to stage 2)."""
         self.sources.assigned(tp for tp in topic_partitions if tp[0] in self.input_topics)
 
-    async def revoke(self) -> None:
-        """Abort, never write: every partition is read again from its committed offset."""
+    async def revoke(self, revoked: Iterable[tuple[str, int]]) -> None:
+        """Abort, never write: every partition is read again from its committed offset (the
+        ``revoked`` topic partitions' acknowledged offsets are forgotten: a new assignment may
+        start lower)."""
         async with self.lock:
             self.checkpoint.abort()
             self._reset()
@@ -250,8 +252,5 @@ class JoinRunner:
             self.io.hold_back([])
             self.stage.close()
             self.stores.release()
-
-    def forget(self, topic_partitions: Iterable[tuple[str, int]]) -> None:
-        """The revoked partitions' acknowledged offsets (a new assignment may start lower)."""
-        for topic, partition in topic_partitions:
-            self.checkpoint.ledger.forget(topic, partition)
+            for topic, partition in revoked:
+                self.checkpoint.ledger.forget(topic, partition)

@@ -204,13 +204,12 @@ class MonitorRunner:
         return bounds
 
     # ---------------------------------------------------------------------------- rebalance
-    async def revoke(self) -> None:
-        """Abort, never write: every partition is read again from its committed offset."""
+    async def revoke(self, revoked: Iterable[tuple[str, int]]) -> None:
+        """Abort, never write: every partition is read again from its committed offset (the
+        ``revoked`` topic partitions' acknowledged offsets are forgotten: a new assignment may
+        start lower)."""
         async with self.lock:
             self.checkpoint.abort()
             self._reset()
-
-    def forget(self, topic_partitions: Iterable[tuple[str, int]]) -> None:
-        """The revoked partitions' acknowledged offsets (a new assignment may start lower)."""
-        for topic, partition in topic_partitions:
-            self.checkpoint.ledger.forget(topic, partition)
+            for topic, partition in revoked:
+                self.checkpoint.ledger.forget(topic, partition)
