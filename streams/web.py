@@ -126,6 +126,12 @@ class MonitorCollector(Collector):
         yield from (waiting, unordered, idle, marks)
 
     def collect(self) -> Iterator[Any]:
+        yield from self._tasks()
+        yield from self._order()
+        yield from self._alerts()
+        yield from self._stage_one()
+
+    def _tasks(self) -> Iterator[Any]:
         labels = ["model", "model_version", "task"]
         counts = CounterMetricFamily(
             "driftline_task_events", "Outcomes applied per task and kind", labels=[*labels, "kind"]
@@ -183,8 +189,8 @@ class MonitorCollector(Collector):
                     for field, value in state.items():
                         detectors.add_metric([*task, slice_, name, field], value)
         yield from (counts, coverage, cumulative, detectors, held)
-        yield from self._order()
-        yield from self._alerts()
+
+    def _stage_one(self) -> Iterator[Any]:
         buffers = GaugeMetricFamily(
             "driftline_join_buffer", "Join buffer per input partition", labels=["partition", "what"]
         )
@@ -221,15 +227,15 @@ class MonitorCollector(Collector):
         for (topic, partition), value in (self.lag() if self.lag else {}).items():
             lag.add_metric([topic, str(partition)], value)
         yield lag
-        held = GaugeMetricFamily(
+        held_back = GaugeMetricFamily(
             "driftline_input_held_back",
             "1 while an input partition waits for the others to catch up in event time "
             "(monitor.input_alignment)",
             labels=["topic", "partition"],
         )
         for topic, partition in sorted(self.held_back() if self.held_back else ()):
-            held.add_metric([topic, str(partition)], 1)
-        yield held
+            held_back.add_metric([topic, str(partition)], 1)
+        yield held_back
 
     def _alerts(self) -> Iterator[Any]:
         stats = self.monitor.alert_stats
