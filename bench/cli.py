@@ -13,6 +13,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "detection": ("bench.detection", "Detection quality: delay, misses, false alarms vs River."),
     "monitor": ("bench.monitor", "Monitor throughput, alert latency and RSS on a real broker."),
     "hotpath": ("bench.hotpath", "Monitor per-event work in-process: events/s per stage."),
+    "peers": ("bench.peers", "Hot path rows/s vs a plain River loop on the same rows."),
     "horizon": ("bench.horizon", "One worker holding days of pending predictions: RSS, disk."),
     "restart": ("bench.restart", "Monitor worker restart time after kill -9 (and catch-up)."),
     "features": ("bench.features", "Feast training-set retrieval time/RSS and online p99."),

@@ -51,7 +51,7 @@ from streams.gc_tuning import THRESHOLDS, worker_collector
 from streams.outcome import Outcome, encode_outcomes
 from streams.stages import JoinStage, MonitorResult, MonitorStage
 
-__all__ = ["main", "run"]
+__all__ = ["TOTAL_STAGES", "StageClock", "drive", "main", "run"]
 
 PARTITIONS = 2
 OUTCOMES_PER_ENVELOPE = 500
@@ -92,7 +92,7 @@ def input_records(workload: Workload, envelope: int) -> list[InputRecord]:
     return records
 
 
-class _Clock:
+class StageClock:
     """CPU seconds spent per stage (and, with ``profile``, one cProfile per stage).
 
     CPU time, not wall time: on a shared machine another process's load shows up in wall time
@@ -141,7 +141,7 @@ def run(
         raise ValueError(f"repeat must be >= 1, got {repeat}")
     config = bench_config()
     records = input_records(Workload(predictions=predictions, seed=seed), envelope)
-    clock = _Clock(profile)
+    clock = StageClock(profile)
     best: dict[str, float] = {}
     with worker_collector():  # the collector settings of a monitor worker
         for _ in range(repeat):
@@ -150,7 +150,7 @@ def run(
             for stage, seconds in clock.seconds.items():
                 best[stage] = min(best.get(stage, seconds), seconds)
     events = stats["events"]
-    total = sum(best[s] for s in ("join", "join_checkpoint", "wire", "monitor", "dump"))
+    total = sum(best[s] for s in TOTAL_STAGES)
     report = {
         "benchmark": "hotpath",
         **stats,
@@ -174,12 +174,47 @@ def run(
     return report, clock.profiles
 
 
+TOTAL_STAGES = ("join", "join_checkpoint", "wire", "monitor", "dump")
+"""The stages of the hot path proper (what ``total`` counts): stage 1, its checkpoints, the
+outcome wire and stage 2."""
+
+
 def _measure(
-    config: DriftlineConfig, records: list[InputRecord], checkpoint_envelopes: int, clock: _Clock
+    config: DriftlineConfig,
+    records: list[InputRecord],
+    checkpoint_envelopes: int,
+    clock: StageClock,
 ) -> dict[str, Any]:
     """One pass of every stage, timed into ``clock``; the counts and the monitors' digest."""
     events = clock.time("decode", lambda: _decode_all(EventDecoder(config), records))
+    stats, _, envelopes = drive(config, records, checkpoint_envelopes, clock)
+    # the same outcomes, decoded, in the order stage 2 applies them (tau, origin)
+    decoded = [_decoded(value) for _, value in envelopes]
+    ordered = sorted(
+        ((o, f, d) for batch, f, d in decoded for o in batch), key=lambda x: x[0].order_key
+    )
+    apply_stage = MonitorStage(config, seed=0)
+    result = MonitorResult()
+    clock.time("monitor_apply", partial(_apply_ordered, apply_stage, ordered, result))
 
+    if stats["events"] != events:
+        raise click.ClickException(f"join saw {stats['events']} events, decode {events}")
+    if stats["digest"] != _digest(apply_stage):
+        raise click.ClickException("process() and apply() left different monitor states")
+    return stats
+
+
+def drive(
+    config: DriftlineConfig,
+    records: list[InputRecord],
+    checkpoint_envelopes: int,
+    clock: StageClock,
+) -> tuple[dict[str, Any], MonitorStage, list[tuple[bytes, bytes]]]:
+    """The hot path on ``records``, each stage timed into ``clock`` (see :data:`TOTAL_STAGES`):
+    stage 1, a checkpoint of its joins every ``checkpoint_envelopes`` records with the outcome
+    envelopes sent then, stage 2 on those envelopes (with monitor state dumps as often), and
+    what stage 2 still held at the end. Returns the counts and digest, the stage 2 that ran and
+    the outcome envelopes ``(key, value)`` it read."""
     join_stage = JoinStage(config, PARTITIONS)
     pending: dict[str, list[list[Any]]] = defaultdict(list)
     envelopes: list[tuple[bytes, bytes]] = []
@@ -227,30 +262,17 @@ def _measure(
                 clock.time("dump", monitor.dump)
 
     alerts += len(clock.time("monitor", partial(monitor_stage.release_due, True)).outputs)
-    # the same outcomes, decoded, in the order stage 2 applies them (tau, origin)
-    decoded = [_decoded(value) for _, value in envelopes]
-    ordered = sorted(
-        ((o, f, d) for batch, f, d in decoded for o in batch), key=lambda x: x[0].order_key
-    )
-    apply_stage = MonitorStage(config, seed=0)
-    result = MonitorResult()
-    clock.time("monitor_apply", partial(_apply_ordered, apply_stage, ordered, result))
-
-    if joined != events:
-        raise click.ClickException(f"join saw {joined} events, decode {events}")
-    digest_full, digest_apply = _digest(monitor_stage), _digest(apply_stage)
-    if digest_full != digest_apply:
-        raise click.ClickException("process() and apply() left different monitor states")
-    return {
-        "events": events,
+    stats = {
+        "events": joined,
         "outcomes": outcomes,
         "outcome_envelopes": len(envelopes),
         "outputs": alerts,
         "monitor_state_bytes": {
             k: len(m.dump()) for k, m in sorted(monitor_stage.monitors.items())
         },
-        "digest": digest_full,
+        "digest": _digest(monitor_stage),
     }
+    return stats, monitor_stage, envelopes
 
 
 def _checkpoint_joins(stage: JoinStage) -> None:
