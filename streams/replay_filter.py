@@ -87,8 +87,10 @@ class ReplayFilter:
         if durable is not None and groups and _within(groups[0].frontier, durable):
             groups[:] = [g for g in groups if not _within(g.frontier, durable)]
         identity = (offset << (_INDEX_BITS + _RANK_BITS)) | (index << _RANK_BITS) | rank
-        if any(identity in g.ids.get(topic, ()) for g in groups):
-            return False
+        for group in groups:
+            ids = group.ids.get(topic)
+            if ids is not None and identity in ids:
+                return False
         if not groups or groups[-1].frontier != frontier:
             groups.append(_Group(dict(frontier)))
         groups[-1].ids.setdefault(topic, set()).add(identity)

@@ -326,10 +326,12 @@ class MonitorStage:
                     order.advance(source, watermark)
                 for source in envelope.owned:
                     order.declare(source, idle=source in envelope.idle)
+        partitions, monitors = self._partitions, self.monitors
         for index, raw in enumerate(raws):
             try:
                 outcome = Outcome.from_wire(raw)
-                order = orders.get(outcome.key) or self._order_of(outcome)
+                outcome_key = outcome.key
+                order = orders.get(outcome_key) or self._order_of(outcome)
             except (KeyError, TypeError, ValueError) as exc:
                 result.dead_letters.append(
                     dead_letter(
@@ -342,14 +344,16 @@ class MonitorStage:
                 )
                 self.dead_lettered += 1
                 continue
-            orders[outcome.key] = order
+            orders[outcome_key] = order
             source = outcome.origin[1]
             late = order.offer(outcome, frontiers.get(source), durables.get(source), offset)
-            self._partitions[outcome.key] = partition
+            partitions[outcome_key] = partition
             for held in late:  # a source's after it was idle (or a replay, skipped)
-                monitor = self.monitors[outcome.key]
+                monitor = monitors[outcome_key]
                 skipped = monitor.skipped
-                self._apply(monitor, held.outcome, result, held.frontier, held.durable, offset)
+                self._apply(
+                    monitor, outcome_key, held.outcome, result, held.frontier, held.durable, offset
+                )
                 order.unordered += monitor.skipped == skipped
         for order in orders.values():
             order.read(offset)
@@ -370,7 +374,9 @@ class MonitorStage:
         for key in sorted(orders):
             monitor = self.monitors[key]
             for held in orders[key].release(until):
-                self._apply(monitor, held.outcome, result, held.frontier, held.durable, held.record)
+                self._apply(
+                    monitor, key, held.outcome, result, held.frontier, held.durable, held.record
+                )
 
     def holding(self) -> dict[str, int]:
         """Per model/task, the lowest ``outcomes`` offset an outcome still waits from."""
@@ -390,24 +396,26 @@ class MonitorStage:
     ) -> None:
         """Apply one decoded outcome (the in-process path the benchmark also uses)."""
         monitor = self.monitor_for(outcome.model, outcome.task)
-        self._apply(monitor, outcome, result, frontier, durable)
+        self._apply(monitor, outcome.key, outcome, result, frontier, durable)
 
     def _apply(
         self,
         monitor: TaskMonitor,
+        key: str,
         outcome: Outcome,
         result: MonitorResult,
         frontier: dict[str, int] | None,
         durable: dict[str, int] | None,
         record: int = -1,
     ) -> None:
+        """Apply ``outcome`` to ``monitor`` (of model/task ``key``) into ``result``."""
         try:
             outputs = monitor.apply(outcome, frontier, durable)
         except Exception as exc:  # a bug met by one outcome: it must not stop the worker
-            log.exception("stage 2 could not apply an outcome of %s", outcome.key)
+            log.exception("stage 2 could not apply an outcome of %s", key)
             where = (
                 self.config.topics.outcomes,
-                self._partitions.get(outcome.key, -1),
+                self._partitions.get(key, -1),
                 record,
                 None,
             )
@@ -416,20 +424,20 @@ class MonitorStage:
                     f"the monitor could not apply this outcome ({type(exc).__name__}: {exc})",
                     where,
                     outcome.to_wire(),
-                    outcome.key.encode(),
+                    key.encode(),
                     "monitor",
                 )
             )
-            result.touched.add(outcome.key)  # it may have changed some of the task's state
+            result.touched.add(key)  # it may have changed some of the task's state
             self.dead_lettered += 1
             return
         if outputs is None:
             result.skipped += 1
             return
         result.applied += 1
-        result.touched.add(outcome.key)
-        result.outputs.extend(outputs)
+        result.touched.add(key)
         if outputs:
+            result.outputs.extend(outputs)
             self.alert_stats.observe(outputs)
         if outcome.kind == "labelled":
             result.labelled.append(outcome)

@@ -91,13 +91,13 @@ class ReferenceScale:
         """The transformed values to feed on: none while collecting, then one per value."""
         seen = self._seen
         if seen is None:
-            return [self._transform(x)]
+            return [self.transform(x)]
         seen.append(x)
         if len(seen) < self.reference:
             return []
         self._fit(seen)
         self._seen = None
-        return [self._transform(v) for v in seen]
+        return [self.transform(v) for v in seen]
 
     def _fit(self, values: list[float]) -> None:
         n = len(values)
@@ -118,6 +118,7 @@ class ReferenceScale:
         self._low = min((ordered[cut] - self._centre) / spread, floor)
         self._high = max((ordered[n - 1 - cut] - self._centre) / spread, _MIN_CLIP)
 
-    def _transform(self, x: float) -> float:
+    def transform(self, x: float) -> float:
+        """One value in reference units (once :attr:`ready`; :meth:`update` says when)."""
         value = (x - self._centre) / self._spread
         return min(max(value, self._low), self._high)

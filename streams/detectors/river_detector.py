@@ -107,11 +107,15 @@ class RiverDetector:
             self._base_sum += old
             self._base_n += 1
         detector = self._detector
-        if self.scale is None:
+        scale = self.scale
+        if scale is None:
             detector.update(bool(x >= 0.5) if self._binary else x)
             return bool(detector.drift_detected)
+        if scale.ready:  # one value in, one out: no list
+            detector.update(scale.transform(x))
+            return bool(detector.drift_detected)
         fired = False
-        for value in self.scale.update(x):
+        for value in scale.update(x):
             detector.update(value)
             fired = fired or bool(detector.drift_detected)
         return fired

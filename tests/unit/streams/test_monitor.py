@@ -146,9 +146,9 @@ def test_outcomes_wait_for_every_source_and_apply_in_event_time_order() -> None:
     applied: list[float] = []
     original = stage._apply
 
-    def spy(monitor, outcome, result, frontier, durable, record=-1):  # type: ignore[no-untyped-def]
+    def spy(monitor, key, outcome, result, frontier, durable, record=-1):  # type: ignore[no-untyped-def]
         applied.append(outcome.tau)
-        original(monitor, outcome, result, frontier, durable, record)
+        original(monitor, key, outcome, result, frontier, durable, record)
 
     stage._apply = spy  # type: ignore[method-assign]
     # source 0 is read far ahead (a backlog, or a takeover); source 1 has not reported yet
