@@ -23,6 +23,7 @@ from scipy import integrate
 __all__ = ["BinaryMetrics"]
 
 _EPSILON = 1e-15
+_ONE_LESS = 1 - _EPSILON
 
 
 class BinaryMetrics:
@@ -159,5 +160,6 @@ class BinaryMetrics:
 
 
 def _log_loss(truth: bool, score: float) -> float:
-    p = min(max(score, _EPSILON), 1 - _EPSILON)
+    p = _EPSILON if score < _EPSILON else score  # min(max(score, ε), 1 - ε), without calls
+    p = _ONE_LESS if p > _ONE_LESS else p
     return -math.log(p) if truth else -math.log(1 - p)

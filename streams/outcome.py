@@ -55,6 +55,9 @@ OutcomeKind = Literal[
 ]
 _KINDS = frozenset(OutcomeKind.__args__)  # type: ignore[attr-defined]
 _WIRE_FIELDS = 18
+_PADDING = [[None] * (_WIRE_FIELDS - n) for n in range(_WIRE_FIELDS + 1)]
+"""The ``None`` fields a wire list of ``n`` fields leaves out (unset trailing ones)."""
+_NO_TAU = float("-inf")
 
 Origin = tuple[str, int, int, int, int]
 """``(topic, partition, offset, index, seq)`` of the input that produced an outcome."""
@@ -148,12 +151,16 @@ class Outcome:
         """Rebuild an outcome from :meth:`to_wire`'s list; raise ``ValueError`` when malformed."""
         if not isinstance(wire, list) or not 7 <= len(wire) <= _WIRE_FIELDS:
             raise ValueError(f"an outcome is a list of 7 to {_WIRE_FIELDS} fields")
-        kind, model, version, task, pid, t, origin, *rest = wire
-        if kind not in _KINDS:
-            raise ValueError(f"unknown outcome kind {kind!r}")
-        topic, partition, offset, index, rank = origin
-        rest += [None] * (_WIRE_FIELDS - 7 - len(rest))
+        if len(wire) < _WIRE_FIELDS:
+            wire = wire + _PADDING[len(wire)]
         (
+            kind,
+            model,
+            version,
+            task,
+            pid,
+            t,
+            origin,
             tau,
             y_pred,
             y_true,
@@ -165,7 +172,10 @@ class Outcome:
             features,
             retrained,
             count,
-        ) = rest
+        ) = wire
+        if kind not in _KINDS:
+            raise ValueError(f"unknown outcome kind {kind!r}")
+        topic, partition, offset, index, rank = origin
         if kind == "predicted" and not (isinstance(count, int) and count >= 1):
             raise ValueError(f"a predicted outcome needs a count >= 1, got {count!r}")
         if kind == "profile" and not (
@@ -190,7 +200,7 @@ class Outcome:
             features,
             retrained,
             count,
-            float("-inf") if tau is None else float(tau),
+            _NO_TAU if tau is None else float(tau),
         )
 
 

@@ -121,4 +121,6 @@ class ReferenceScale:
     def transform(self, x: float) -> float:
         """One value in reference units (once :attr:`ready`; :meth:`update` says when)."""
         value = (x - self._centre) / self._spread
-        return min(max(value, self._low), self._high)
+        low, high = self._low, self._high  # min(max(value, low), high), without two calls
+        value = low if low > value else value
+        return high if high < value else value
