@@ -122,6 +122,7 @@ class LabelJoin:
         )
         delays = {name: task.label_delay for name, task in config.tasks.items()}
         self.store = store if store is not None else JoinStore(None, delays, entry_codec(config))
+        self._model = config.model
         self._predictions = config.topics.predictions
         self._labels = config.topics.labels
         self._delay = delays
@@ -230,6 +231,9 @@ class LabelJoin:
             else:
                 out.append(self._outcome("unlabelled", pid, entry, task, origin))
         store.schedule(pid, entry)
+        if not entry.early:
+            store.put(pid, entry)
+            return
         for early in sorted(entry.early, key=lambda e: self._name[e.code]):
             self.early_labels -= 1
             task = self._name[early.code]
@@ -377,9 +381,10 @@ class LabelJoin:
             key = due[0]
             deadline, code = unsortable(key[1:9]), key[9]
             pid = key[10:].decode("utf-8", "surrogatepass")
+            if self.store.has_prediction(pid) is not False:
+                continue  # joined when its prediction came (most are: no decode for those)
             entry = self.store.get(pid)
-            if entry is None or entry.has_prediction:
-                continue  # joined when its prediction came
+            assert entry is not None
             early = next((e for e in entry.early if e.code == code), None)
             if early is None or early.deadline != deadline:
                 continue
@@ -414,22 +419,26 @@ class LabelJoin:
     def _outcome(self, kind: Any, pid: str, entry: JoinEntry, task: str, origin: Origin) -> Outcome:
         y_pred, group, probs = entry.outputs[self._code[task]]
         assert entry.version is not None
-        return Outcome(
+        return Outcome(  # positional: this runs once per outcome
             kind,
-            self.config.model,
+            self._model,
             entry.version,
             task,
             pid,
             entry.t,
             origin,
-            y_pred=y_pred,
-            group=group,
-            probs=probs,
-            segments=entry.segments or {},
-            entity_id=entry.entity_id,
+            y_pred,
+            None,  # y_true
+            group,
+            probs,
+            entry.segments or {},
+            entry.entity_id,
+            None,  # label_t
             # labelled outcomes carry the features to the Feast sink, when there is one
-            features=entry.features if kind == "labelled" and self._features else None,
-            tau=self._tau,
+            entry.features if kind == "labelled" and self._features else None,
+            None,  # retrained
+            None,  # count
+            self._tau,
         )
 
     def _orphan(self, pid: str, task: str, t: float, origin: Origin) -> Outcome:

@@ -130,6 +130,15 @@ class EntryCodec:
         return header + orjson.dumps(tail)
 
     @staticmethod
+    def has_prediction(data: bytes) -> bool:
+        """Whether an encoded entry holds its prediction (its header's flag; no decode).
+
+        >>> EntryCodec.has_prediction(EntryCodec().encode(JoinEntry(version="1")))
+        True
+        """
+        return bool(data[0] & _HAS_PREDICTION)
+
+    @staticmethod
     def decode(data: bytes) -> JoinEntry:
         flags, t, tau, offset, index, joined, expired, late = _HEADER.unpack_from(data)
         tail = orjson.loads(data[_HEADER.size :])

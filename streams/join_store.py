@@ -93,6 +93,9 @@ _F64 = struct.Struct(">d")
 _U64 = struct.Struct(">Q")
 _SIGN = 1 << 63
 _ALL = (1 << 64) - 1
+_UNCHANGED = JoinEntry()
+"""Marks a pid not among the entries changed since the last checkpoint (compared by identity;
+``None`` there: deleted)."""
 
 
 def sortable(x: float) -> bytes:
@@ -350,10 +353,20 @@ class JoinStore:
 
     def get(self, pid: str) -> JoinEntry | None:
         """The entry of ``pid`` (a copy to change and :meth:`put` back), or ``None``."""
-        if pid in self._dirty:
-            return self._dirty[pid]
+        entry = self._dirty.get(pid, _UNCHANGED)
+        if entry is not _UNCHANGED:
+            return entry
         data = self._db.get(_ENTRY + _key(pid))
         return None if data is None else self.codec.decode(data)
+
+    def has_prediction(self, pid: str) -> bool | None:
+        """Whether the entry of ``pid`` holds its prediction (``None``: no entry); a stored entry's
+        header answers it, without decoding the rest."""
+        entry = self._dirty.get(pid, _UNCHANGED)
+        if entry is not _UNCHANGED:
+            return None if entry is None else entry.has_prediction
+        data = self._db.get(_ENTRY + _key(pid))
+        return None if data is None else EntryCodec.has_prediction(data)
 
     def put(self, pid: str, entry: JoinEntry) -> None:
         """Keep ``entry`` as the entry of ``pid`` (written at the next checkpoint)."""

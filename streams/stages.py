@@ -178,31 +178,34 @@ class JoinStage:
             self._reject(result, exc.reason, whole, value or b"", key)
             join.mark_applied(topic, offset)
             return result
+        decode, skew, partitions = self._decoder.decode, self._skew, self.partitions
+        outcomes = result.outcomes
         for index, raw in enumerate(raws):
-            where = (topic, partition, offset, index if envelope else 0)
-            at = (topic, partition, offset, index if envelope else None)
             try:
-                record = self._decoder.decode(raw)
-                if not isinstance(record, PredictionRecord | LabelRecord):
+                record = decode(raw)
+                if not isinstance(record, _INPUT_RECORDS):
                     raise EventValidationError(
                         f"{type(record).__name__} does not belong on {topic!r}; "
                         "send model updates to the model-updates topic"
                     )
             except EventValidationError as exc:
+                at = (topic, partition, offset, index if envelope else None)
                 self._reject(result, exc.reason, at, raw, key)
                 continue
-            ahead = join.ahead_of(record.t)
-            if ahead > self._skew and record.t > self.clock() + self._skew:
+            t = record.t
+            ahead = join.ahead_of(t)
+            if ahead > skew and t > self.clock() + skew:
                 self.too_far_ahead += 1
                 reason = (
                     f"event_time is {ahead:.0f} s ahead of the partition's stream time and "
-                    f"more than monitor.max_event_skew ({self._skew:.0f} s) ahead of the "
+                    f"more than monitor.max_event_skew ({skew:.0f} s) ahead of the "
                     "clock: a wrong timestamp would expire every pending prediction"
                 )
+                at = (topic, partition, offset, index if envelope else None)
                 self._reject(result, reason, at, raw, key)
                 continue
             result.events += 1
-            home = _home(record.prediction_id, self.partitions)
+            home = _home(record.prediction_id, partitions)
             if home != partition:
                 self.rerouted += 1
                 result.reroutes.append(
@@ -214,11 +217,13 @@ class JoinStage:
                     )
                 )
                 continue
+            where = (topic, partition, offset, index if envelope else 0)
             try:
-                result.outcomes.extend(join.add(record, where))
+                outcomes += join.add(record, where)
             except Exception as exc:  # a bug met by one event: it must not stop the worker
                 log.exception("the join could not apply %s[%d]@%d #%d", *where)
                 reason = f"the join could not apply this event ({type(exc).__name__}: {exc})"
+                at = (topic, partition, offset, index if envelope else None)
                 self._reject(result, reason, at, raw, key)
                 continue
             if self.profiles is not None and isinstance(record, PredictionRecord):
@@ -232,6 +237,7 @@ class JoinStage:
                         "the feature profiles could not take this event (the join applied it; "
                         f"{type(exc).__name__}: {exc})"
                     )
+                    at = (topic, partition, offset, index if envelope else None)
                     self._reject(result, reason, at, raw, key)
         try:
             result.outcomes.extend(join.end_record())
@@ -537,6 +543,9 @@ class Envelope:
     owned: list[int]
     idle: set[int]
 
+
+_INPUT_RECORDS = (PredictionRecord, LabelRecord)
+"""What stage 1 takes from ``predictions``/``labels`` (a model update does not belong there)."""
 
 _PROFILES = b"profiles"
 """The name the feature profiles of a partition are attached to its join state under."""
