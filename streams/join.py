@@ -165,12 +165,12 @@ class LabelJoin:
         reflects already (:meth:`is_replay`) must not be added.
         """
         out: list[Outcome] = []
+        prediction = isinstance(record, PredictionRecord)
         if isinstance(record, PredictionRecord):
             if record.t > self.prediction_time:
                 self.prediction_time = record.t
             self._tau = self.prediction_time
             self._add_prediction(record, where, out)
-            self._expire_predictions(out)  # one already due (a late prediction)
         else:
             if record.t > self.label_time:
                 self.label_time = record.t
@@ -179,8 +179,12 @@ class LabelJoin:
         watermark = min(self.prediction_time, self.label_time)
         if watermark > self.watermark:
             self.watermark = watermark
+            # expires a late prediction's budget too (already due when it came): the expiries
+            # below the old watermark come first either way
             self._expire_predictions(out)
             self._expire_early_labels(out)
+        elif prediction:
+            self._expire_predictions(out)  # one already due (a late prediction)
         return out
 
     def mark_applied(self, topic: str, offset: int) -> None:
