@@ -83,7 +83,9 @@ class ReplayFilter:
             return True
         if frontier is None:  # not from stage 1 (a test or benchmark feeding stage 2 directly)
             return True
-        groups = self.groups.setdefault(partition, [])
+        groups = self.groups.get(partition)
+        if groups is None:  # not setdefault: no empty list made per outcome
+            groups = self.groups[partition] = []
         if durable is not None and groups and _within(groups[0].frontier, durable):
             groups[:] = [g for g in groups if not _within(g.frontier, durable)]
         identity = (offset << (_INDEX_BITS + _RANK_BITS)) | (index << _RANK_BITS) | rank
@@ -93,7 +95,10 @@ class ReplayFilter:
                 return False
         if not groups or groups[-1].frontier != frontier:
             groups.append(_Group(dict(frontier)))
-        groups[-1].ids.setdefault(topic, set()).add(identity)
+        ids = groups[-1].ids.get(topic)
+        if ids is None:
+            ids = groups[-1].ids[topic] = set()
+        ids.add(identity)
         return True
 
 

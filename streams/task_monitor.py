@@ -162,7 +162,8 @@ class TaskMonitor:
             score = _score(outcome, self._task_config.type)
             for key, scope in self._scopes_of(outcome):
                 firings = scope.observe_score(score, outcome.t, outcome.y_pred, outcome.probs)
-                self._emit(key, firings, outcome, out)
+                if firings:
+                    self._emit(key, firings, outcome, out)
         elif kind == "labelled":
             self.labels += 1
             if stale:
@@ -172,7 +173,8 @@ class TaskMonitor:
                 firings = scope.observe_label(
                     outcome.y_true, outcome.y_pred, outcome.group, outcome.t, outcome.probs
                 )
-                self._emit(key, firings, outcome, out)
+                if firings:
+                    self._emit(key, firings, outcome, out)
             self._release_request(outcome.t, out)
         elif kind == "expired":
             self.expired += 1
