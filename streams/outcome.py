@@ -130,7 +130,7 @@ class Outcome:
             self.prediction_id,
             self.t,
             list(self.origin),
-            self.tau if self.tau != float("-inf") else None,
+            self.tau if self.tau != _NO_TAU else None,
             self.y_pred,
             self.y_true,
             self.group,
