@@ -17,6 +17,7 @@ reload their state from the tables.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from streams.faust_compat import (
 )
 from streams.faust_edges import PRODUCER_BATCH_BYTES, RAW, EventTable, faust_app, stage_io
 from streams.feature_sink import FeatureSink
+from streams.heap_trim import HeapTrim
 from streams.join_changelog import JoinChangelog, changelog_topic
 from streams.join_runner import JoinRunner
 from streams.join_stores import JoinStores
@@ -106,12 +108,16 @@ def build_app(
             await stage2.receive(event)
 
     # ------------------------------------------------------------------ timer and rebalances
+    heap = HeapTrim(mon.heap_trim_interval)
+
     @app.timer(max(0.05, mon.checkpoint_interval))  # type: ignore[untyped-decorator]
     async def checkpoint_idle() -> None:
         await stage2.release_due()  # outcomes of a source that went idle are due now
         await stage1.checkpoint_if_due()
         await stage2.checkpoint_if_due()
         await stage1.heartbeat()
+        if heap.due():  # freed C memory back to the system, in a thread
+            await asyncio.get_running_loop().run_in_executor(None, heap.run)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def on_assigned(app: faust.App, assigned: Iterable[Any], **_: Any) -> None:

@@ -453,6 +453,11 @@ class MonitorConfig(Section):
         "than this far ahead in event time of the slowest one with records left waits for it "
         "(bounds the outcomes stage 2 holds for its event-time order); null: never",
     )
+    heap_trim_interval: Duration = Field(
+        30.0,
+        description="every this long the worker gives the memory freed in its C heap back to "
+        "the system (glibc malloc_trim; RocksDB's reads leave much of it); 0: never",
+    )
     join_cache_bytes: int = Field(
         32 * 2**20,
         ge=2**20,
