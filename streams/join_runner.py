@@ -23,6 +23,7 @@ from streams.input_alignment import InputAlignment
 from streams.join_store import JoinStore
 from streams.outcome import encode_outcomes, monitor_key
 from streams.stage_io import Deliveries, StageIO, last_event_per_partition
+from streams.stage_runner import StageRunner
 from streams.stages import JoinStage
 
 __all__ = ["OUTCOMES_PER_ENVELOPE", "JoinRunner", "Stores"]
@@ -44,7 +45,7 @@ class Stores(Protocol):
     def release(self) -> None: ...
 
 
-class JoinRunner:
+class JoinRunner(StageRunner):
     """Stage 1 of one worker.
 
     Parameters
@@ -59,12 +60,14 @@ class JoinRunner:
         The I/O edges.
     """
 
+    name = "join"
+
     def __init__(
         self, config: DriftlineConfig, stage: JoinStage, stores: Stores, io: StageIO
     ) -> None:
         mon, self.topics = config.monitor, config.topics
-        self.stage, self.stores, self.io = stage, stores, io
-        self.lock = asyncio.Lock()
+        super().__init__(io)
+        self.stage, self.stores = stage, stores
         self.task_keys = [monitor_key(config.model, task) for task in sorted(config.tasks)]
         self.input_topics = [self.topics.predictions, self.topics.labels]
         self.sources = IdleSources(mon.source_idle_timeout)
@@ -98,15 +101,6 @@ class JoinRunner:
         self._next_offsets: dict[tuple[str, int], int] = {}
 
     # ------------------------------------------------------------------------------ records
-    async def receive(self, event: Any) -> None:
-        """One record from the agent's stream (the step ends the process when it fails)."""
-        rebalances = self.io.rebalances
-        read_in = rebalances.count
-        async with self.lock:
-            # read before a rebalance: it comes again; delivered again: processed already
-            if rebalances.count == read_in and rebalances.check(event.message):
-                await self.io.guard(self.record(event), "join")
-
     async def record(self, event: Any) -> None:
         """Join one record; run the checkpoint when it is due."""
         message = event.message
@@ -131,12 +125,6 @@ class JoinRunner:
         self._loaded.add(partition)
 
     # --------------------------------------------------------------------------- checkpoint
-    async def checkpoint_if_due(self) -> None:
-        """The timer's checkpoint (records stopped coming, or came slowly)."""
-        async with self.lock:
-            if self.checkpoint.rule.due():
-                await self.io.guard(self.checkpoint.run(), "checkpoint")
-
     async def _send_outputs(self) -> None:
         """Step 1: the outcomes (an envelope per task at least: every task hears every
         partition's progress), then the dead letters and the re-routes."""
@@ -245,12 +233,9 @@ class JoinRunner:
         ``revoked`` topic partitions' acknowledged offsets are forgotten: a new assignment may
         start lower)."""
         async with self.lock:
-            self.checkpoint.abort()
-            self._reset()
+            self._abort(revoked)
             self.sources.revoked()
             self.alignment.reset()
             self.io.hold_back([])
             self.stage.close()
             self.stores.release()
-            for topic, partition in revoked:
-                self.checkpoint.ledger.forget(topic, partition)

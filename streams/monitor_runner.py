@@ -21,6 +21,7 @@ from streams.checkpoint import Checkpoint, CheckpointRule
 from streams.feature_sink import FeatureSink
 from streams.outcome import monitor_key
 from streams.stage_io import Deliveries, StageIO, checked, last_event_per_partition
+from streams.stage_runner import StageRunner
 from streams.stages import MonitorResult, MonitorStage
 
 __all__ = ["MonitorRunner", "StateTable"]
@@ -40,7 +41,7 @@ class StateTable(Protocol):
         ...
 
 
-class MonitorRunner:
+class MonitorRunner(StageRunner):
     """Stage 2 of one worker.
 
     Parameters
@@ -57,6 +58,8 @@ class MonitorRunner:
         Where labelled outcomes go at each checkpoint (``monitor.feature_sink``), or ``None``.
     """
 
+    name = "monitor"
+
     def __init__(
         self,
         config: DriftlineConfig,
@@ -66,8 +69,8 @@ class MonitorRunner:
         sink: FeatureSink | None = None,
     ) -> None:
         mon, self.topics = config.monitor, config.topics
-        self.config, self.stage, self.table, self.io, self.sink = config, stage, table, io, sink
-        self.lock = asyncio.Lock()
+        super().__init__(io)
+        self.config, self.stage, self.table, self.sink = config, stage, table, sink
         self.deliveries = Deliveries(io)
         self.checkpoint = Checkpoint(
             CheckpointRule(mon.checkpoint_envelopes, mon.checkpoint_interval),
@@ -96,15 +99,6 @@ class MonitorRunner:
         self.stage.monitors.clear()
 
     # ------------------------------------------------------------------------------ records
-    async def receive(self, event: Any) -> None:
-        """One record from the agent's stream (the step ends the process when it fails)."""
-        rebalances = self.io.rebalances
-        read_in = rebalances.count
-        async with self.lock:
-            # read before a rebalance: it comes again; delivered again: processed already
-            if rebalances.count == read_in and rebalances.check(event.message):
-                await self.io.guard(self.record(event), "monitor")
-
     async def record(self, event: Any) -> None:
         """Apply one outcomes record; run the checkpoint when it is due."""
         message = event.message
@@ -163,12 +157,6 @@ class MonitorRunner:
                 self.checkpoint.rule.record()
 
     # --------------------------------------------------------------------------- checkpoint
-    async def checkpoint_if_due(self) -> None:
-        """The timer's checkpoint (records stopped coming, or outcomes became due)."""
-        async with self.lock:
-            if self.checkpoint.rule.due():
-                await self.io.guard(self.checkpoint.run(), "checkpoint")
-
     async def _send_outputs(self) -> None:
         """Step 1: alerts, requests, snapshots, dead letters; the labelled outcomes to the sink."""
         for topic, key, value in self._out:
@@ -209,7 +197,4 @@ class MonitorRunner:
         ``revoked`` topic partitions' acknowledged offsets are forgotten: a new assignment may
         start lower)."""
         async with self.lock:
-            self.checkpoint.abort()
-            self._reset()
-            for topic, partition in revoked:
-                self.checkpoint.ledger.forget(topic, partition)
+            self._abort(revoked)
