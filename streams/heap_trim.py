@@ -24,7 +24,6 @@ False
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import time
 from collections.abc import Callable
 
@@ -32,12 +31,10 @@ __all__ = ["HeapTrim"]
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or ``None`` where the C library has none."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    """glibc's ``malloc_trim`` from the symbols the process already has, or ``None`` where the
+    C library has none."""
     try:
-        function: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
+        function: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return None
     return function
