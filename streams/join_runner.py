@@ -74,7 +74,7 @@ class JoinRunner(StageRunner):
         self.alignment = InputAlignment(mon.input_alignment)
         self.deliveries = Deliveries(io)
         self.checkpoint = Checkpoint(
-            CheckpointRule(mon.checkpoint_envelopes, mon.checkpoint_interval),
+            CheckpointRule(mon.checkpoint_events, mon.checkpoint_interval),
             self._send_outputs,
             self._write_state,
             self.deliveries.flush,
@@ -115,7 +115,7 @@ class JoinRunner(StageRunner):
             self._out[outcome.key].append(outcome.to_wire())
         self._dead.extend(result.dead_letters)
         self._reroutes.extend(result.reroutes)
-        if self.checkpoint.hold(event):
+        if self.checkpoint.hold(event, result.events):
             await self.checkpoint.run()
             self.align()
 

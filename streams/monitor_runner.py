@@ -73,7 +73,7 @@ class MonitorRunner(StageRunner):
         self.config, self.stage, self.table, self.sink = config, stage, table, sink
         self.deliveries = Deliveries(io)
         self.checkpoint = Checkpoint(
-            CheckpointRule(mon.checkpoint_envelopes, mon.checkpoint_interval),
+            CheckpointRule(mon.checkpoint_events, mon.checkpoint_interval),
             self._send_outputs,
             self._write_state,
             self.deliveries.flush,
@@ -108,7 +108,7 @@ class MonitorRunner(StageRunner):
             message.topic, message.partition, message.offset, message.value, message.key
         )
         self._take(result)
-        if self.checkpoint.hold(event):
+        if self.checkpoint.hold(event, result.applied + result.skipped):
             await self.checkpoint.run()
 
     def _take(self, result: MonitorResult) -> None:

@@ -422,7 +422,9 @@ class MonitorConfig(Section):
 
     app_id: Name = "driftline-monitor"
     store: Literal["rocksdb", "memory"] = "rocksdb"
-    checkpoint_envelopes: int = Field(50, ge=1)
+    checkpoint_events: int = Field(
+        5000, ge=1, description="input events between checkpoints (or checkpoint_interval)"
+    )
     checkpoint_interval: Duration = 1.0
     snapshot_interval: Duration = 10.0
     max_early_labels: int = Field(
@@ -477,6 +479,12 @@ class MonitorConfig(Section):
             raise ValueError(
                 "join_buckets was removed: the join keeps its state on disk (RocksDB) and needs "
                 'no buckets; delete the line (docs/monitoring.md, "Sizing the join")'
+            )
+        if isinstance(data, dict) and "checkpoint_envelopes" in data:
+            raise ValueError(
+                "checkpoint_envelopes was replaced by checkpoint_events, which counts events, "
+                "not records (50 envelopes of 100 events are checkpoint_events: 5000, the "
+                "default)"
             )
         return data
 

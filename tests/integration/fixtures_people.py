@@ -81,7 +81,7 @@ class PeopleStack:
             f"kafka: {{bootstrap_servers: '{bootstrap}', partitions: 2}}\n"
             f"topics:\n{topics}\n"
             f"monitor: {{app_id: pp-{run}, store: memory, web_port: {self.web_port},"
-            " feature_sink: false, checkpoint_interval: 0.3, checkpoint_envelopes: 1000,"
+            " feature_sink: false, checkpoint_interval: 0.3, checkpoint_events: 100000,"
             " snapshot_interval: 60, session_timeout: 6}\n"
             f"dashboard: {{port: {self.dashboard_port}, lag_interval: 1,"
             f" with_monitor: {str(dashboard_with_monitor).lower()}}}\n"

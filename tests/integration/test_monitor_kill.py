@@ -31,7 +31,7 @@ KILLS = 3 if NIGHTLY else 1
 STALL_S = 120.0  # counts frozen this long while short of the input: events were lost
 TASKS = ("churn", "fraud", "spend")
 MONITOR = (
-    "store: rocksdb, checkpoint_interval: 0.5, checkpoint_envelopes: 20, snapshot_interval: 600"
+    "store: rocksdb, checkpoint_interval: 0.5, checkpoint_events: 2000, snapshot_interval: 600"
 )
 
 

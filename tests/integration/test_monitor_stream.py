@@ -68,7 +68,7 @@ class Deployment:
             f"kafka: {{bootstrap_servers: '{bootstrap}', partitions: 2}}\n"
             f"topics:\n{topics}\n"
             f"monitor: {{app_id: it-{run}, store: {store}, web_port: {self.port},"
-            " feature_sink: false, checkpoint_interval: 0.3, checkpoint_envelopes: 1000, snapshot_interval: 100000,"
+            " feature_sink: false, checkpoint_interval: 0.3, checkpoint_events: 100000, snapshot_interval: 100000,"
             " session_timeout: 6}\n"
             f"tasks:\n{tasks_yaml}"
         )

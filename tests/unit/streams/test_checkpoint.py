@@ -7,6 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from driftline.config import parse_config
+from driftline.errors import ConfigError
 from streams.checkpoint import Checkpoint, CheckpointRule, OffsetLedger
 from streams.errors import CheckpointError
 
@@ -22,7 +24,7 @@ class FakeEvent:
 
 def test_rule_by_count_and_time() -> None:
     now = [0.0]
-    rule = CheckpointRule(envelopes=2, interval=5.0, clock=lambda: now[0])
+    rule = CheckpointRule(events=2, interval=5.0, clock=lambda: now[0])
     assert not rule.due()
     assert not rule.record()
     assert rule.record()
@@ -30,6 +32,21 @@ def test_rule_by_count_and_time() -> None:
     assert not rule.record()
     now[0] = 5.0
     assert rule.due()
+
+
+def test_rule_counts_events_not_records() -> None:
+    """One event per record checkpoints as often as envelopes of the same events."""
+    singles, envelopes = CheckpointRule(events=500), CheckpointRule(events=500)
+    assert sum(singles.record() for _ in range(499)) == 0
+    assert singles.record()
+    assert [envelopes.record(100) for _ in range(5)] == [False] * 4 + [True]
+    assert CheckpointRule(events=1).record(0)  # a record counts one event at least
+
+
+def test_checkpoint_envelopes_is_refused_with_its_replacement() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config("model: m\nmonitor: {checkpoint_envelopes: 50}\ntasks: {a: {type: binary}}\n")
+    assert any("replaced by checkpoint_events" in p for p in error.value.problems)
 
 
 def test_steps_run_in_order_and_acks_come_last() -> None:

@@ -43,7 +43,7 @@ model: m
 kafka: {partitions: 1}
 monitor:
   snapshot_interval: 120
-  checkpoint_envelopes: 97
+  checkpoint_events: 97
   checkpoint_interval: 1d
   source_idle_timeout: 1d
 tasks:
@@ -305,7 +305,7 @@ def _stage_one(
 
 
 STAGE_TWO = CFG.model_copy(
-    update={"monitor": CFG.monitor.model_copy(update={"checkpoint_envelopes": 5})}
+    update={"monitor": CFG.monitor.model_copy(update={"checkpoint_events": 5})}
 )
 """Stage 2 reads some 150 outcome records: it checkpoints every 5."""
 
