@@ -513,6 +513,18 @@ class JoinStore:
         wal = self._db.property_int_value("rocksdb.cur-size-all-mem-tables") or 0
         return int(sst) + int(wal)
 
+    def memory_bytes(self) -> int:
+        """Bytes of memory the store's database holds: write buffers, block cache (with the
+        index and filter blocks) and table readers (RocksDB's own figures)."""
+        return sum(
+            int(self._db.property_int_value(name) or 0)
+            for name in (
+                "rocksdb.cur-size-all-mem-tables",
+                "rocksdb.block-cache-usage",
+                "rocksdb.estimate-table-readers-mem",
+            )
+        )
+
     def close(self) -> None:
         """Close the database (its iterators first: RocksDB keeps a database with live
         iterators open, and its lock held); closing it again does nothing."""

@@ -66,7 +66,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from streams.held_outcomes import HeldOutcomes
+from streams.held_outcomes import HELD_IN_MEMORY, HeldOutcomes
 from streams.outcome import Origin, Outcome
 
 __all__ = ["Held", "OutcomeOrder"]
@@ -97,7 +97,7 @@ class OutcomeOrder:
     """
 
     def __init__(
-        self, sources: int, spill_dir: Path | None = None, memory_items: int = 200_000
+        self, sources: int, spill_dir: Path | None = None, memory_items: int = HELD_IN_MEMORY
     ) -> None:
         self.sources = sources
         self.spill_dir = spill_dir
@@ -121,17 +121,19 @@ class OutcomeOrder:
             "applied": self.applied,
             "read_through": self.read_through,
             "unordered": self.unordered,
-            "memory_items": self.memory_items,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.spill_dir = None  # the restoring worker's: spill_to()
+        self.memory_items = HELD_IN_MEMORY  # the restoring worker's configuration: spill_to()
         self._transient()
 
-    def spill_to(self, directory: Path | None) -> None:
-        """Spill held outcomes under ``directory`` (this worker's state directory)."""
+    def spill_to(self, directory: Path | None, memory_items: int = HELD_IN_MEMORY) -> None:
+        """Spill held outcomes under ``directory`` (this worker's state directory), keeping at
+        most ``memory_items`` in memory (``monitor.held_in_memory``)."""
         self.spill_dir = self._held.directory = directory
+        self.memory_items = self._held.memory_items = max(2, memory_items)
 
     # ------------------------------------------------------------------------------ input
 

@@ -296,9 +296,10 @@ class MonitorStage:
         monitor = self.monitor_for(model, task)
         if monitor.order is None:
             monitor.order = OutcomeOrder(self.config.kafka.partitions)
-        if monitor.order.spill_dir != self.spill_dir:
-            monitor.order.spill_to(self.spill_dir)
-        return monitor.order
+        order, in_memory = monitor.order, self.config.monitor.held_in_memory
+        if order.spill_dir != self.spill_dir or order.memory_items != in_memory:
+            order.spill_to(self.spill_dir, in_memory)
+        return order
 
     def _order_of(self, outcome: Outcome) -> OutcomeOrder:
         if outcome.task not in self.config.tasks:

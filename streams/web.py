@@ -199,6 +199,7 @@ class MonitorCollector(Collector):
             buffers.add_metric([str(partition), "early_labels"], join.early_labels)
             buffers.add_metric([str(partition), "changed_entries"], join.changed)
             buffers.add_metric([str(partition), "disk_bytes"], join.store.disk_bytes())
+            buffers.add_metric([str(partition), "memory_bytes"], join.store.memory_bytes())
             if join.watermark != float("-inf"):
                 buffers.add_metric([str(partition), "watermark_seconds"], join.watermark)
         yield buffers

@@ -455,6 +455,12 @@ class MonitorConfig(Section):
         "than this far ahead in event time of the slowest one with records left waits for it "
         "(bounds the outcomes stage 2 holds for its event-time order); null: never",
     )
+    held_in_memory: int = Field(
+        20_000,
+        ge=2,
+        description="outcomes per task stage 2 keeps in memory while they wait for their "
+        "event-time turn; more wait in a local RocksDB database",
+    )
     heap_trim_interval: Duration = Field(
         30.0,
         description="every this long the worker gives the memory freed in its C heap back to "

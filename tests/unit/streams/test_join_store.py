@@ -10,6 +10,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rocksdict import WriteBatch
 
 from driftline.config import parse_config
 from driftline.errors import ConfigError
@@ -256,3 +257,17 @@ def test_feature_profiles_are_stored_with_the_join_and_rebuilt_from_the_changelo
     other = JoinStage(cfg, 1, open_store=lambda _: rebuilt)
     other.join_for(0)
     assert other.profiles.dump(0) == stage_state  # type: ignore[union-attr]
+
+
+def test_the_store_reports_its_memory_and_disk(tmp_path: Path) -> None:
+    """/metrics shows what a partition's store holds in memory (write buffers, block cache,
+    table readers) next to its bytes on disk."""
+    store = JoinStore(tmp_path / "p", {"churn": 1.0})
+    empty = store.memory_bytes()
+    batch = WriteBatch(raw_mode=True)
+    for i in range(20_000):
+        batch.put(b"e" + f"h-{i}".encode(), bytes(60))
+    store.commit_local(batch, 0)
+    assert store.memory_bytes() > empty + 1_000_000  # the write buffer holds them
+    assert store.disk_bytes() > 0
+    store.close()

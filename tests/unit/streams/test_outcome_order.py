@@ -3,14 +3,17 @@ sources' outcomes and watermarks interleave, also when the held outcomes spill t
 
 from __future__ import annotations
 
+import pickle
 import random
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from driftline.config import parse_config
 from streams.outcome import Outcome
 from streams.outcome_order import OutcomeOrder
+from streams.stages import MonitorStage
 
 
 def _source(source: int, taus: list[float]) -> list[tuple[str, object]]:
@@ -66,3 +69,25 @@ def test_the_apply_order_is_the_same_for_every_interleaving(
     other = _released(streams, seed + 1, tmp, memory=3)  # spills to disk
     assert one == other
     assert sorted(one) == one and len(one) == sum(map(len, taus))
+
+
+def test_the_configured_memory_bound_applies_also_to_a_restored_order(tmp_path: Path) -> None:
+    """``monitor.held_in_memory`` bounds the outcomes a task holds in memory, also for an order
+    restored from the state of a worker that ran with another bound."""
+    config = parse_config("model: m\nmonitor: {held_in_memory: 3}\ntasks: {a: {type: binary}}\n")
+    stage = MonitorStage(config, spill_dir=tmp_path)
+    order = stage.order_for("m", "a")
+    assert order.memory_items == 3
+    restored = pickle.loads(pickle.dumps(OutcomeOrder(2, memory_items=500)))
+    stage.monitor_for("m", "a").order = restored
+    assert stage.order_for("m", "a") is restored
+    assert restored.memory_items == 3
+    for n in range(10):  # nothing passed yet: all held, 3 in memory, the rest on disk
+        origin = ("labels", 0, n, 0, 0)
+        restored.offer(
+            Outcome("labelled", "m", "1", "a", f"p{n}", 10.0 + n, origin, tau=10.0 + n),
+            None,
+            None,
+            n,
+        )
+    assert restored._held.spilled >= 7
