@@ -161,6 +161,37 @@ class JoinStage:
         result.dead_letters.append(dead_letter(reason, where, payload, key, "join"))
         self.dead_lettered += 1
 
+    def _too_far_ahead(self, join: LabelJoin, t: float) -> str:
+        """Count an event dated too far ahead; the reason it is dead-lettered."""
+        self.too_far_ahead += 1
+        return (
+            f"event_time is {join.ahead_of(t):.0f} s ahead of the partition's stream time and "
+            f"more than monitor.max_event_skew ({self._skew:.0f} s) ahead of the "
+            "clock: a wrong timestamp would expire every pending prediction"
+        )
+
+    def _profile(
+        self,
+        result: JoinResult,
+        join: LabelJoin,
+        record: PredictionRecord,
+        where: tuple[str, int, int, int],
+    ) -> str | None:
+        """Add a prediction to its partition's feature profiles (the profiles of windows it
+        closed go out as outcomes); the reason when they could not take it."""
+        assert self.profiles is not None
+        try:
+            for profile in self.profiles.observe(where[1], record, where[2:]):
+                profile.tau = join.prediction_time  # a window closed: apply it here
+                result.outcomes.append(profile)
+        except Exception as exc:
+            log.exception("the feature profiles could not take %s[%d]@%d #%d", *where)
+            return (
+                "the feature profiles could not take this event (the join applied it; "
+                f"{type(exc).__name__}: {exc})"
+            )
+        return None
+
     def process(
         self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
     ) -> JoinResult:
@@ -193,16 +224,9 @@ class JoinStage:
                 self._reject(result, exc.reason, at, raw, key)
                 continue
             t = record.t
-            ahead = join.ahead_of(t)
-            if ahead > skew and t > self.clock() + skew:
-                self.too_far_ahead += 1
-                reason = (
-                    f"event_time is {ahead:.0f} s ahead of the partition's stream time and "
-                    f"more than monitor.max_event_skew ({skew:.0f} s) ahead of the "
-                    "clock: a wrong timestamp would expire every pending prediction"
-                )
+            if join.ahead_of(t) > skew and t > self.clock() + skew:
                 at = (topic, partition, offset, index if envelope else None)
-                self._reject(result, reason, at, raw, key)
+                self._reject(result, self._too_far_ahead(join, t), at, raw, key)
                 continue
             result.events += 1
             home = _home(record.prediction_id, partitions)
@@ -227,18 +251,10 @@ class JoinStage:
                 self._reject(result, reason, at, raw, key)
                 continue
             if self.profiles is not None and isinstance(record, PredictionRecord):
-                try:
-                    for profile in self.profiles.observe(partition, record, where[2:]):
-                        profile.tau = join.prediction_time  # a window closed: apply it here
-                        result.outcomes.append(profile)
-                except Exception as exc:  # the join applied it: only the profiles miss it
-                    log.exception("the feature profiles could not take %s[%d]@%d #%d", *where)
-                    reason = (
-                        "the feature profiles could not take this event (the join applied it; "
-                        f"{type(exc).__name__}: {exc})"
-                    )
+                missed = self._profile(result, join, record, where)
+                if missed is not None:  # the join applied it: only the profiles miss it
                     at = (topic, partition, offset, index if envelope else None)
-                    self._reject(result, reason, at, raw, key)
+                    self._reject(result, missed, at, raw, key)
         try:
             result.outcomes.extend(join.end_record())
         except Exception as exc:  # a bug: the record's predictions go uncounted, nothing stops

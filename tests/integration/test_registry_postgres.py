@@ -47,6 +47,19 @@ def test_register_promote_rollback_on_postgres(registry_url, tmp_path, model):
     registry.close()
 
 
+def test_a_version_keeps_its_feature_profile_on_postgres(registry_url, tmp_path, model):
+    """Migration 0002 on PostgreSQL: the profile's sha256 is a column of the version's row, and
+    the profile comes back verified; a version without one reads as ``None``."""
+    profile = b'{"schema": "driftline.feature-profile/1", "features": {}}'
+    registry = Registry(registry_url, tmp_path, password_env=PASSWORD_ENV)
+    registry.register("shop", model, alias="champion", feature_profile=profile)
+    registry.register("shop", model, parent_version=1)
+    assert registry.feature_profile("shop", 1) == profile
+    assert registry.get_version("shop", 1).feature_profile_sha256 is not None
+    assert registry.feature_profile("shop", 2) is None
+    registry.close()
+
+
 def test_wrong_password_is_refused_without_showing_it(registry_url, tmp_path, monkeypatch):
     monkeypatch.setenv(PASSWORD_ENV, "not-the-password")
     registry = Registry(registry_url, tmp_path, password_env=PASSWORD_ENV)
