@@ -132,7 +132,14 @@ def build_app(
         await stage1.revoke(gone)
         await stage2.revoke(gone)
 
-    # ------------------------------------------------------------------------------- web
+    _metrics_page(app, stage1, stage2)
+    filter_acks(app.consumer, gate.allows)  # only the checkpoints acknowledge the stages' records
+    after_assignment_seek(app.consumer, StartSeek(gate.topics).targets)  # what recovery dropped
+    return app
+
+
+def _metrics_page(app: faust.App, stage1: JoinRunner, stage2: MonitorRunner) -> None:
+    """Prometheus ``/metrics`` on the worker's web port: both stages, lag and held-back inputs."""
     registry = monitor_registry(
         stage1.stage, stage2.stage, lambda: consumer_lag(app), lambda: stage1.alignment.held
     )
@@ -140,10 +147,6 @@ def build_app(
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(generate_latest(registry), content_type="text/plain")
-
-    filter_acks(app.consumer, gate.allows)  # only the checkpoints acknowledge the stages' records
-    after_assignment_seek(app.consumer, StartSeek(gate.topics).targets)  # what recovery dropped
-    return app
 
 
 def _join_runner(
