@@ -16,7 +16,18 @@ from typing import Any
 from streams.checkpoint import Checkpoint
 from streams.stage_io import StageIO
 
-__all__ = ["StageRunner"]
+__all__ = ["StageRunner", "drop_payload"]
+
+
+def drop_payload(event: Any) -> None:
+    """Let go of a processed record's bytes: its event waits for a checkpoint to acknowledge it,
+    which needs only the topic, partition and offset. Stage 2 acknowledges an ``outcomes`` record
+    only once every outcome in it was applied, and every later record of its partition waits
+    with it, so while a worker caught up on a horizon the held records' envelopes were most of
+    its memory (``bench horizon``: 417 MB of them at 2.3 million pending predictions).
+    """
+    event.value = None
+    event.message.value = None
 
 
 class StageRunner:
@@ -40,6 +51,7 @@ class StageRunner:
             # read before a rebalance: it comes again; delivered again: processed already
             if rebalances.count == read_in and rebalances.check(event.message):
                 await self.io.guard(self.record(event), self.name)
+                drop_payload(event)
 
     async def record(self, event: Any) -> None:
         """Process one record; run the checkpoint when it is due."""
