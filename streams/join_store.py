@@ -54,6 +54,7 @@ from typing import Any
 
 import orjson
 from rocksdict import (
+    BlockBasedIndexType,
     BlockBasedOptions,
     Cache,
     DBCompressionType,
@@ -546,12 +547,26 @@ def _key(pid: str) -> bytes:
 
 
 def _open(path: Path | None, cache_bytes: int) -> Rdict:
+    """The partition's database: point reads through bloom filters and indexes partitioned in
+    blocks (the top level pinned in the cache), so a read loads the 4 KiB it needs.
+
+    With whole-file filters and indexes in a cache of ``cache_bytes``, a store of millions of
+    entries evicted and reloaded them on every read: 2 500 000 entries, 32 MiB of cache, 286 µs
+    per read of a present key and 261 µs of an absent one, against 10 and 2.5 µs partitioned
+    (same memory), and in ``bench horizon`` the worker spent 84 % of its main thread in
+    :meth:`JoinStore.get` from about 3 million pending predictions on.
+    """
     options = Options(raw_mode=True)
     options.create_if_missing(True)
     table = BlockBasedOptions()
     table.set_block_cache(Cache(cache_bytes))
     table.set_bloom_filter(10, False)
     table.set_cache_index_and_filter_blocks(True)
+    table.set_index_type(BlockBasedIndexType.two_level_index_search())
+    table.set_partition_filters(True)
+    table.set_metadata_block_size(4096)
+    table.set_pin_top_level_index_and_filter(True)
+    table.set_pin_l0_filter_and_index_blocks_in_cache(True)
     options.set_block_based_table_factory(table)
     options.set_compression_type(DBCompressionType.lz4())
     options.set_write_buffer_size(16 * 2**20)
