@@ -271,3 +271,18 @@ def test_the_store_reports_its_memory_and_disk(tmp_path: Path) -> None:
     assert store.memory_bytes() > empty + 1_000_000  # the write buffer holds them
     assert store.disk_bytes() > 0
     store.close()
+
+
+def test_the_store_partitions_its_indexes_and_filters(tmp_path: Path) -> None:
+    """A point read loads the index and filter block it needs, not a whole file's (whole-file
+    ones were evicted from the cache and reloaded on every read of a large store)."""
+    store = JoinStore(tmp_path / "p", {"churn": 1.0})
+    batch = WriteBatch(raw_mode=True)
+    for i in range(50_000):
+        batch.put(b"e" + f"h-{i}".encode(), bytes(50))
+    store.commit_local(batch, 0)
+    store._db.flush()
+    properties = store._db.property_value("rocksdb.aggregated-table-properties")
+    partitions = int(properties.split("# index partitions=")[1].split(";")[0])
+    assert partitions > 1
+    store.close()
