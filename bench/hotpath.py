@@ -11,7 +11,7 @@ runs, stage by stage, and times each on one core:
   partition at each checkpoint (the changelog records are built; the local RocksDB batch is
   written, to a store in RocksDB's memory environment here);
 * ``wire``: each outcome's ``to_wire()`` and the ``driftline.outcomes/1`` envelopes of up to 500
-  outcomes per (model, task), sent every ``--checkpoint-envelopes`` input records, as the app does;
+  outcomes per (model, task), sent every ``--checkpoint-events`` input events, as the app does;
 * ``monitor``: :meth:`streams.stages.MonitorStage.process` on every outcomes envelope (JSON,
   ``Outcome.from_wire``, replay filter, metrics, detectors, policy);
 * ``monitor_apply``: the same outcomes, already decoded, through
@@ -30,6 +30,7 @@ from __future__ import annotations
 import cProfile
 import hashlib
 import json
+import math
 import os
 import pstats
 import time
@@ -46,6 +47,7 @@ from bench.workload import TASKS_YAML, Workload
 from driftline.config import DriftlineConfig, parse_config
 from driftline.events import decode_record
 from driftline.partitioning import partition_for
+from streams.checkpoint import CheckpointRule
 from streams.decoding import EventDecoder
 from streams.gc_tuning import THRESHOLDS, worker_collector
 from streams.outcome import Outcome, encode_outcomes
@@ -130,7 +132,7 @@ def _decode_all(decoder: EventDecoder, records: list[InputRecord]) -> int:
 def run(
     predictions: int = 30_000,
     envelope: int = 100,
-    checkpoint_envelopes: int = 50,
+    checkpoint_events: int = 5000,
     seed: int = 1,
     repeat: int = 1,
     profile: bool = False,
@@ -146,7 +148,7 @@ def run(
     with worker_collector():  # the collector settings of a monitor worker
         for _ in range(repeat):
             clock.seconds.clear()
-            stats = _measure(config, records, checkpoint_envelopes, clock)
+            stats = _measure(config, records, checkpoint_events, clock)
             for stage, seconds in clock.seconds.items():
                 best[stage] = min(best.get(stage, seconds), seconds)
     events = stats["events"]
@@ -161,7 +163,7 @@ def run(
         "details": {
             "predictions": predictions,
             "envelope": envelope,
-            "checkpoint_envelopes": checkpoint_envelopes,
+            "checkpoint_events": checkpoint_events,
             "seed": seed,
             "repeat": repeat,
             "clock": "process CPU time, best of the passes per stage",
@@ -182,12 +184,12 @@ outcome wire and stage 2."""
 def _measure(
     config: DriftlineConfig,
     records: list[InputRecord],
-    checkpoint_envelopes: int,
+    checkpoint_events: int,
     clock: StageClock,
 ) -> dict[str, Any]:
     """One pass of every stage, timed into ``clock``; the counts and the monitors' digest."""
     events = clock.time("decode", lambda: _decode_all(EventDecoder(config), records))
-    stats, _, envelopes = drive(config, records, checkpoint_envelopes, clock)
+    stats, _, envelopes = drive(config, records, checkpoint_events, clock)
     # the same outcomes, decoded, in the order stage 2 applies them (tau, origin)
     decoded = [_decoded(value) for _, value in envelopes]
     ordered = sorted(
@@ -207,12 +209,13 @@ def _measure(
 def drive(
     config: DriftlineConfig,
     records: list[InputRecord],
-    checkpoint_envelopes: int,
+    checkpoint_events: int,
     clock: StageClock,
 ) -> tuple[dict[str, Any], MonitorStage, list[tuple[bytes, bytes]]]:
     """The hot path on ``records``, each stage timed into ``clock`` (see :data:`TOTAL_STAGES`):
-    stage 1, a checkpoint of its joins every ``checkpoint_envelopes`` records with the outcome
-    envelopes sent then, stage 2 on those envelopes (with monitor state dumps as often), and
+    stage 1, a checkpoint of its joins every ``checkpoint_events`` input events with the outcome
+    envelopes sent then, stage 2 on those envelopes (with monitor state dumps every
+    ``checkpoint_events`` outcomes applied or skipped, as the app counts them), and
     what stage 2 still held at the end. Returns the counts and digest, the stage 2 that ran and
     the outcome envelopes ``(key, value)`` it read."""
     join_stage = JoinStage(config, PARTITIONS)
@@ -236,6 +239,7 @@ def drive(
     durables: dict[int, dict[str, int]] = {}
     watermarks: dict[int, float] = {}
     outcomes = joined = 0
+    rule = CheckpointRule(checkpoint_events, interval=math.inf)
     for n, (topic, partition, offset, key, value) in enumerate(records, 1):
         result = clock.time(
             "join", partial(join_stage.process, topic, partition, offset, key, value)
@@ -243,7 +247,8 @@ def drive(
         joined += result.events
         outcomes += len(result.outcomes)
         clock.time("wire", partial(to_wire, result.outcomes))
-        if n % checkpoint_envelopes == 0 or n == len(records):
+        if rule.record(result.events) or n == len(records):
+            rule.done()
             clock.time("join_checkpoint", partial(_checkpoint_joins, join_stage))
             clock.time("wire", send_outcomes)
             durables = {p: join.frontier() for p, join in join_stage.joins.items()}
@@ -253,11 +258,13 @@ def drive(
 
     monitor_stage = MonitorStage(config, seed=0)
     alerts = 0
+    rule = CheckpointRule(checkpoint_events, interval=math.inf)
     for offset, (key, value) in enumerate(envelopes):
         process = partial(monitor_stage.process, "outcomes", 0, offset, value, key)
         out = clock.time("monitor", process)
         alerts += len(out.outputs)
-        if (offset + 1) % checkpoint_envelopes == 0 or offset + 1 == len(envelopes):
+        if rule.record(out.applied + out.skipped) or offset + 1 == len(envelopes):
+            rule.done()
             for monitor in monitor_stage.monitors.values():
                 clock.time("dump", monitor.dump)
 
@@ -325,7 +332,7 @@ def _digest(stage: MonitorStage) -> str:
 )
 @click.option("--envelope", default=100, show_default=True, help="Events per input record.")
 @click.option(
-    "--checkpoint-envelopes", default=50, show_default=True, help="Records per checkpoint."
+    "--checkpoint-events", default=5000, show_default=True, help="Input events per checkpoint."
 )
 @click.option("--seed", default=1, show_default=True, help="Seed of the workload.")
 @click.option(
@@ -338,12 +345,12 @@ def _digest(stage: MonitorStage) -> str:
     help="Write one cProfile .pstats per stage here and print the top of each (cumtime).",
 )
 def main(
-    as_json: bool, out: Path | None, predictions: int, envelope: int, checkpoint_envelopes: int,
+    as_json: bool, out: Path | None, predictions: int, envelope: int, checkpoint_events: int,
     seed: int, repeat: int, profile_dir: Path | None,
 ) -> None:  # fmt: skip
     """In-process events/s of decode, join, outcome wire, monitor and state dumps (no broker)."""
     report, profiles = run(
-        predictions, envelope, checkpoint_envelopes, seed, repeat, profile_dir is not None
+        predictions, envelope, checkpoint_events, seed, repeat, profile_dir is not None
     )
     if profile_dir is not None:
         profile_dir.mkdir(parents=True, exist_ok=True)

@@ -181,7 +181,7 @@ def _difference(ours: dict[str, float], river: dict[str, float]) -> float:
 def run(
     predictions: int = 30_000,
     envelope: int = 100,
-    checkpoint_envelopes: int = 50,
+    checkpoint_events: int = 5000,
     seed: int = 1,
     repeat: int = 3,
 ) -> dict[str, Any]:
@@ -200,7 +200,7 @@ def run(
     with worker_collector():  # the collector settings of a monitor worker, for both sides
         for _ in range(repeat):
             clock = StageClock(profile=False)
-            stats, stage, _ = drive(config, records, checkpoint_envelopes, clock)
+            stats, stage, _ = drive(config, records, checkpoint_events, clock)
             seconds = {"driftline": sum(clock.seconds[s] for s in TOTAL_STAGES)}
             river = RiverLoop(config)
             start = time.process_time()
@@ -246,7 +246,7 @@ def run(
         "details": {
             "predictions": predictions,
             "envelope": envelope,
-            "checkpoint_envelopes": checkpoint_envelopes,
+            "checkpoint_events": checkpoint_events,
             "seed": seed,
             "repeat": repeat,
             "clock": "process CPU time, best of the passes per side, passes alternating",
@@ -263,16 +263,16 @@ def run(
 @click.option("--predictions", default=30_000, show_default=True, help="Rows (predictions).")
 @click.option("--envelope", default=100, show_default=True, help="Events per input record.")
 @click.option(
-    "--checkpoint-envelopes", default=50, show_default=True, help="Records per checkpoint."
+    "--checkpoint-events", default=5000, show_default=True, help="Input events per checkpoint."
 )
 @click.option("--seed", default=1, show_default=True, help="Seed of the workload.")
 @click.option("--repeat", default=3, show_default=True, help="Passes; the best time per side wins.")
 def main(
-    as_json: bool, out: Path | None, predictions: int, envelope: int, checkpoint_envelopes: int,
+    as_json: bool, out: Path | None, predictions: int, envelope: int, checkpoint_events: int,
     seed: int, repeat: int,
 ) -> None:  # fmt: skip
     """Rows/s of driftline's hot path and of a plain River loop on the same rows, in one run."""
-    report = run(predictions, envelope, checkpoint_envelopes, seed, repeat)
+    report = run(predictions, envelope, checkpoint_events, seed, repeat)
     if not report["metrics_match"]:
         emit(report, as_json, out)
         raise click.ClickException("driftline and the River loop ended with different metrics")

@@ -20,8 +20,8 @@ def test_input_records_hold_every_event_in_envelopes() -> None:
 
 
 def test_run_times_every_stage_and_is_deterministic() -> None:
-    first, profiles = run(predictions=400, envelope=50, checkpoint_envelopes=5, repeat=1)
-    second, _ = run(predictions=400, envelope=50, checkpoint_envelopes=5, repeat=1)
+    first, profiles = run(predictions=400, envelope=50, checkpoint_events=250, repeat=1)
+    second, _ = run(predictions=400, envelope=50, checkpoint_events=250, repeat=1)
     assert profiles == {}
     stages = {"decode", "join", "join_checkpoint", "wire", "monitor", "monitor_apply", "dump",
               "total"}  # fmt: skip

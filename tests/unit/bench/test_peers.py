@@ -13,7 +13,7 @@ from driftline.config import parse_config
 
 
 def test_run_reports_both_sides_on_every_row() -> None:
-    report = run(predictions=300, envelope=50, checkpoint_envelopes=5, repeat=1)
+    report = run(predictions=300, envelope=50, checkpoint_events=250, repeat=1)
     for key in ("driftline_rows_per_s", "river_rows_per_s", "ratio_to_river", "rows", "tasks",
                 "driftline_cpu_s", "river_cpu_s"):  # fmt: skip
         assert key in report
