@@ -45,6 +45,7 @@ import click
 from bench.report import emit, report_options
 from bench.workload import TASKS_YAML, Workload
 from driftline.config import DriftlineConfig, parse_config
+from driftline.config.models import MonitorConfig
 from driftline.events import decode_record
 from driftline.partitioning import partition_for
 from streams.checkpoint import CheckpointRule
@@ -53,7 +54,7 @@ from streams.gc_tuning import THRESHOLDS, worker_collector
 from streams.outcome import Outcome, encode_outcomes
 from streams.stages import JoinStage, MonitorResult, MonitorStage
 
-__all__ = ["TOTAL_STAGES", "StageClock", "drive", "main", "run"]
+__all__ = ["CHECKPOINT_EVENTS", "TOTAL_STAGES", "StageClock", "drive", "main", "run"]
 
 PARTITIONS = 2
 OUTCOMES_PER_ENVELOPE = 500
@@ -129,10 +130,14 @@ def _decode_all(decoder: EventDecoder, records: list[InputRecord]) -> int:
     return decoded
 
 
+CHECKPOINT_EVENTS: int = MonitorConfig.model_fields["checkpoint_events"].default
+"""Input events between checkpoints: the monitor's default, as the app uses it."""
+
+
 def run(
     predictions: int = 30_000,
     envelope: int = 100,
-    checkpoint_events: int = 5000,
+    checkpoint_events: int = CHECKPOINT_EVENTS,
     seed: int = 1,
     repeat: int = 1,
     profile: bool = False,
@@ -332,7 +337,10 @@ def _digest(stage: MonitorStage) -> str:
 )
 @click.option("--envelope", default=100, show_default=True, help="Events per input record.")
 @click.option(
-    "--checkpoint-events", default=5000, show_default=True, help="Input events per checkpoint."
+    "--checkpoint-events",
+    default=CHECKPOINT_EVENTS,
+    show_default=True,
+    help="Input events per checkpoint.",
 )
 @click.option("--seed", default=1, show_default=True, help="Seed of the workload.")
 @click.option(

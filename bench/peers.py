@@ -37,7 +37,14 @@ from typing import Any
 import click
 from river import drift, metrics
 
-from bench.hotpath import TOTAL_STAGES, StageClock, bench_config, drive, input_records
+from bench.hotpath import (
+    CHECKPOINT_EVENTS,
+    TOTAL_STAGES,
+    StageClock,
+    bench_config,
+    drive,
+    input_records,
+)
 from bench.progress import advance, phase
 from bench.report import emit, report_options
 from bench.workload import Workload
@@ -181,7 +188,7 @@ def _difference(ours: dict[str, float], river: dict[str, float]) -> float:
 def run(
     predictions: int = 30_000,
     envelope: int = 100,
-    checkpoint_events: int = 5000,
+    checkpoint_events: int = CHECKPOINT_EVENTS,
     seed: int = 1,
     repeat: int = 3,
 ) -> dict[str, Any]:
@@ -263,7 +270,10 @@ def run(
 @click.option("--predictions", default=30_000, show_default=True, help="Rows (predictions).")
 @click.option("--envelope", default=100, show_default=True, help="Events per input record.")
 @click.option(
-    "--checkpoint-events", default=5000, show_default=True, help="Input events per checkpoint."
+    "--checkpoint-events",
+    default=CHECKPOINT_EVENTS,
+    show_default=True,
+    help="Input events per checkpoint.",
 )
 @click.option("--seed", default=1, show_default=True, help="Seed of the workload.")
 @click.option("--repeat", default=3, show_default=True, help="Passes; the best time per side wins.")
