@@ -1,9 +1,8 @@
-"""``driftline monitor --workers 2``: two processes share the partitions and together count
-exactly what the stream holds, and when one is SIGKILLed the supervisor logs it and starts it
-again, the other takes over its partitions meanwhile, and they still end with the exact counts.
-
-The stream (:class:`bench.workload.Workload`) makes the final per-task counts a function of the
-stream alone: every prediction of every task ends labelled or expired.
+"""``driftline monitor --workers 2``: two processes share the partitions, and when one is
+SIGKILLed the supervisor logs it and starts it again while the other takes over its partitions.
+They end with the stream's exact per-task counts and with exactly the alerts, retrain requests
+and task-metrics snapshots (ids and bodies) of one uninterrupted worker (the stream and that
+``reference`` run: ``fixtures_chaos.py``).
 """
 
 from __future__ import annotations
@@ -20,12 +19,16 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench.worker_process import WorkerProcess
-from bench.workload import TASKS_YAML, Workload, produce
 from driftline.kafka_logs import kafka_logger
-
-TASKS = ("churn", "fraud", "spend")
-PREDICTIONS = 6000
+from tests.integration.fixtures_chaos import (
+    Outputs,
+    chaos_worker,
+    differences,
+    inputs_of,
+    outputs_of,
+    produce_half,
+    wait_exact,
+)
 
 
 def _input_partitions(port: int, topics: set[str]) -> set[tuple[str, str]]:
@@ -38,20 +41,6 @@ def _input_partitions(port: int, topics: set[str]) -> set[tuple[str, str]]:
         return set()
     found = re.findall(r'driftline_consumer_lag\{partition="(\d+)",topic="([^"]+)"', body.decode())
     return {(topic, partition) for partition, topic in found if topic in topics}
-
-
-def _expected_predictions() -> dict[str, int]:
-    """Per task: the workload's predictions plus its tail's (which carry only some heads)."""
-    workload = Workload(predictions=PREDICTIONS, seed=5)
-    expected = dict.fromkeys(TASKS, PREDICTIONS)
-    for topic, _, event in workload.tail():
-        if topic == "predictions":
-            for task in event["outputs"]:
-                expected[task] += 1
-    return expected
-
-
-EXPECTED = _expected_predictions()
 
 
 def _members(bootstrap: str, group: str) -> int:
@@ -67,44 +56,12 @@ def _members(bootstrap: str, group: str) -> int:
     return len(description.members) if description.state == ConsumerGroupState.STABLE else 0
 
 
-def _done(counts: dict[str, float]) -> bool:
-    return all(
-        counts.get(f"{t}.predictions") == EXPECTED[t]
-        and counts.get(f"{t}.labels", 0) + counts.get(f"{t}.expired", 0) == EXPECTED[t]
-        for t in TASKS
-    )
-
-
-def _wait(worker: WorkerProcess, timeout: float) -> dict[str, float]:
-    deadline = time.monotonic() + timeout
-    counts: dict[str, float] = {}
-    while time.monotonic() < deadline:
-        counts = worker.scrape()  # summed over both workers
-        if _done(counts):
-            return counts
-        time.sleep(1.0)
-    pytest.fail(f"not done after {timeout} s: {counts}; see {worker.directory}/worker.log")
-
-
 @pytest.mark.slow
 def test_two_workers_share_partitions_and_survive_a_kill(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_bootstrap: str, tmp_path: Path, reference: Outputs
 ) -> None:
-    worker = WorkerProcess(
-        kafka_bootstrap, tmp_path, TASKS_YAML, "store: rocksdb", partitions=4, workers=2
-    )
-    from confluent_kafka import Producer
-
-    producer = Producer(
-        {"logger": kafka_logger(), "bootstrap.servers": kafka_bootstrap, "linger.ms": 20}
-    )
-    topics = {
-        "predictions": worker.config.topics.predictions,
-        "labels": worker.config.topics.labels,
-    }
-    workload = Workload(predictions=PREDICTIONS, seed=5)
-    events = list(workload.events())
-    half = len(events) // 2
+    worker = chaos_worker(kafka_bootstrap, tmp_path, workers=2)
+    topics = set(inputs_of(worker).values())
 
     env = {**os.environ, "DRIFTLINE_BOOTSTRAP_SERVERS": kafka_bootstrap}
     log = open(tmp_path / "worker.log", "ab")  # noqa: SIM115
@@ -126,20 +83,17 @@ def test_two_workers_share_partitions_and_survive_a_kill(
         while _members(kafka_bootstrap, worker.config.monitor.app_id) < 2:
             assert time.monotonic() < deadline, "both workers should join the group"
             time.sleep(1.0)
-        produce(producer, topics, iter(events[:half]), 4, 100)
-        while not all(_input_partitions(port, set(topics.values())) for port in ports):
+        produce_half(kafka_bootstrap, worker, 0)
+        while not all(_input_partitions(port, topics) for port in ports):
             assert time.monotonic() < deadline, "both workers should hold input partitions"
             time.sleep(1.0)
         # a worker may have exited 70 and been restarted by now: kill the one running
         killed = psutil.Process(parent.pid).children()[0]
         killed.kill()  # its partitions move to the other, then back to its restart
-        produce(producer, topics, iter(events[half:]), 4, 100)
-        produce(producer, topics, workload.tail(), 4, 1)
-        counts = _wait(worker, timeout=240)
-        for task in TASKS:
-            assert counts[f"{task}.predictions"] == EXPECTED[task]
-            assert counts[f"{task}.labels"] + counts[f"{task}.expired"] == EXPECTED[task]
-            assert counts[f"{task}.duplicates"] == 0 and counts[f"{task}.orphans"] == 0
+        produce_half(kafka_bootstrap, worker, 1)
+        wait_exact(worker, timeout=300, restart=lambda: None)  # the supervisor restarts
+        found = differences(outputs_of(worker), reference)
+        assert not found, "\n".join(found)
         supervisor_log = (tmp_path / "worker.log").read_text(errors="replace")
         assert f"(pid {killed.pid}) was killed by SIGKILL" in supervisor_log
         assert "started again" in supervisor_log
