@@ -10,7 +10,8 @@ is still pending at the end: about 30 million input events.
 1. **short horizon**: the same stream shape with label delays of seconds (nothing accumulates),
    ``--short-predictions`` of it pre-produced, drained by one worker: its input events/s;
 2. **horizon**: the whole stream pre-produced (SDK-sized envelopes of 100 events), drained by
-   one worker: sustained input events/s, the worker's peak RSS, whether it exited, the pending
+   one worker: sustained input events/s (:class:`bench.drain_clock.DrainClock`, for both
+   drains), the worker's peak RSS, whether it exited, the pending
    predictions and the bytes of its join stores on disk (RocksDB files, and the changelog
    partitions on the broker) per pending prediction;
 3. **restart**: the worker is killed (``kill -9``), ``--tail`` more events are produced, and a
@@ -35,6 +36,7 @@ import click
 import yaml
 
 from bench.broker import bench_broker
+from bench.drain_clock import DrainClock
 from bench.report import emit, report_options
 from bench.worker_process import WorkerProcess
 from bench.workload import iso, produce
@@ -152,9 +154,7 @@ def _buffers(worker: WorkerProcess) -> dict[str, float]:
 def _drain(worker: WorkerProcess, sent: int, timeout: float) -> dict[str, Any]:
     """Start the worker and time it over the pre-produced backlog."""
     worker.start()
-    first: tuple[float, float] | None = None
-    done, last_change, started = 0.0, time.monotonic(), time.monotonic()
-    waiting = 0.0
+    clock, started, waiting = DrainClock(sent), time.monotonic(), 0.0
     while time.monotonic() - started < timeout:
         time.sleep(0.5)
         worker.sample_rss()
@@ -162,21 +162,12 @@ def _drain(worker: WorkerProcess, sent: int, timeout: float) -> dict[str, Any]:
             break
         counts = worker.scrape()
         waiting = max(waiting, sum(counts.get(f"{task}.waiting", 0.0) for task in TASKS))
-        done_now = worker.inputs_done(counts, TASKS)
-        now = time.monotonic()
-        if done_now > done:
-            done, last_change = done_now, now
-            if first is None:
-                first = (now, done_now)
-        if done >= sent or (first is not None and now - last_change > 120):
+        clock.observe(worker.inputs_done(counts, TASKS))
+        if clock.complete or clock.stalled(120):
             break
     code = worker.process.poll() if worker.process is not None else None
-    rate = (done - first[1]) / (last_change - first[0]) if first and done > first[1] else 0.0
     return {
-        "events": sent,
-        "applied": int(done),
-        "complete": done >= sent,
-        "events_per_s": round(rate),
+        **clock.report(),
         "peak_rss_mb": round(worker.peak_rss / 2**20, 1),
         "peak_outcomes_waiting": int(waiting),
         "exit_code": code,

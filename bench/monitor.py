@@ -5,7 +5,9 @@ PageHinkley on each task, 10 % of labels never come, labels shuffled within 50 p
 
 1. **envelopes**: ``--events`` input events pre-produced in SDK envelopes of 100, then one
    ``driftline monitor`` worker (join + both stages + checkpoints) drains them; sustained input
-   events/s from the first to the last applied event; the worker's peak RSS;
+   events/s (between 10 % and 90 % of the events applied: :class:`bench.drain_clock.DrainClock`,
+   with the rate from the first to the last event and the wait for the last 1 % in
+   ``details``); the worker's peak RSS;
 2. **single records**: ``--single-events`` events, one per record, the same way;
 3. **alert latency**: a paced live stream (``--rate`` events/s, event time = wall clock at produce;
    produced every 20 ms of events, at least 50, in envelopes of up to 100 per partition) with
@@ -33,6 +35,7 @@ from typing import Any
 import click
 
 from bench.broker import bench_broker
+from bench.drain_clock import DrainClock
 from bench.report import emit, report_options
 from bench.worker_process import WorkerProcess
 from bench.workload import TASKS_YAML, Workload, produce
@@ -73,31 +76,18 @@ def drain(
     worker = WorkerProcess(bootstrap, directory, TASKS_YAML, "store: rocksdb", workers=workers)
     sent = backlog(worker, events, envelope)
     worker.start()
-    first: tuple[float, float] | None = None
-    done, last_change = 0.0, time.monotonic()
+    clock = DrainClock(sent)
     deadline = time.monotonic() + max(600.0, sent / 500)
     try:
         while time.monotonic() < deadline:
             time.sleep(0.5)  # the rate is timed to the scrape: finer scrapes, finer figures
             worker.sample_rss()
-            done_now = worker.inputs_done(worker.scrape(), TASKS)
-            now = time.monotonic()
-            if done_now > done:
-                done, last_change = done_now, now
-                if first is None:
-                    first = (now, done_now)
-            if done >= sent or (first is not None and now - last_change > 60):
+            clock.observe(worker.inputs_done(worker.scrape(), TASKS))
+            if clock.complete or clock.stalled(60):
                 break
-        if first is None or done <= first[1]:
+        if clock.first_to_last_rate() <= 0:
             raise click.ClickException(f"the worker applied nothing; see {directory}/worker.log")
-        rate = (done - first[1]) / (last_change - first[0])
-        return {
-            "events": sent,
-            "applied": int(done),
-            "complete": done >= sent,  # False: events were lost (or the drain stalled)
-            "events_per_s": round(rate),
-            "peak_rss_mb": round(worker.peak_rss / 2**20, 1),
-        }
+        return {**clock.report(), "peak_rss_mb": round(worker.peak_rss / 2**20, 1)}
     finally:
         worker.stop()
 
