@@ -49,7 +49,6 @@ class DrainClock:
     def __init__(self, sent: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.sent = sent
         self.clock = clock
-        self.started = clock()
         self.samples: list[tuple[float, float]] = []  # (time, applied) whenever it grew
 
     def observe(self, applied: float) -> None:

@@ -156,8 +156,8 @@ def test_a_broker_killed_mid_stream_loses_and_repeats_nothing(
         worker = chaos_worker(bootstrap, tmp_path / "run")
         produce_half(bootstrap, worker, 0)
         worker.start()
-        deadline = time.monotonic() + 180
-        while worker.inputs_done(worker.scrape(), TASKS) < stream_events() // 4:
+        quarter, deadline = stream_events() // 4, time.monotonic() + 180
+        while worker.inputs_done(worker.scrape(), TASKS) < quarter:
             worker.supervise()
             assert time.monotonic() < deadline, "no progress before the broker kill"
             time.sleep(0.2)
