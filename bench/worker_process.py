@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from typing import Any
 
 import psutil
 
+from driftline.broker import pick_free_port
 from driftline.config import DriftlineConfig, load_config
 from driftline.config.environment import env_name
 from driftline.topics import create_topics
@@ -44,12 +44,6 @@ _COVERAGE = re.compile(
     r'^driftline_label_coverage\{model="[^"]*",model_version="[^"]*",task="(\w+)"\} (\S+)$'
 )
 _WAITING = re.compile(r'^driftline_outcomes_waiting\{model="[^"]*",task="(\w+)"\} (\S+)$')
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class WorkerProcess:
@@ -85,7 +79,7 @@ class WorkerProcess:
         self.workers = workers
         self.bootstrap = bootstrap
         self.directory = directory
-        self.port = _free_port()
+        self.port = pick_free_port(count=workers)  # worker i serves on port + i
         topics = "\n".join(f"  {t}: w-{run}-{t.replace('_', '-')}" for t in _TOPICS)
         extra = f", {monitor}" if monitor else ""
         snapshots = "" if "snapshot_interval" in monitor else ", snapshot_interval: 1000000"
@@ -159,7 +153,10 @@ class WorkerProcess:
             return False
         code = self.process.poll() if self.process is not None else None
         if code != RESTART_EXIT_CODE:
-            raise RuntimeError(f"the worker died ({code}); see {self.directory}/worker.log")
+            log = (self.directory / "worker.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(
+                f"the worker died ({code}); {self.directory}/worker.log ends:\n{log}"
+            )
         self.start()
         self.restarts += 1
         return True

@@ -103,6 +103,7 @@ def monitor(
     from streams.app import build_app
     from streams.gc_tuning import tune_collector
 
+    wait_for_web_port(config.monitor.web_port, worker_index)
     app = build_app(config, worker_index=worker_index, worker_id=worker_id, feature_sink=label_sink)
     _start_beside_worker(config, worker_index)
     worker = faust.Worker(app, loglevel=log_level, quiet=True)
@@ -114,6 +115,29 @@ def _worker_name(value: str | None) -> str | None:
     if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", value):
         raise click.BadParameter(f"{value!r}: letters, digits, '_', '.', '-' (at most 63)")
     return value
+
+
+def wait_for_web_port(base: int, worker_index: int, timeout: float = 15.0) -> None:
+    """Wait until this worker's ``/metrics`` port (``base + worker_index``, on every address, as
+    Faust binds it) is free: a predecessor may still be letting it go. Raises
+    :class:`~streams.errors.WebPortInUseError`, one line that names the port and the setting,
+    when it stays taken for ``timeout`` seconds.
+    """
+    from driftline.broker.network import ephemeral_ports, port_is_free
+    from streams.errors import WebPortInUseError
+
+    port, deadline = base + worker_index, time.monotonic() + timeout
+    while not port_is_free("0.0.0.0", port):  # Faust's web_bind: every address
+        if time.monotonic() >= deadline:
+            ephemeral = ephemeral_ports()
+            which = f"monitor.web_port {base} + worker {worker_index}"
+            raise WebPortInUseError(
+                f"port {port} ({which}, where this worker serves /metrics) is in use by another "
+                f"process; stop it or set monitor.web_port to free ports below the OS's "
+                f"ephemeral range {ephemeral.start}-{ephemeral.stop - 1}, where outgoing "
+                f"connections take their ports"
+            )
+        time.sleep(0.5)
 
 
 def prepare(config: DriftlineConfig, open_sink: bool = True) -> Any:

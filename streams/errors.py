@@ -12,6 +12,7 @@ __all__ = [
     "StateTooLargeError",
     "StreamsError",
     "UnsupportedFaustError",
+    "WebPortInUseError",
 ]
 
 
@@ -30,6 +31,13 @@ class StateTooLargeError(StreamsError):
 class StateRefusedError(StreamsError):
     """A stored state this driftline cannot use (another format, or a local store that does not
     match its changelog): a restart would meet it again; the message says what to do."""
+
+
+class WebPortInUseError(StreamsError):
+    """The worker's ``/metrics`` port stayed taken by another process; a supervisor may try
+    again later (exit 69, as for a broker that does not answer)."""
+
+    exit_code = 69  # EX_UNAVAILABLE (sysexits.h)
 
 
 class UnsupportedFaustError(StreamsError):

@@ -24,16 +24,11 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["PostgresServer", "RedisServer", "free_port", "postgres_server", "redis_server"]
+from driftline.broker import pick_free_port
+
+__all__ = ["PostgresServer", "RedisServer", "postgres_server", "redis_server"]
 
 _PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for_port(port: int, timeout: float, what: str, log: Path | None = None) -> None:
@@ -64,7 +59,7 @@ class PostgresServer:
     """A throwaway PostgreSQL cluster owned by the ``postgres`` OS user (postgres refuses root)."""
 
     root: Path
-    port: int = field(default_factory=free_port)
+    port: int = field(default_factory=pick_free_port)
     user: str = "driftline"
     password: str = field(default_factory=lambda: secrets.token_hex(12))
     host: str = "127.0.0.1"
@@ -128,7 +123,7 @@ class RedisServer:
     """A throwaway ``redis-server`` on loopback with a password and no persistence."""
 
     root: Path
-    port: int = field(default_factory=free_port)
+    port: int = field(default_factory=pick_free_port)
     password: str = field(default_factory=lambda: secrets.token_hex(12))
     host: str = "127.0.0.1"
     _process: subprocess.Popen[bytes] | None = None

@@ -3,24 +3,61 @@
 from __future__ import annotations
 
 import logging
+import random
 import socket
+from pathlib import Path
 from typing import Any
 
 from driftline.errors import BrokerError
 
-__all__ = ["fetch_topics", "pick_free_port", "port_is_free", "port_is_open"]
+__all__ = ["ephemeral_ports", "fetch_topics", "pick_free_port", "port_is_free", "port_is_open"]
 
 
-def pick_free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now (the OS picks it).
+_HANDED_OUT: set[int] = set()
 
-    >>> 1024 <= pick_free_port() <= 65535
+
+def ephemeral_ports() -> range:
+    """The local ports the OS hands to outgoing connections (Linux: ``ip_local_port_range``).
+
+    A listener chosen inside this range can find its port taken by some client's connection
+    while it is down, e.g. a worker restarting. Elsewhere: the IANA range 49152–65535.
+
+    >>> ports = ephemeral_ports()
+    >>> 1024 <= ports.start < ports.stop <= 65536
     True
     """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(49152, 65536)
+
+
+def pick_free_port(host: str = "127.0.0.1", count: int = 1) -> int:
+    """The first of ``count`` consecutive TCP ports that are free right now on ``host`` and on
+    every address, chosen below the OS's :func:`ephemeral_ports`, so that a listener can be
+    stopped and started again on them without an outgoing connection taking one meanwhile.
+
+    >>> port = pick_free_port(count=2)
+    >>> 1024 <= port and port + 1 < ephemeral_ports().start
+    True
+    """
+    highest = ephemeral_ports().start - count
+    chooser = random.SystemRandom()
+    for _ in range(200 if highest > 10000 else 0):
+        first = chooser.randint(10000, highest)
+        ports = range(first, first + count)
+        if _HANDED_OUT.isdisjoint(ports) and all(_free_everywhere(host, p) for p in ports):
+            _HANDED_OUT.update(ports)  # two calls in a row never give the same port
+            return first
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # let the OS choose
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _free_everywhere(host: str, port: int) -> bool:
+    return port_is_free(host, port) and port_is_free("0.0.0.0", port)
 
 
 def port_is_open(host: str, port: int, timeout: float = 0.5) -> bool:

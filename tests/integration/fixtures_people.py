@@ -13,7 +13,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from driftline.broker import pick_free_port
 
 T0 = 1_700_000_000  # in the past: events far ahead of the clock are dead letters
 _TOPICS = ("predictions", "labels", "outcomes", "drift_alerts", "retrain_requests",
@@ -41,12 +42,6 @@ DRIFT_TASKS = """\
 """
 """Three tasks; :meth:`PeopleStack.drift_stream` drifts ``churn`` only (the others stay quiet:
 the same detectors and seeds as the monitor's own drift test)."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def iso(t: float) -> str:
@@ -72,7 +67,7 @@ class PeopleStack:
 
         run = uuid.uuid4().hex[:8]
         self.bootstrap, self.tmp = bootstrap, tmp
-        self.web_port, self.dashboard_port = free_port(), free_port()
+        self.web_port, self.dashboard_port = pick_free_port(), pick_free_port()
         topics = "\n".join(f"  {t}: pp-{run}-{t.replace('_', '-')}" for t in _TOPICS)
         self.path = tmp / "driftline.yaml"
         self.path.write_text(

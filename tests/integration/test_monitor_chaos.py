@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from subprocess import Popen
 import pytest
 
 from bench.worker_process import WorkerProcess
-from driftline.broker import LocalBroker
+from driftline.broker import LocalBroker, pick_free_port
 from streams.errors import RESTART_EXIT_CODE
 from tests.integration.conftest import cached_jars
 from tests.integration.fixtures_chaos import (
@@ -75,7 +74,9 @@ def _interrupted(
         for index, process in enumerate(processes):
             if process.poll() == RESTART_EXIT_CODE:
                 processes[index] = _monitor(worker, index)
-            assert processes[index].poll() is None, f"a worker exited {process.returncode}"
+            if processes[index].poll() is not None:
+                log = (worker.directory / f"worker-{index}.log").read_text(errors="replace")
+                pytest.fail(f"worker {index} exited {processes[index].returncode}:\n{log[-3000:]}")
 
     try:
         produce_half(bootstrap, worker, 0)
@@ -136,18 +137,12 @@ def test_an_interrupted_run_equals_the_uninterrupted_one(
     assert not found, "\n".join(found)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_a_broker_killed_mid_stream_loses_and_repeats_nothing(
     tmp_path: Path, reference: Outputs
 ) -> None:
     broker = LocalBroker(
-        tmp_path / "kafka", port=_free_port(), controller_port=_free_port(), jars=cached_jars(),
+        tmp_path / "kafka", port=pick_free_port(), controller_port=pick_free_port(), jars=cached_jars(),
         start_timeout=90.0,
     )  # fmt: skip
     bootstrap = broker.start().bootstrap_servers

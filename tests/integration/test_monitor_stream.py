@@ -8,7 +8,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, Producer
 
+from driftline.broker import pick_free_port
 from driftline.config import load_config
 from driftline.kafka_logs import kafka_logger
 from driftline.topics import create_topics
@@ -39,12 +39,6 @@ TOPICS = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _partition(i: int) -> int:
     from driftline.partitioning import partition_for
 
@@ -60,7 +54,7 @@ class Deployment:
 
     def __init__(self, bootstrap: str, tmp: Path, tasks_yaml: str, store: str = "memory") -> None:
         run = uuid.uuid4().hex[:8]
-        self.bootstrap, self.port, self.tmp = bootstrap, _free_port(), tmp
+        self.bootstrap, self.port, self.tmp = bootstrap, pick_free_port(), tmp
         topics = "\n".join(f"  {t}: it-{run}-{t.replace('_', '-')}" for t in TOPICS)
         self.path = tmp / "driftline.yaml"
         self.path.write_text(

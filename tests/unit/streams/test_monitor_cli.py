@@ -306,3 +306,36 @@ def test_workers_get_their_ids_and_the_supervisor_decides_their_end(
     monkeypatch.setattr(monitor_cli.signal, "signal", lambda *_args: None)  # keep pytest's
     assert monitor_cli._run_workers(tmp_path / "d.yaml", "info", 2, worker_id="box") == 70
     assert started[0][-2:] == ["--worker-id", "box-0"] and started[1][-2:] == ["--worker-id", "box-1"]  # fmt: skip
+
+
+def test_a_taken_web_port_stops_the_worker_with_one_line_naming_port_and_setting() -> None:
+    import socket
+
+    from driftline.broker import pick_free_port
+    from streams.errors import WebPortInUseError
+
+    base = pick_free_port(count=2)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", base + 1))
+        taken.listen()
+        monitor_cli.wait_for_web_port(base, 0, timeout=0.1)  # worker 0's port is free
+        with pytest.raises(WebPortInUseError) as caught:
+            monitor_cli.wait_for_web_port(base, 1, timeout=0.6)
+    message = str(caught.value)
+    assert f"port {base + 1} (monitor.web_port {base} + worker 1" in message
+    assert "ephemeral range" in message and caught.value.exit_code == 69
+
+
+def test_the_worker_waits_for_a_web_port_its_predecessor_is_letting_go() -> None:
+    import socket
+    import threading
+
+    from driftline.broker import pick_free_port
+
+    port = pick_free_port()
+    taken = socket.socket()
+    taken.bind(("0.0.0.0", port))
+    taken.listen()
+    threading.Timer(0.8, taken.close).start()
+    monitor_cli.wait_for_web_port(port, 0, timeout=10.0)  # returns once it is closed
+    assert taken.fileno() == -1
