@@ -58,9 +58,10 @@ class StageRunner:
         raise NotImplementedError
 
     async def checkpoint_if_due(self) -> None:
-        """The timer's checkpoint (records stopped coming, or came slowly)."""
+        """The timer's checkpoint (records stopped coming, or came slowly), which lands the one
+        in flight first."""
         async with self.lock:
-            if self.checkpoint.rule.due():
+            if self.checkpoint.rule.due() or self.checkpoint.writing:
                 await self.io.guard(self.checkpoint.run(), "checkpoint")
 
     def _reset(self) -> None:

@@ -92,3 +92,45 @@ def test_offsets_never_go_backwards() -> None:
         ledger.record("t", 0, 4)
     ledger.forget("t", 0)
     ledger.record("t", 0, 4)  # a new assignment replays from the committed offset
+
+
+def test_a_state_written_in_the_background_is_acknowledged_only_once_written() -> None:
+    """Step 3 seals and returns the write in flight: records go on being held meanwhile, the
+    held ones are acknowledged when it is written (the first record after it, the timer or the
+    next checkpoint lands it), and a rebalance waits for it and acknowledges nothing."""
+    log: list[str] = []
+
+    async def scenario() -> None:
+        gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def step(name: str) -> None:
+            log.append(name)
+
+        async def seal() -> asyncio.Future[None]:
+            log.append("seal")
+            return gate
+
+        checkpoint = Checkpoint(CheckpointRule(2, 10.0), lambda: step("outputs"), seal,
+                                lambda: step("flush"))  # fmt: skip
+        checkpoint.hold(FakeEvent(log, 1))
+        checkpoint.hold(FakeEvent(log, 2))
+        await checkpoint.run()
+        assert log == ["outputs", "flush", "seal"] and checkpoint.writing
+        assert not checkpoint.written
+        checkpoint.hold(FakeEvent(log, 3))  # the stage goes on
+        gate.set_result(None)
+        assert checkpoint.written
+        await checkpoint.land()
+        assert log[3:] == ["flush", "ack 1", "ack 2"] and checkpoint.held[0].message.offset == 3
+        assert not checkpoint.writing and checkpoint.completed == 1
+        checkpoint.hold(FakeEvent(log, 4))
+        gate = asyncio.get_running_loop().create_future()
+        await checkpoint.run()  # seals 3 and 4
+        with pytest.raises(CheckpointError):
+            checkpoint.abort()  # a rebalance settles the write first
+        gate.set_result(None)
+        await checkpoint.settle()
+        checkpoint.abort()
+        assert "ack 3" not in log and checkpoint.held == []
+
+    asyncio.run(scenario())
