@@ -15,13 +15,6 @@ state value that reflects records whose outputs were still in the producer's buf
 ``kill -9``, make the replay skip those records and their outputs would be lost for good (seen in
 the kill test before this order: a task's monitor ended ~200 outcomes short).
 
-Step 3 may *seal* the state and write it in the background (the join: its changelog
-transaction takes tens of milliseconds, and stopping for it left the join idle for about a
-third of a drain). Steps 4 and 5 then wait for that write; the stage goes on processing records
-meanwhile, and the next checkpoint (or the timer, or the first record after the write is done)
-lands the one in flight before anything else. Nothing is acknowledged before its state is
-written, so the guarantee is the same; only one checkpoint is in flight at a time.
-
 A crash anywhere re-processes the records after the last committed offset; the offsets inside
 the state values make that replay skip what was applied, and stage 2 recognises the outcomes
 stage 1 sends again (:class:`streams.replay_filter.ReplayFilter`). A rebalance never writes:
@@ -33,8 +26,6 @@ A recorded offset that goes backwards within one assignment is a bug and raises.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -42,12 +33,6 @@ from typing import Any
 from streams.errors import CheckpointError
 
 __all__ = ["Checkpoint", "CheckpointRule", "OffsetLedger"]
-
-log = logging.getLogger("driftline.monitor")
-
-
-def _done(writing: Awaitable[None]) -> bool:
-    return isinstance(writing, asyncio.Future) and writing.done()
 
 
 class CheckpointRule:
@@ -162,8 +147,7 @@ class Checkpoint:
     send_outputs
         Step 1: sends the buffered outputs (and flushes sinks).
     write_state
-        Step 3: writes the dirty state values, or seals them and returns the write in flight
-        (an awaitable: steps 4 and 5 wait for it, see the module docstring).
+        Step 3: writes the dirty state values.
     flush_producer
         Steps 2 and 4: flushes the producer and confirms delivery.
     committed
@@ -181,7 +165,7 @@ class Checkpoint:
         self,
         rule: CheckpointRule,
         send_outputs: Callable[[], Awaitable[None]],
-        write_state: Callable[[], Awaitable[Awaitable[None] | None]],
+        write_state: Callable[[], Awaitable[None]],
         flush_producer: Callable[[], Awaitable[None]],
         committed: Callable[[], None] = lambda: None,
         acknowledge: Callable[[Any], Any] = lambda event: event.ack(),
@@ -196,7 +180,6 @@ class Checkpoint:
         self.holdback = holdback
         self.ledger = OffsetLedger()
         self._held: list[Any] = []
-        self._writing: tuple[Awaitable[None] | None, list[Any]] | None = None
         self.completed = 0
 
     def hold(self, event: Any, events: int = 1) -> bool:
@@ -210,74 +193,32 @@ class Checkpoint:
         """Events processed but not yet acknowledged (the state writer uses them for context)."""
         return self._held
 
-    @property
-    def writing(self) -> bool:
-        """Whether a checkpoint's state is being written (steps 4 and 5 still to come)."""
-        return self._writing is not None
-
-    @property
-    def written(self) -> bool:
-        """Whether the checkpoint in flight has its state written: :meth:`land` will not wait."""
-        future = self._writing[0] if self._writing is not None else None
-        return self._writing is not None and (future is None or _done(future))
-
     async def run(self) -> None:
-        """Land the checkpoint in flight, then steps 1–3 of this one; on an exception nothing
-        more is acknowledged (the records replay)."""
-        await self.land()
+        """Steps 1–5, in order; on an exception nothing is acknowledged (the records replay)."""
         if not self._held:
             self.rule.done()
             return
         await self.send_outputs()
         await self.flush_producer()
-        writing = await self.write_state()
-        self._writing, self._held = (writing, self._held), []
-        self.rule.done()
-        if writing is None:
-            await self.land()
-
-    async def land(self) -> None:
-        """Steps 4 and 5 of the checkpoint in flight, once its state is written (nothing
-        happens when none is in flight)."""
-        if self._writing is None:
-            return
-        writing, held = self._writing
-        if writing is not None:
-            await writing
-        self._writing = None
+        await self.write_state()
         await self.flush_producer()
         bounds = self.holdback()
-        kept: list[Any] = []
+        held, self._held = self._held, []
         stopped: set[tuple[str, int]] = set()
         for event in held:
             message = event.message
             where = (message.topic, message.partition)
             if where in stopped or message.offset >= bounds.get(where, message.offset + 1):
                 stopped.add(where)  # this one and every later one of its partition wait
-                kept.append(event)
+                self._held.append(event)
                 continue
             self.ledger.record(message.topic, message.partition, message.offset)
             self.acknowledge(event)
-        self._held[:0] = kept
+        self.rule.done()
         self.completed += 1
         self.committed()
 
-    async def settle(self) -> None:
-        """Wait for the state write in flight, acknowledging nothing (a rebalance: the state is
-        dropped and the records are read again); a write that failed is only logged."""
-        writing = self._writing[0] if self._writing is not None else None
-        self._writing = None
-        if writing is not None:
-            try:
-                await writing
-            except Exception:  # the partitions reload from what was written
-                log.warning("a checkpoint written during a rebalance failed", exc_info=True)
-
     def abort(self) -> None:
-        """Drop the held records unacknowledged (a rebalance): they are read again. The write
-        in flight must be settled first (:meth:`settle`)."""
-        if self._writing is not None and self._writing[0] is not None:
-            raise CheckpointError("a checkpoint aborted while its state was being written")
-        self._writing = None
+        """Drop the held records unacknowledged (a rebalance): they are read again."""
         self._held = []
         self.rule.done()

@@ -2,8 +2,8 @@
 
 :class:`JoinRunner` reads the predictions and labels, joins them (:class:`JoinStage`), buffers
 the outcomes, dead letters and re-routes until a :class:`~streams.checkpoint.Checkpoint` sends
-them, seals each partition's changes and, while it joins the next records, commits their
-changelog transactions, writes the local stores and then acknowledges the input. It tells stage 2 how far each input partition got (the frontiers and watermarks of
+them, commits each partition's changelog transaction, writes its local store and acknowledges
+the input. It tells stage 2 how far each input partition got (the frontiers and watermarks of
 the last completed checkpoint, in every envelope and in heartbeats), which of its partitions
 are idle, and holds back the partitions running ahead in event time. A rebalance drops all of
 it (:meth:`JoinRunner.revoke`); the partitions' stores reload on their next record.
@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Coroutine, Iterable
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from driftline.config.models import DriftlineConfig
 from streams.checkpoint import Checkpoint, CheckpointRule
 from streams.idle_sources import IdleSources
 from streams.input_alignment import InputAlignment
-from streams.join import LabelJoin
 from streams.join_store import JoinStore
 from streams.outcome import encode_outcomes, monitor_key
 from streams.stage_io import Deliveries, StageIO, last_event_per_partition
@@ -31,15 +30,9 @@ __all__ = ["OUTCOMES_PER_ENVELOPE", "JoinRunner", "Stores"]
 
 OUTCOMES_PER_ENVELOPE = 500
 
-Records = list[tuple[bytes, bytes | None]]
-
 Progress = tuple[dict[int, float], list[int], set[int]]
 """Per input partition the watermark of the last completed checkpoint, the partitions this
 worker reads, and those wholly idle."""
-
-
-async def _all(writes: list[Coroutine[Any, Any, None]]) -> None:
-    await asyncio.gather(*writes)
 
 
 class Stores(Protocol):
@@ -47,7 +40,7 @@ class Stores(Protocol):
 
     def load(self, partition: int) -> JoinStore: ...
 
-    def commit(self, partition: int, records: Records) -> int: ...
+    def commit(self, partition: int, records: list[tuple[bytes, bytes | None]]) -> int: ...
 
     def release(self) -> None: ...
 
@@ -109,8 +102,7 @@ class JoinRunner(StageRunner):
 
     # ------------------------------------------------------------------------------ records
     async def record(self, event: Any) -> None:
-        """Join one record; run the checkpoint when it is due, or land the one in flight when
-        its state is written."""
+        """Join one record; run the checkpoint when it is due."""
         message = event.message
         self.sources.read(message.topic, message.partition)
         self._next_offsets[(message.topic, message.partition)] = message.offset + 1
@@ -126,8 +118,6 @@ class JoinRunner(StageRunner):
         if self.checkpoint.hold(event, result.events):
             await self.checkpoint.run()
             self.align()
-        elif self.checkpoint.written:
-            await self.checkpoint.land()
 
     async def _load(self, partition: int) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.stores.load, partition)
@@ -160,23 +150,20 @@ class JoinRunner(StageRunner):
             await self.deliveries.send(reroute.topic, reroute.key, reroute.value, reroute.partition)
         self._reroutes.clear()
 
-    async def _write_state(self) -> asyncio.Future[None]:
-        """Step 3: seal each partition's changes and write them in the background: one
-        changelog transaction each, then the local store (the join goes on meanwhile)."""
-        sealed = []
-        for partition in sorted(last_event_per_partition(self.checkpoint.held)):
-            join = self.stage.joins.get(partition)
-            if join is not None:
-                records, batch = self.stage.checkpoint(partition)
-                self._written[partition] = join.frontier()
-                self._written_times[partition] = (join.prediction_time, join.label_time)
-                sealed.append(self._write(partition, join, records, batch))
-        return asyncio.ensure_future(_all(sealed))
-
-    async def _write(self, partition: int, join: LabelJoin, records: Records, batch: Any) -> None:
+    async def _write_state(self) -> None:
+        """Step 3: each partition's changes, one changelog transaction, then the local store."""
         loop = asyncio.get_running_loop()
-        offset = await loop.run_in_executor(None, self.stores.commit, partition, records)
-        join.commit(batch, offset)
+
+        async def write(partition: int) -> None:
+            join = self.stage.joins[partition]
+            records, batch = self.stage.checkpoint(partition)
+            offset = await loop.run_in_executor(None, self.stores.commit, partition, records)
+            join.commit(batch, offset)
+            self._written[partition] = join.frontier()
+            self._written_times[partition] = (join.prediction_time, join.label_time)
+
+        held = last_event_per_partition(self.checkpoint.held)
+        await asyncio.gather(*(write(p) for p in sorted(held) if p in self.stage.joins))
 
     def _committed(self) -> None:
         self._durable.update(self._written)
@@ -246,7 +233,6 @@ class JoinRunner(StageRunner):
         ``revoked`` topic partitions' acknowledged offsets are forgotten: a new assignment may
         start lower)."""
         async with self.lock:
-            await self.checkpoint.settle()
             self._abort(revoked)
             self.sources.revoked()
             self.alignment.reset()

@@ -48,7 +48,7 @@ import shutil
 import struct
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -199,11 +199,10 @@ def _time_in(t: float | None) -> float:
 
 class ExpiryQueue:
     """Keys of one prefix in key order: the stored ones from a cursor on, merged with the ones
-    added since the last checkpoint (in memory until a checkpoint writes them).
+    added since the last checkpoint (in memory until :meth:`flush` writes them).
 
-    A stored key handed out is *consumed*: the cursor moves past it and the next checkpoint
-    deletes it. A checkpoint is :meth:`flush`, or :meth:`seal` and, once its batch is written
-    (the join goes on meanwhile), :meth:`written`: the sealed keys stay in memory until then.
+    A stored key handed out is *consumed*: the cursor moves past it and the next
+    :meth:`flush` deletes it.
     """
 
     def __init__(self, db: Rdict, prefix: bytes, cursor: bytes) -> None:
@@ -212,7 +211,6 @@ class ExpiryQueue:
         self.cursor = cursor
         self._end = bytes([prefix[0] + 1])
         self._fresh: list[tuple[bytes, bytes]] = []
-        self._sealed: list[tuple[bytes, bytes]] = []  # in the batch being written
         self._consumed: list[bytes] = []
         self._iterator: Any = None
         self._head = self._first_after(cursor)  # the smallest stored key after the cursor
@@ -222,55 +220,37 @@ class ExpiryQueue:
 
     def pop(self, bound: bytes) -> tuple[bytes, bytes] | None:
         """The smallest key below ``bound`` and its value (removed), or ``None``."""
-        low, source = self._head, 0
-        if self._sealed and (low is None or self._sealed[0][0] < low):
-            low, source = self._sealed[0][0], 1
-        if self._fresh and (low is None or self._fresh[0][0] < low):
-            low, source = self._fresh[0][0], 2
-        if low is None or low >= bound:
-            return None
-        if source == 2:
+        head = self._head
+        fresh = self._fresh[0] if self._fresh else None
+        if head is not None and head < bound and (fresh is None or head < fresh[0]):
+            iterator = self._positioned()
+            value: bytes = iterator.value()
+            self._consumed.append(head)
+            self.cursor = head
+            iterator.next()
+            self._head = iterator.key() if iterator.valid() else None
+            return head, value
+        if fresh is not None and fresh[0] < bound:
             return heapq.heappop(self._fresh)
-        self._consumed.append(low)  # a sealed key too: on disk once its batch is written
-        if source == 1:
-            return heapq.heappop(self._sealed)
-        iterator = self._positioned()
-        value: bytes = iterator.value()
-        self.cursor = low
-        iterator.next()
-        self._head = iterator.key() if iterator.valid() else None
-        return low, value
+        return None
 
     def flush(self, batch: WriteBatch) -> None:
-        """Add the consumed keys' deletions and the new keys to ``batch``, written next."""
-        self.seal(batch)
-        self.written()
-
-    def seal(self, batch: WriteBatch) -> None:
-        """Add the consumed keys' deletions and the new keys to ``batch``; until
-        :meth:`written`, the new keys are handed out from memory."""
-        if self._sealed:
-            raise CheckpointError("an expiry queue sealed again before its batch was written")
+        """Add the consumed keys' deletions and the new keys to ``batch`` (written next)."""
         for key in self._consumed:
             batch.delete(key)
         for key, value in self._fresh:
             batch.put(key, value)
-        self._sealed, self._fresh, self._consumed = self._fresh, [], []
-
-    def written(self) -> None:
-        """The sealed batch is in the database: read the sealed keys left from there."""
-        if self._sealed:
-            first = self._sealed[0][0]
+        if self._fresh:
+            first = min(self._fresh)[0]
             self._head = first if self._head is None else min(self._head, first)
-        self._sealed, self._iterator = [], None
+        self._consumed, self._fresh, self._iterator = [], [], None
 
     def release(self) -> None:
         """Drop the open iterator (before the database closes)."""
         self._iterator = None
 
     def items(self) -> Iterator[tuple[bytes, bytes]]:
-        """Every live key and value, stored, sealed and fresh, in key order (for tests and
-        tools)."""
+        """Every live key and value, stored and fresh, in key order (for tests and tools)."""
         stored = []
         if self._head is not None:
             iterator = self._db.iter(self._bounds())
@@ -278,7 +258,7 @@ class ExpiryQueue:
             while iterator.valid():
                 stored.append((iterator.key(), iterator.value()))
                 iterator.next()
-        yield from heapq.merge(stored, sorted(self._sealed), sorted(self._fresh))
+        yield from heapq.merge(stored, sorted(self._fresh))
 
     def _positioned(self) -> Any:
         if self._iterator is None:
@@ -353,8 +333,6 @@ class JoinStore:
         self.deadlines = ExpiryQueue(self._db, b"x", self.meta.x_cursor)
         self.early_deadlines = ExpiryQueue(self._db, b"y", self.meta.y_cursor)
         self._dirty: dict[str, JoinEntry | None] = {}
-        self._sealed: dict[str, JoinEntry | None] = {}  # the checkpoint being written
-        self._sealed_meta: JoinMeta | None = None
         self._new: set[str] = set()
         self._attached: dict[bytes, bytes] = {}
 
@@ -377,8 +355,6 @@ class JoinStore:
     def get(self, pid: str) -> JoinEntry | None:
         """The entry of ``pid`` (a copy to change and :meth:`put` back), or ``None``."""
         entry = self._dirty.get(pid, _UNCHANGED)
-        if entry is _UNCHANGED:
-            entry = self._sealed.get(pid, _UNCHANGED)
         if entry is not _UNCHANGED:
             return entry
         data = self._db.get(_ENTRY + _key(pid))
@@ -388,8 +364,6 @@ class JoinStore:
         """Whether the entry of ``pid`` holds its prediction (``None``: no entry); a stored entry's
         header answers it, without decoding the rest."""
         entry = self._dirty.get(pid, _UNCHANGED)
-        if entry is _UNCHANGED:
-            entry = self._sealed.get(pid, _UNCHANGED)
         if entry is not _UNCHANGED:
             return None if entry is None else entry.has_prediction
         data = self._db.get(_ENTRY + _key(pid))
@@ -431,21 +405,14 @@ class JoinStore:
 
     @property
     def changed(self) -> int:
-        """Entries changed since the last checkpoint written (held in memory)."""
-        return len(self._dirty) + len(self._sealed)
+        """Entries changed since the last checkpoint (held in memory)."""
+        return len(self._dirty)
 
     # ---------------------------------------------------------------------------- checkpoints
 
     def checkpoint(self) -> tuple[list[tuple[bytes, bytes | None]], WriteBatch]:
         """The changelog records of the changes since the last checkpoint and the local batch
-        that writes them; nothing is written here (see :meth:`commit_local`).
-
-        The checkpoint is *sealed*: the store goes on taking changes (the next checkpoint's)
-        and reads the sealed ones from memory until :meth:`commit_local` writes them. One
-        checkpoint at a time: the next waits for this one's :meth:`commit_local`.
-        """
-        if self._sealed or self._sealed_meta is not None:
-            raise CheckpointError("a join checkpoint sealed before the last one was written")
+        that writes them; nothing is written here (see :meth:`commit_local`)."""
         self.meta.seq += 1
         records: list[tuple[bytes, bytes | None]] = [(_META, self.meta.shared())]
         batch = WriteBatch(raw_mode=True)
@@ -458,37 +425,26 @@ class JoinStore:
                 data = self.codec.encode(entry)
                 batch.put(key, data)
                 records.append((key, data))
-                entry.stored = True  # on disk once written: a change to it is not a new entry
         for name, value in self._attached.items():
             batch.put(_ATTACHED + name, value)
             records.append((_ATTACHED + name, value))
         self._attached = {}
-        self.deadlines.seal(batch)
-        self.early_deadlines.seal(batch)
-        self._sealed_meta = replace(
-            self.meta,
-            stamp=dict(self.meta.stamp),
-            tasks=list(self.meta.tasks),
-            x_cursor=self.deadlines.cursor,
-            y_cursor=self.early_deadlines.cursor,
-        )
-        self._sealed, self._dirty, self._new = self._dirty, {}, set()
+        self.deadlines.flush(batch)
+        self.early_deadlines.flush(batch)
         return records, batch
 
     def commit_local(self, batch: WriteBatch, changelog_offset: int) -> None:
-        """Write the sealed checkpoint's batch and its meta (with the changelog offset it
-        reflects)."""
-        meta = self._sealed_meta
-        if meta is None:
-            raise CheckpointError("a join checkpoint written that was not sealed")
-        meta.changelog_offset = self.meta.changelog_offset = changelog_offset
-        meta.written_at = self.meta.written_at = time.time()
-        self.meta.x_cursor, self.meta.y_cursor = meta.x_cursor, meta.y_cursor
-        batch.put(_META, meta.local())
+        """Write a checkpoint's batch and the meta (with the changelog offset it reflects)."""
+        self.meta.changelog_offset = changelog_offset
+        self.meta.written_at = time.time()
+        self.meta.x_cursor, self.meta.y_cursor = self.deadlines.cursor, self.early_deadlines.cursor
+        batch.put(_META, self.meta.local())
         self._db.write(batch)
-        self.deadlines.written()
-        self.early_deadlines.written()
-        self._sealed, self._sealed_meta = {}, None
+        for entry in self._dirty.values():
+            if entry is not None:
+                entry.stored = True
+        self._dirty.clear()
+        self._new.clear()
 
     # ------------------------------------------------------------------------------ restoring
 
@@ -496,7 +452,7 @@ class JoinStore:
         """Apply changelog records read after :attr:`JoinMeta.changelog_offset`, up to
         ``offset`` (the last one's), with their expiry keys. Idempotent: records applied again
         from an older offset (a catch-up that did not finish) end in the same state."""
-        if self._dirty or self._sealed_meta is not None:
+        if self._dirty:
             raise CheckpointError("the changelog is applied only to a store with no changes")
         batch, keys = WriteBatch(raw_mode=True), set[bytes]()
         for key, value in records:

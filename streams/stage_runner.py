@@ -58,10 +58,9 @@ class StageRunner:
         raise NotImplementedError
 
     async def checkpoint_if_due(self) -> None:
-        """The timer's checkpoint (records stopped coming, or came slowly), which lands the one
-        in flight first."""
+        """The timer's checkpoint (records stopped coming, or came slowly)."""
         async with self.lock:
-            if self.checkpoint.rule.due() or self.checkpoint.writing:
+            if self.checkpoint.rule.due():
                 await self.io.guard(self.checkpoint.run(), "checkpoint")
 
     def _reset(self) -> None:

@@ -10,10 +10,11 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rocksdict import WriteBatch
 
 from driftline.config import parse_config
 from driftline.errors import ConfigError
-from streams.errors import CheckpointError, StateRefusedError
+from streams.errors import StateRefusedError
 from streams.join import LabelJoin, entry_codec
 from streams.join_entry import EarlyLabel, EntryCodec, JoinEntry
 from streams.join_store import JoinStore, sortable, unsortable
@@ -263,7 +264,7 @@ def test_the_store_reports_its_memory_and_disk(tmp_path: Path) -> None:
     table readers) next to its bytes on disk."""
     store = JoinStore(tmp_path / "p", {"churn": 1.0})
     empty = store.memory_bytes()
-    _, batch = store.checkpoint()
+    batch = WriteBatch(raw_mode=True)
     for i in range(20_000):
         batch.put(b"e" + f"h-{i}".encode(), bytes(60))
     store.commit_local(batch, 0)
@@ -276,7 +277,7 @@ def test_the_store_partitions_its_indexes_and_filters(tmp_path: Path) -> None:
     """A point read loads the index and filter block it needs, not a whole file's (whole-file
     ones were evicted from the cache and reloaded on every read of a large store)."""
     store = JoinStore(tmp_path / "p", {"churn": 1.0})
-    _, batch = store.checkpoint()
+    batch = WriteBatch(raw_mode=True)
     for i in range(50_000):
         batch.put(b"e" + f"h-{i}".encode(), bytes(50))
     store.commit_local(batch, 0)
@@ -285,92 +286,3 @@ def test_the_store_partitions_its_indexes_and_filters(tmp_path: Path) -> None:
     partitions = int(properties.split("# index partitions=")[1].split(";")[0])
     assert partitions > 1
     store.close()
-
-
-def _run_in_flight(
-    join: LabelJoin, events: list[tuple[str, object]], changelog: Changelog, every: int, lag: int
-) -> list:
-    """As :func:`_run`, but each checkpoint is written ``lag`` events after it was sealed, the
-    join going on in between (the worker's checkpoint while its changelog transaction commits)."""
-    out, offsets = [], {"predictions": 0, "labels": 0}
-    sealed = None
-    for n, (topic, record) in enumerate(events, 1):
-        offset = offsets[topic]
-        offsets[topic] += 1
-        out += join.add(record, (topic, 0, offset, 0))  # type: ignore[arg-type]
-        join.mark_applied(topic, offset)
-        if sealed is not None and n % every == lag:
-            changelog.extend(sealed[0])
-            join.commit(sealed[1], len(changelog) - 1)
-            sealed = None
-        if n % every == 0:
-            sealed = join.checkpoint()
-    if sealed is not None:
-        changelog.extend(sealed[0])
-        join.commit(sealed[1], len(changelog) - 1)
-    records, batch = join.checkpoint()
-    changelog.extend(records)
-    join.commit(batch, len(changelog) - 1)
-    return out
-
-
-@pytest.mark.parametrize("lag", [1, 37, 99])
-def test_a_join_whose_checkpoints_are_written_late_equals_one_that_stops_for_them(
-    tmp_path: Path, lag: int
-) -> None:
-    """Reads see the sealed changes until they are written; the outcomes, the state on disk and
-    the state rebuilt from the changelog are those of a join that waited for every write."""
-    events = _events(3000, seed=4)
-    calm_changelog: Changelog = []
-    calm = LabelJoin(CFG, JoinStore(tmp_path / "calm", DELAYS, entry_codec(CFG)))
-    expected = _run(calm, events, calm_changelog, every=100)
-    changelog: Changelog = []
-    store = JoinStore(tmp_path / "late", DELAYS, entry_codec(CFG))
-    late = LabelJoin(CFG, store)
-    found = _run_in_flight(late, events, changelog, every=100, lag=lag)
-    assert [(o.kind, o.task, o.prediction_id, o.origin, o.tau) for o in found] == [
-        (o.kind, o.task, o.prediction_id, o.origin, o.tau) for o in expected
-    ]
-    assert _state(store) == _state(calm.store) and store.changed == 0
-    rebuilt = JoinStore(tmp_path / "rebuilt", DELAYS, entry_codec(CFG))
-    rebuilt.apply_changelog(changelog, len(changelog) - 1)
-    assert _state(rebuilt) == _state(store)
-
-
-def test_a_crash_before_a_sealed_checkpoint_is_written_restarts_from_the_one_before(
-    tmp_path: Path,
-) -> None:
-    events = _events(1200, seed=5)
-    first = LabelJoin(CFG, JoinStore(tmp_path / "p", DELAYS, entry_codec(CFG)))
-    _run(first, events[:1000], [], 100)
-    pending, stamp = first.pending, dict(first.store.meta.stamp)
-    for n, (topic, record) in enumerate(events[1000:]):
-        first.add(record, (topic, 0, 10_000 + n, 0))  # type: ignore[arg-type]
-        first.mark_applied(topic, 10_000 + n)
-    first.checkpoint()  # sealed, never written: the process dies during its transaction
-    with pytest.raises(CheckpointError):
-        first.checkpoint()  # and one at a time
-    first.close()
-    second = LabelJoin(CFG, JoinStore(tmp_path / "p", DELAYS, entry_codec(CFG)))
-    assert second.pending == pending and second.store.meta.stamp == stamp
-
-
-def test_an_entry_sealed_new_and_removed_before_its_write_leaves_a_tombstone(
-    tmp_path: Path,
-) -> None:
-    """New in the sealed checkpoint, so on disk once it is written: removing it while the
-    write is in flight must write its deletion (and the reads must see it removed at once)."""
-    store = JoinStore(tmp_path / "p", {"churn": 60.0})
-    store.put("p-1", JoinEntry(version="1", t=0.0, outputs={0: (0.9, None, None)}))
-    _, batch = store.checkpoint()
-    entry = store.get("p-1")
-    assert entry is not None and entry.version == "1"  # read from the sealed changes
-    entry.joined = 1
-    store.put("p-1", entry)
-    store.delete("p-1")
-    assert store.get("p-1") is None and store.has_prediction("p-1") is None
-    store.commit_local(batch, 0)
-    records, batch = store.checkpoint()
-    assert records[1:] == [(b"ep-1", None)]
-    store.commit_local(batch, 1)
-    assert store.get("p-1") is None and store.changed == 0
