@@ -66,11 +66,21 @@ class _Run:
             self.queue.flush(batch)
             self.db.write(batch)
             self.saved = (set(self.live), self.queue.cursor, self.bound)
+            self._check_disk()
         else:  # a crash: the database holds the last checkpoint, the input replays from there
             live, cursor, bound = self.saved
             self.queue.release()
             self.queue = ExpiryQueue(self.db, b"x", cursor)
             self.live, self.bound = set(live), bound
+
+    def _check_disk(self) -> None:
+        """What a restart would read: every key live at the checkpoint, and no other after its
+        cursor (one would come out twice)."""
+        live, cursor, _ = self.saved
+        stored = {key for key, _ in self.db.items(from_key=b"x") if key[:1] == b"x"}
+        assert live <= stored, "a live key is missing from the checkpoint"
+        extra = {key for key in stored - live if key > cursor}
+        assert not extra, f"{len(extra)} handed-out keys would come out again after a restart"
 
     def _drain(self) -> None:
         bound = b"x" + _KEY.pack(self.bound, 0)
