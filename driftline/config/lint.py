@@ -1,7 +1,8 @@
 """Warnings about a valid config that will not do what its author likely meant.
 
 ``driftline config validate`` prints them (the config still loads): a task nothing watches for
-drift, and alert severities that can never request a retrain.
+drift, alert severities that can never request a retrain, and monitor ports that outgoing
+connections may take while a worker restarts.
 
 >>> from driftline.config.loader import parse_config
 >>> text = "model: m\\ntasks:\\n  churn:\\n    type: binary\\n    detectors: []\\n"
@@ -12,6 +13,8 @@ d.yaml:5: tasks.churn.detectors: warning: no detector watches task 'churn' for d
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from driftline.config.loader import key_lines, nearest_line
 from driftline.config.models import DriftlineConfig
@@ -69,4 +72,22 @@ def config_warnings(
                 f"no detector or rule of task {name!r} has a severity in {list(retrain)}: "
                 "it can never request a retrain",
             )
+    _ports(config, warn)
     return out
+
+
+def _ports(config: DriftlineConfig, warn: Callable[[tuple[str | int, ...], str], None]) -> None:
+    """The workers' ``/metrics`` ports inside this machine's ephemeral range: any outgoing
+    connection may take one while its worker restarts (the worker then stops at start)."""
+    from driftline.broker.network import ephemeral_ports
+
+    mon, ephemeral = config.monitor, ephemeral_ports()
+    last = mon.web_port + mon.workers - 1
+    if mon.web_port <= ephemeral.stop - 1 and last >= ephemeral.start:
+        ports = f"{mon.web_port}" if last == mon.web_port else f"{mon.web_port}-{last}"
+        warn(
+            ("monitor", "web_port"),
+            f"port(s) {ports} lie in this machine's ephemeral range {ephemeral.start}-"
+            f"{ephemeral.stop - 1}, where outgoing connections take their local ports: one may be "
+            "taken while its worker restarts (choose ports below the range)",
+        )

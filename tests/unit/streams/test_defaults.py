@@ -182,3 +182,16 @@ def test_held_back_alerts_are_counted_on_the_metrics_endpoint() -> None:
     )
     assert f"{line} {float(monitor.warnings_suppressed)}" in text
     assert monitor.warnings_suppressed > 0
+
+
+def test_web_ports_in_the_ephemeral_range_are_flagged_with_their_line() -> None:
+    from driftline.broker.network import ephemeral_ports
+
+    inside = ephemeral_ports().start + 10
+    text = (
+        f"model: m\nmonitor:\n  workers: 2\n  web_port: {inside}\ntasks: {{a: {{type: binary}}}}\n"
+    )
+    (warning,) = config_warnings(parse_config(text), text, "x.yaml")
+    assert warning.startswith(f"x.yaml:4: monitor.web_port: warning: port(s) {inside}-{inside + 1}")
+    below = text.replace(str(inside), "6066")
+    assert config_warnings(parse_config(below), below, "x.yaml") == []
