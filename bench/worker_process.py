@@ -144,6 +144,10 @@ class WorkerProcess:
         """Whether the worker process runs."""
         return self.process is not None and self.process.poll() is None
 
+    def log_tail(self, name: str = "worker.log", chars: int = 3000) -> str:
+        """The end of a worker's log under :attr:`directory` (for a failure message)."""
+        return (self.directory / name).read_text(errors="replace")[-chars:]
+
     def supervise(self) -> bool:
         """Restart a worker that stopped itself to replay (exit 70), as a supervisor would.
 
@@ -153,9 +157,8 @@ class WorkerProcess:
             return False
         code = self.process.poll() if self.process is not None else None
         if code != RESTART_EXIT_CODE:
-            log = (self.directory / "worker.log").read_text(errors="replace")[-3000:]
             raise RuntimeError(
-                f"the worker died ({code}); {self.directory}/worker.log ends:\n{log}"
+                f"the worker died ({code}); {self.directory}/worker.log ends:\n{self.log_tail()}"
             )
         self.start()
         self.restarts += 1

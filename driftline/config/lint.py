@@ -83,7 +83,7 @@ def _ports(config: DriftlineConfig, warn: Callable[[tuple[str | int, ...], str],
 
     mon, ephemeral = config.monitor, ephemeral_ports()
     last = mon.web_port + mon.workers - 1
-    if mon.web_port <= ephemeral.stop - 1 and last >= ephemeral.start:
+    if mon.web_port < ephemeral.stop and last >= ephemeral.start:
         ports = f"{mon.web_port}" if last == mon.web_port else f"{mon.web_port}-{last}"
         warn(
             ("monitor", "web_port"),

@@ -75,8 +75,8 @@ def _interrupted(
             if process.poll() == RESTART_EXIT_CODE:
                 processes[index] = _monitor(worker, index)
             if processes[index].poll() is not None:
-                log = (worker.directory / f"worker-{index}.log").read_text(errors="replace")
-                pytest.fail(f"worker {index} exited {processes[index].returncode}:\n{log[-3000:]}")
+                log = worker.log_tail(f"worker-{index}.log")
+                pytest.fail(f"worker {index} exited {processes[index].returncode}:\n{log}")
 
     try:
         produce_half(bootstrap, worker, 0)
