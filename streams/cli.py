@@ -27,9 +27,17 @@ from typing import Any
 
 import click
 
-from driftline.cli.options import config_option, configure_logging, load_or_exit, log_level_option
+from driftline.cli.options import (
+    CONFIG_EXIT_CODE,
+    config_option,
+    configure_logging,
+    load_or_exit,
+    log_level_option,
+    report_config_error,
+)
 from driftline.config.environment import environment
 from driftline.config.models import DriftlineConfig
+from driftline.errors import ConfigError
 from streams.errors import StreamsError
 
 __all__ = [
@@ -91,6 +99,7 @@ def monitor(
     check_faust_version()  # one line, before anything connects, when Faust is outside the range
     path = Path(find_config(config_path))
     config = load_or_exit(str(path))
+    _refuse_oversized_state(config, path)
     count = workers or config.monitor.workers
     # Until the Faust worker sets up its own logging (it replaces these handlers).
     configure_logging(log_level, "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
@@ -109,6 +118,17 @@ def monitor(
     worker = faust.Worker(app, loglevel=log_level, quiet=True)
     tune_collector()
     worker.execute_from_commandline()
+
+
+def _refuse_oversized_state(config: DriftlineConfig, path: Path) -> None:
+    """Exit 2 with ``PATH:LINE`` lines when a task's monitor state could not fit one record
+    (:mod:`streams.state_budget`): better now than a worker that stops when its window fills."""
+    from streams.state_budget import state_report
+
+    errors, _ = state_report(config, path.read_text(encoding="utf-8"), str(path))
+    if errors:
+        report_config_error(ConfigError("the monitor state would not fit", errors))
+        raise SystemExit(CONFIG_EXIT_CODE)
 
 
 def _worker_name(value: str | None) -> str | None:
@@ -174,7 +194,6 @@ def _start_beside_worker(config: DriftlineConfig, worker_index: int) -> None:
         from prometheus_client import REGISTRY
 
         from driftline.alerts import AlertRouter
-        from driftline.errors import ConfigError
 
         router = AlertRouter(config)
         try:

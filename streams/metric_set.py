@@ -184,7 +184,9 @@ def _make(name: str, task: TaskConfig, cm: Any, rolling: bool = False) -> Any:
             return metrics.RollingROCAUC(window_size=task.window)  # type: ignore[no-untyped-call]
         return metrics.ROCAUC()  # type: ignore[no-untyped-call]
     if name in ("ndcg", "mrr"):
-        return GroupRankingMetric(name, task.ranking_k, window=task.window if rolling else None)
+        if rolling:
+            return GroupRankingMetric(name, task.ranking_k, window=task.window)
+        return GroupRankingMetric(name, task.ranking_k, open_items=task.window)
     if rolling:
         return utils.Rolling(_RIVER[name], window_size=task.window)
     if name in _CM_METRICS and cm is not None:

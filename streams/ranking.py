@@ -26,6 +26,11 @@ class GroupRankingMetric:
         Groups averaged over (``None``: every group seen).
     max_items
         Items kept per group (the highest scores win).
+    open_items
+        Without ``window``: items kept in the groups still open to more labels (default 2000).
+        Past it, the oldest groups close: their value joins the mean for good, their items are
+        dropped (a later label of a closed group counts as a new group). So the state stays
+        bounded however many groups a stream has.
 
     Examples
     --------
@@ -38,10 +43,24 @@ class GroupRankingMetric:
     >>> mrr.update("q1", 0.9, 0); mrr.update("q1", 0.5, 1)
     >>> mrr.get()
     0.5
+    >>> bounded = GroupRankingMetric("mrr", k=3, open_items=2)
+    >>> for group in ["q1", "q2", "q3"]:
+    ...     bounded.update(group, 0.9, 1)
+    >>> len(bounded._groups), bounded.get()  # q1 closed: its value kept, its items dropped
+    (2, 1.0)
     """
 
+    _closed_total = 0.0  # class defaults: a state stored before groups could close has none
+    _closed_count = 0
+    _items = 0
+
     def __init__(
-        self, kind: str, k: int = 10, window: int | None = None, max_items: int = 100
+        self,
+        kind: str,
+        k: int = 10,
+        window: int | None = None,
+        max_items: int = 100,
+        open_items: int = 2000,
     ) -> None:
         if kind not in ("ndcg", "mrr"):
             raise ValueError(f"kind must be 'ndcg' or 'mrr', got {kind!r}")
@@ -51,12 +70,16 @@ class GroupRankingMetric:
         self.k = k
         self.window = window
         self.max_items = max_items
+        self.open_items = max(1, open_items)
         self._reset()
 
     def _reset(self) -> None:
         self._groups: OrderedDict[str, list[tuple[float, float]]] = OrderedDict()
         self._values: dict[str, float] = {}
         self._total = 0.0
+        self._closed_total = 0.0
+        self._closed_count = 0
+        self._items = 0
 
     def update(self, group: str, score: float, relevance: float) -> None:
         """Add one labelled item of ``group``."""
@@ -69,16 +92,33 @@ class GroupRankingMetric:
         else:
             self._groups.move_to_end(group)
         items.append((float(score), float(relevance)))
+        self._items += 1
         if len(items) > self.max_items:
             items.sort(reverse=True)
+            self._items -= len(items) - self.max_items
             del items[self.max_items :]
         value = self._ndcg(items) if self.kind == "ndcg" else self._mrr(items)
         self._total += value - self._values.get(group, 0.0)
         self._values[group] = value
+        if self.window is None:
+            self._close_oldest(group)
+
+    def _close_oldest(self, keep: str) -> None:
+        """Close the oldest groups while the open ones hold more than ``open_items`` items."""
+        while self._items > self.open_items and len(self._groups) > 1:
+            old = next(iter(self._groups))
+            if old == keep:
+                break
+            self._items -= len(self._groups.pop(old))
+            value = self._values.pop(old, 0.0)
+            self._total -= value
+            self._closed_total += value
+            self._closed_count += 1
 
     def get(self) -> float:
         """The mean over groups (0.0 before any group)."""
-        return self._total / len(self._values) if self._values else 0.0
+        count = len(self._values) + self._closed_count
+        return (self._total + self._closed_total) / count if count else 0.0
 
     def _ndcg(self, items: list[tuple[float, float]]) -> float:
         ranked = sorted(items, key=lambda item: -item[0])[: self.k]

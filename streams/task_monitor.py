@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import math
 import pickle
+from collections import Counter
 from typing import Any
 
 from driftline.config.models import DriftlineConfig
@@ -37,10 +38,12 @@ from streams.records import to_datetime
 from streams.replay_filter import ReplayFilter
 from streams.request_hold import RequestHold
 from streams.scope_monitor import Firing, ScopeMonitor
+from streams.state_budget import OTHER, slice_cap
 
 __all__ = ["STATE_FORMAT", "TaskMonitor"]
 
 STATE_FORMAT = "driftline.task-monitor-state/3"
+_NOT_STORED = frozenset({"config", "_slice_counts"})
 """The mark on every stored monitor state; change it whenever the pickled classes change."""
 
 log = logging.getLogger(__name__)
@@ -108,6 +111,7 @@ class TaskMonitor:
         self.late = 0
         self.orphans = 0
         self.skipped = 0
+        self.overflow: dict[str, int] = {}  # per slice: outcomes monitored in its (other) scope
         self.labels_since_version = 0
         self.model_version = ""
         self.clock = float("-inf")
@@ -197,9 +201,41 @@ class TaskMonitor:
             key: SliceKey = ((name, value),)
             scope = self.scopes.get(key)
             if scope is None:
-                scope = self.scopes[key] = ScopeMonitor(self._task_config, self.seed)
+                key, scope = self._new_scope(name, value)
             scopes.append((key, scope))
         return scopes
+
+    def _new_scope(self, name: str, value: str) -> tuple[SliceKey, ScopeMonitor]:
+        """The scope of a slice value seen for the first time: its own while the slice has
+        fewer than its cap (:func:`~streams.state_budget.slice_cap`), else the slice's
+        ``(other)`` scope, so the state stays within one record whatever the input."""
+        counts = self.__dict__.get("_slice_counts")  # not stored: counted again after a load
+        if counts is None:
+            counts = self._slice_counts = Counter(
+                k[0][0] for k in self.scopes if k and k[0][1] != OTHER
+            )
+        if counts[name] >= slice_cap(self._task_config):
+            overflow = self.overflow
+            if name not in overflow:
+                log.warning(
+                    "task %s: slice %r has %d values of its own, its cap; later values, such as "
+                    "%r, are monitored together as %r (tasks.%s.max_slice_values, window)",
+                    self.task,
+                    name,
+                    counts[name],
+                    value,
+                    OTHER,
+                    self.task,
+                )
+            overflow[name] = overflow.get(name, 0) + 1
+            key: SliceKey = ((name, OTHER),)
+        else:
+            counts[name] += 1
+            key = ((name, value),)
+        scope = self.scopes.get(key)
+        if scope is None:
+            scope = self.scopes[key] = ScopeMonitor(self._task_config, self.seed)
+        return key, scope
 
     def _new_version(
         self, version: str, retrained: bool | None, reference: dict[str, Any] | None = None
@@ -389,7 +425,7 @@ class TaskMonitor:
 
     def dump(self) -> bytes:
         """The whole state as one value (pickled once per checkpoint, never per event)."""
-        state = {k: v for k, v in self.__dict__.items() if k != "config"}
+        state = {k: v for k, v in self.__dict__.items() if k not in _NOT_STORED}
         return pickle.dumps((STATE_FORMAT, state), protocol=5)
 
     @classmethod
@@ -405,6 +441,7 @@ class TaskMonitor:
         state = stored[1]
         monitor = cls.__new__(cls)
         monitor.__dict__.update(state)
+        monitor.__dict__.setdefault("overflow", {})  # a state stored before slices were capped
         monitor.config = config
         return monitor
 

@@ -149,6 +149,11 @@ class MonitorCollector(Collector):
             "Detector firings and warm-up per task",
             labels=[*labels, "slice", "detector", "field"],
         )
+        overflow = CounterMetricFamily(
+            "driftline_slice_overflow",
+            "Outcomes of slice values past the slice's cap, monitored in its (other) scope",
+            labels=[*labels, "slice"],
+        )
         held = CounterMetricFamily(
             "driftline_alerts_held_back",
             "Alerts not sent: warnings over the rate limit, detector alerts the false discovery "
@@ -165,6 +170,8 @@ class MonitorCollector(Collector):
                 ("empty_window", monitor.requests_refused),
             ):
                 held.add_metric([*task, reason], count)
+            for name, count in sorted(monitor.overflow.items()):
+                overflow.add_metric([*task, name], count)
             extra = {"estimated": monitor.scopes[()].estimated()}
             if monitor.features is not None:
                 extra["feature"] = monitor.features.statistics()
@@ -188,7 +195,7 @@ class MonitorCollector(Collector):
                 for name, state in scope.detector_state().items():
                     for field, value in state.items():
                         detectors.add_metric([*task, slice_, name, field], value)
-        yield from (counts, coverage, cumulative, detectors, held)
+        yield from (counts, coverage, cumulative, detectors, held, overflow)
 
     def _stage_one(self) -> Iterator[Any]:
         buffers = GaugeMetricFamily(

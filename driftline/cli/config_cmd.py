@@ -36,7 +36,18 @@ def validate(path: str | None, config_path: str | None) -> None:
         sys.exit(CONFIG_EXIT_CODE)
     from driftline.config.lint import config_warnings
 
-    warnings = config_warnings(cfg, file.read_text(encoding="utf-8"), str(file))
+    text = file.read_text(encoding="utf-8")
+    warnings = config_warnings(cfg, text, str(file))
+    try:  # the monitor's state budget needs the monitor (the light SDK install has none)
+        from streams.state_budget import state_report
+    except ImportError:
+        pass
+    else:
+        errors, more = state_report(cfg, text, str(file))
+        if errors:
+            report_config_error(ConfigError("the monitor state would not fit", errors))
+            sys.exit(CONFIG_EXIT_CODE)
+        warnings += more
     for line in warnings:
         click.echo(line, err=True)
     tasks = ", ".join(f"{name} ({task.type})" for name, task in cfg.tasks.items())

@@ -365,6 +365,12 @@ class TaskConfig(Section):
     retrain: RetrainPolicy = RetrainPolicy()
     gate: GateConfig = GateConfig()
     slices: list[str] = Field(default_factory=list)
+    max_slice_values: int = Field(
+        100,
+        ge=1,
+        description="values of each slice monitored on their own (fewer when their rolling "
+        "windows would not fit one state record); later values share the slice's `(other)` scope",
+    )
     features: list[FeatureSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")

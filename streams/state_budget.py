@@ -1,0 +1,192 @@
+"""How many slice values a task monitor can hold within one state record.
+
+A task monitor's state is one value of the monitors' table (:mod:`streams.monitor_runner`),
+under Kafka's record limit (:data:`~streams.stage_io.MAX_STATE_BYTES`). Each scope, the task
+and every value of each slice, holds ``window`` labels for its rolling metrics, so the state
+grows with ``window`` × scopes. Without a bound, a slice over a segment with many values (a
+country, a store) would grow the state past the limit and stop the worker, and a restart
+would meet the same limit. So:
+
+* :func:`slice_cap` gives, per slice, how many values get a scope of their own: at most
+  ``tasks.<t>.max_slice_values``, and never more than fit. Later values are monitored
+  together in the slice's :data:`OTHER` scope, so the state stays bounded whatever the input.
+  The cap depends on the config alone, so which values get a scope depends on the input alone
+  (their order of first appearance), never on timing.
+* :func:`budget_problems` refuses a config whose window leaves no room: a window whose task
+  scope alone would not fit, or one that leaves no value of a slice its own scope.
+
+Sizes are measured, not guessed: a scope of the task's own config is fed synthetic labels at
+two small windows (twice each window's labels) and pickled; the size per label and the fixed part extrapolate to
+``window`` (the rolling window is the only part that grows with it), with a margin.
+
+>>> from driftline.config.loader import parse_config
+>>> config = parse_config("model: m\\ntasks:\\n  churn: {type: binary, slices: [country]}\\n")
+>>> 10 <= slice_cap(config.tasks["churn"]) <= 64
+True
+>>> wide = parse_config("model: m\\ntasks:\\n  churn: {type: binary, window: 90000}\\n")
+>>> errors, _ = state_report(wide, source="d.yaml")
+>>> print(errors[0])
+d.yaml:1: tasks.churn.window: a window of 90000 labels makes the monitor state of task 'churn' \
+about 1.3 MB, over the 675 kB a task may use of the 900 kB state record; use a window of at \
+most 45000
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+import random
+from typing import Any
+
+from driftline.config.loader import key_lines, nearest_line
+from driftline.config.models import DriftlineConfig, TaskConfig
+from streams.scope_monitor import ScopeMonitor
+from streams.stage_io import MAX_STATE_BYTES
+
+__all__ = ["OTHER", "budget_problems", "slice_cap", "state_bytes", "state_report"]
+
+OTHER = "(other)"
+"""The slice value under which the values past the cap are monitored together (a real value
+spelled the same shares that scope)."""
+
+TASK_SHARE = 0.75
+"""The part of the state record the scopes may fill: the rest is for what else a task monitor
+keeps (the replay filter's recent identities, feature drift profiles, held requests)."""
+
+_MARGIN = 1.2  # on the measured size per scope (pickled alone: its config counted each time)
+_SLACK = 8 * 1024  # per scope: what grows slowly past the window (ADWIN's buckets, log n)
+_SMALL, _LARGE = 500, 1000  # the two windows measured, each fed twice its labels
+_BUDGET = int(MAX_STATE_BYTES * TASK_SHARE)
+_CAPS: dict[int, tuple[TaskConfig, int]] = {}  # id(task config) -> (it, its cap)
+
+
+def state_bytes(task: TaskConfig, slice_scopes: int = 0) -> int:
+    """The estimated size of a task monitor's state: its task scope and ``slice_scopes`` more,
+    every rolling window full."""
+    root, scope = _scope_bytes(task, estimate=True), _scope_bytes(task, estimate=False)
+    return root + slice_scopes * scope
+
+
+def slice_cap(task: TaskConfig) -> int:
+    """Values of each of ``task``'s slices that get a scope of their own (0 without slices):
+    ``max_slice_values``, or fewer when that many would not fit (see :func:`budget_problems`)."""
+    cached = _CAPS.get(id(task))
+    if cached is not None and cached[0] is task:
+        return cached[1]
+    cap = min(task.max_slice_values, _fitting(task)) if task.slices else 0
+    _CAPS[id(task)] = (task, max(cap, 1) if task.slices else 0)
+    return _CAPS[id(task)][1]
+
+
+def budget_problems(config: DriftlineConfig) -> list[tuple[tuple[str, ...], str]]:
+    """``(location, message)`` per task whose state cannot fit: its window too large for the
+    task scope alone, or for one value per slice."""
+    out: list[tuple[tuple[str, ...], str]] = []
+    for name, task in config.tasks.items():
+        alone = state_bytes(task)
+        if alone > _BUDGET:
+            out.append(
+                (
+                    ("tasks", name, "window"),
+                    f"a window of {task.window} labels makes the monitor state of task "
+                    f"{name!r} about {_size(alone)}, over the {_size(_BUDGET)} a task may use of the "
+                    f"{_size(MAX_STATE_BYTES)} state record; use a window of at most "
+                    f"{_largest_window(task, 0)}",
+                )
+            )
+        elif task.slices and _fitting(task) < 1:
+            out.append(
+                (
+                    ("tasks", name, "slices"),
+                    f"a window of {task.window} labels leaves task {name!r} no room for one "
+                    f"value of each of its {len(task.slices)} slice(s) (and their "
+                    f"{OTHER!r} scope) within {_size(_BUDGET)} of state; use a window of at "
+                    f"most {_largest_window(task, 2 * len(task.slices))} or fewer slices",
+                )
+            )
+    return out
+
+
+def state_report(
+    config: DriftlineConfig, text: str | None = None, source: str = "<config>"
+) -> tuple[list[str], list[str]]:
+    """``SOURCE:LINE: field: ...`` lines: the errors of :func:`budget_problems`, and a warning
+    per slice whose cap is below ``max_slice_values`` (its later values share ``(other)``)."""
+    lines = key_lines(text) if text is not None else {}
+
+    def at(loc: tuple[str, ...]) -> str:
+        return f"{source}:{nearest_line(loc, lines)}: {'.'.join(loc)}"
+
+    errors = [f"{at(loc)}: {message}" for loc, message in budget_problems(config)]
+    warnings = []
+    for name, task in config.tasks.items():
+        if errors or not task.slices:
+            continue
+        cap = slice_cap(task)
+        if cap < task.max_slice_values:
+            warnings.append(
+                f"{at(('tasks', name, 'slices'))}: warning: with a window of {task.window} "
+                f"labels, {cap} values of each slice get a scope of their own "
+                f"(max_slice_values: {task.max_slice_values}); later ones are monitored "
+                f"together as {OTHER!r}. A smaller window makes room for more"
+            )
+    return errors, warnings
+
+
+def _fitting(task: TaskConfig) -> int:
+    """Values per slice that fit: every slice gets as many, plus its ``(other)`` scope."""
+    root, scope = _scope_bytes(task, estimate=True), _scope_bytes(task, estimate=False)
+    return math.floor((_BUDGET - root) / scope / len(task.slices)) - 1
+
+
+def _largest_window(task: TaskConfig, slice_scopes: int) -> int:
+    """The largest window (rounded down to a thousand) that fits ``slice_scopes`` more scopes."""
+    low, high = 0, task.window
+    while high - low > 1000:
+        mid = (low + high) // 2
+        if state_bytes(task.model_copy(update={"window": mid}), slice_scopes) <= _BUDGET:
+            low = mid
+        else:
+            high = mid
+    return max(low // 1000 * 1000, 1)
+
+
+def _scope_bytes(task: TaskConfig, estimate: bool) -> int:
+    small = _measured(task, _SMALL, estimate)
+    large = _measured(task, _LARGE, estimate)
+    per_label = max(0.0, (large - small) / (_LARGE - _SMALL))
+    return int((small + per_label * max(0, task.window - _SMALL)) * _MARGIN) + _SLACK
+
+
+_MEASURED: dict[tuple[str, int, bool], int] = {}
+
+
+def _measured(task: TaskConfig, window: int, estimate: bool) -> int:
+    """The pickled size of a scope of ``task`` with ``window`` labels in its rolling window."""
+    key = (task.model_dump_json(exclude={"window"}), window, estimate)
+    if key not in _MEASURED:
+        scope = ScopeMonitor(task.model_copy(update={"window": window}), 0, estimate=estimate)
+        rng = random.Random(window)
+        for i in range(2 * window):  # full windows, open ranking groups at their bound
+            y_true, y_pred, group, probs = _label(task, rng, i)
+            scope.observe_label(y_true, y_pred, group, float(i), probs)
+        _MEASURED[key] = len(pickle.dumps(scope, protocol=5))
+    return _MEASURED[key]
+
+
+def _label(task: TaskConfig, rng: random.Random, i: int) -> tuple[Any, Any, str | None, Any]:
+    """One synthetic label of the task's type: ``(y_true, y_pred, group, probs)``."""
+    score = rng.random()
+    if task.type == "binary":
+        return int(rng.random() < score), score, None, None
+    if task.type == "regression":
+        return score + rng.gauss(0.0, 1.0), score, None, None
+    if task.type == "multiclass":
+        classes = task.classes or ["a", "b"]
+        share = 1.0 / len(classes)
+        return rng.choice(classes), rng.choice(classes), None, dict.fromkeys(classes, share)
+    return rng.randrange(4), score, f"q-{i // 10:012d}", None  # ranking: groups of ten
+
+
+def _size(n: float) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1024:.0f} kB"
