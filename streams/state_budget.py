@@ -12,23 +12,27 @@ would meet the same limit. So:
   together in the slice's :data:`OTHER` scope, so the state stays bounded whatever the input.
   The cap depends on the config alone, so which values get a scope depends on the input alone
   (their order of first appearance), never on timing.
-* :func:`budget_problems` refuses a config whose window leaves no room: a window whose task
-  scope alone would not fit, or one that leaves no value of a slice its own scope.
+* :func:`budget_problems` refuses a config that leaves no room: a window whose task scope
+  alone would not fit, one that leaves no value of a slice its own scope, or checkpoints so
+  large that the replay filter leaves the scopes too little.
 
 Sizes are measured, not guessed: a scope of the task's own config is fed synthetic labels at
-two small windows (twice each window's labels) and pickled; the size per label and the fixed part extrapolate to
-``window`` (the rolling window is the only part that grows with it), with a margin.
+two small windows (twice each window's labels) and pickled; the size per label and the fixed
+part extrapolate to ``window`` (the rolling window is the only part that grows with it), with a
+margin. The scopes share the record with the replay filter, whose size follows
+``monitor.checkpoint_events`` (:data:`REPLAY_BYTES_PER_EVENT`).
 
 >>> from driftline.config.loader import parse_config
 >>> config = parse_config("model: m\\ntasks:\\n  churn: {type: binary, slices: [country]}\\n")
->>> 10 <= slice_cap(config.tasks["churn"]) <= 64
+>>> 10 <= slice_cap(config, "churn") <= 64
 True
 >>> wide = parse_config("model: m\\ntasks:\\n  churn: {type: binary, window: 90000}\\n")
 >>> errors, _ = state_report(wide, source="d.yaml")
 >>> print(errors[0])
 d.yaml:1: tasks.churn.window: a window of 90000 labels makes the monitor state of task 'churn' \
-about 1.3 MB, over the 675 kB a task may use of the 900 kB state record; use a window of at \
-most 45000
+about 1.3 MB, over the 671 kB a task's scopes may use of the 900 kB state record (with \
+monitor.checkpoint_events 5000: the replay filter keeps about 107 kB); use a window of at most \
+45000
 """
 
 from __future__ import annotations
@@ -43,65 +47,104 @@ from driftline.config.models import DriftlineConfig, TaskConfig
 from streams.scope_monitor import ScopeMonitor
 from streams.stage_io import MAX_STATE_BYTES
 
-__all__ = ["OTHER", "budget_problems", "slice_cap", "state_bytes", "state_report"]
+__all__ = [
+    "OTHER",
+    "budget_problems",
+    "scope_budget",
+    "slice_cap",
+    "state_bytes",
+    "state_report",
+]
 
 OTHER = "(other)"
 """The slice value under which the values past the cap are monitored together (a real value
 spelled the same shares that scope)."""
 
-TASK_SHARE = 0.75
-"""The part of the state record the scopes may fill: the rest is for what else a task monitor
-keeps (the replay filter's recent identities, feature drift profiles, held requests)."""
+RECORD_SHARE = 0.9
+"""The part of the state record a task monitor may fill (the rest: pickling's own overhead)."""
+
+REPLAY_BYTES_PER_EVENT = 22
+"""Reserved per ``monitor.checkpoint_events``: the replay filter remembers the identities of the
+out-of-order outcomes (labels) of about two checkpoints, 11 bytes each pickled (measured), as if
+every input event were a label of this task."""
+
+OTHER_BYTES = 32 * 1024
+"""Reserved for the rest of a task monitor: counters, held requests, alert ids, the clock."""
 
 _MARGIN = 1.2  # on the measured size per scope (pickled alone: its config counted each time)
 _SLACK = 8 * 1024  # per scope: what grows slowly past the window (ADWIN's buckets, log n)
 _SMALL, _LARGE = 500, 1000  # the two windows measured, each fed twice its labels
-_BUDGET = int(MAX_STATE_BYTES * TASK_SHARE)
-_CAPS: dict[int, tuple[TaskConfig, int]] = {}  # id(task config) -> (it, its cap)
+_CAPS: dict[tuple[int, str], tuple[DriftlineConfig, int]] = {}  # (id(config), task) -> cap
+
+
+def scope_budget(config: DriftlineConfig) -> int:
+    """Bytes of a task monitor's state its scopes may fill under ``config``."""
+    return _base_budget() - REPLAY_BYTES_PER_EVENT * config.monitor.checkpoint_events
+
+
+def _base_budget() -> int:
+    return int(MAX_STATE_BYTES * RECORD_SHARE) - OTHER_BYTES
 
 
 def state_bytes(task: TaskConfig, slice_scopes: int = 0) -> int:
-    """The estimated size of a task monitor's state: its task scope and ``slice_scopes`` more,
-    every rolling window full."""
+    """The estimated size of a task's scopes: its task scope and ``slice_scopes`` more, every
+    rolling window full."""
     root, scope = _scope_bytes(task, estimate=True), _scope_bytes(task, estimate=False)
     return root + slice_scopes * scope
 
 
-def slice_cap(task: TaskConfig) -> int:
-    """Values of each of ``task``'s slices that get a scope of their own (0 without slices):
-    ``max_slice_values``, or fewer when that many would not fit (see :func:`budget_problems`)."""
-    cached = _CAPS.get(id(task))
-    if cached is not None and cached[0] is task:
+def slice_cap(config: DriftlineConfig, name: str) -> int:
+    """Values of each of task ``name``'s slices that get a scope of their own (0 without
+    slices): ``max_slice_values``, or fewer when that many would not fit
+    (see :func:`budget_problems`)."""
+    cached = _CAPS.get((id(config), name))
+    if cached is not None and cached[0] is config:
         return cached[1]
-    cap = min(task.max_slice_values, _fitting(task)) if task.slices else 0
-    _CAPS[id(task)] = (task, max(cap, 1) if task.slices else 0)
-    return _CAPS[id(task)][1]
+    task = config.tasks[name]
+    cap = max(1, min(task.max_slice_values, _fitting(task, scope_budget(config))))
+    _CAPS[(id(config), name)] = (config, cap if task.slices else 0)
+    return _CAPS[(id(config), name)][1]
 
 
 def budget_problems(config: DriftlineConfig) -> list[tuple[tuple[str, ...], str]]:
     """``(location, message)`` per task whose state cannot fit: its window too large for the
     task scope alone, or for one value per slice."""
     out: list[tuple[tuple[str, ...], str]] = []
+    budget = scope_budget(config)
+    events = config.monitor.checkpoint_events
+    within = (
+        f"the {_size(max(budget, 0))} a task's scopes may use of the {_size(MAX_STATE_BYTES)} state "
+        f"record (with monitor.checkpoint_events {events}: the replay filter keeps about "
+        f"{_size(REPLAY_BYTES_PER_EVENT * events)})"
+    )
     for name, task in config.tasks.items():
         alone = state_bytes(task)
-        if alone > _BUDGET:
+        if budget < alone <= _base_budget():  # the window fits, with fewer checkpoint events
+            most = (_base_budget() - alone) // REPLAY_BYTES_PER_EVENT
+            out.append(
+                (
+                    ("monitor", "checkpoint_events"),
+                    f"the scopes of task {name!r} need about {_size(alone)} (window {task.window}), "
+                    f"over {within}; use checkpoint_events of at most {most} or a smaller window",
+                )
+            )
+        elif alone > budget:
             out.append(
                 (
                     ("tasks", name, "window"),
                     f"a window of {task.window} labels makes the monitor state of task "
-                    f"{name!r} about {_size(alone)}, over the {_size(_BUDGET)} a task may use of the "
-                    f"{_size(MAX_STATE_BYTES)} state record; use a window of at most "
-                    f"{_largest_window(task, 0)}",
+                    f"{name!r} about {_size(alone)}, over {within}; use a window of at most "
+                    f"{_largest_window(task, 0, budget)}",
                 )
             )
-        elif task.slices and _fitting(task) < 1:
+        elif task.slices and _fitting(task, budget) < 1:
             out.append(
                 (
                     ("tasks", name, "slices"),
                     f"a window of {task.window} labels leaves task {name!r} no room for one "
                     f"value of each of its {len(task.slices)} slice(s) (and their "
-                    f"{OTHER!r} scope) within {_size(_BUDGET)} of state; use a window of at "
-                    f"most {_largest_window(task, 2 * len(task.slices))} or fewer slices",
+                    f"{OTHER!r} scope) within {within}; use a window of at most "
+                    f"{_largest_window(task, 2 * len(task.slices), budget)} or fewer slices",
                 )
             )
     return out
@@ -122,7 +165,7 @@ def state_report(
     for name, task in config.tasks.items():
         if errors or not task.slices:
             continue
-        cap = slice_cap(task)
+        cap = slice_cap(config, name)
         if cap < task.max_slice_values:
             warnings.append(
                 f"{at(('tasks', name, 'slices'))}: warning: with a window of {task.window} "
@@ -133,18 +176,20 @@ def state_report(
     return errors, warnings
 
 
-def _fitting(task: TaskConfig) -> int:
+def _fitting(task: TaskConfig, budget: int) -> int:
     """Values per slice that fit: every slice gets as many, plus its ``(other)`` scope."""
+    if not task.slices:
+        return 0
     root, scope = _scope_bytes(task, estimate=True), _scope_bytes(task, estimate=False)
-    return math.floor((_BUDGET - root) / scope / len(task.slices)) - 1
+    return math.floor((budget - root) / scope / len(task.slices)) - 1
 
 
-def _largest_window(task: TaskConfig, slice_scopes: int) -> int:
+def _largest_window(task: TaskConfig, slice_scopes: int, budget: int) -> int:
     """The largest window (rounded down to a thousand) that fits ``slice_scopes`` more scopes."""
     low, high = 0, task.window
     while high - low > 1000:
         mid = (low + high) // 2
-        if state_bytes(task.model_copy(update={"window": mid}), slice_scopes) <= _BUDGET:
+        if state_bytes(task.model_copy(update={"window": mid}), slice_scopes) <= budget:
             low = mid
         else:
             high = mid

@@ -214,7 +214,7 @@ class TaskMonitor:
             counts = self._slice_counts = Counter(
                 k[0][0] for k in self.scopes if k and k[0][1] != OTHER
             )
-        if counts[name] >= slice_cap(self._task_config):
+        if counts[name] >= slice_cap(self.config, self.task):
             overflow = self.overflow
             if name not in overflow:
                 log.warning(

@@ -52,7 +52,7 @@ def _labelled(n: int, value: str, rng: random.Random) -> Outcome:
 
 def test_a_slice_with_many_values_stays_within_one_record() -> None:
     config = parse_config("model: m\ntasks:\n  churn: {type: binary, slices: [country]}\n")
-    cap = slice_cap(config.tasks["churn"])
+    cap = slice_cap(config, "churn")
     monitor, rng = TaskMonitor(config, "m", "churn"), random.Random(1)
     for n in range(60_000):  # 300 countries, every scope's window full
         monitor.apply(_labelled(n, f"c{n % 300}", rng))
@@ -65,7 +65,7 @@ def test_a_slice_with_many_values_stays_within_one_record() -> None:
 
 def test_the_cap_holds_after_a_restore() -> None:
     config = parse_config("model: m\ntasks:\n  churn: {type: binary, slices: [country]}\n")
-    cap = slice_cap(config.tasks["churn"])
+    cap = slice_cap(config, "churn")
     monitor, rng = TaskMonitor(config, "m", "churn"), random.Random(2)
     for n in range(cap):
         monitor.apply(_labelled(n, f"c{n}", rng))
@@ -78,7 +78,7 @@ def test_the_cap_holds_after_a_restore() -> None:
 
 def test_a_lower_max_slice_values_wins() -> None:
     text = "model: m\ntasks:\n  churn: {type: binary, slices: [country], max_slice_values: 2}\n"
-    assert slice_cap(parse_config(text).tasks["churn"]) == 2
+    assert slice_cap(parse_config(text), "churn") == 2
 
 
 def test_a_ranking_task_keeps_a_bounded_state() -> None:
@@ -137,3 +137,13 @@ def test_metrics_count_the_outcomes_sent_to_other() -> None:
     )
     assert line in page
     assert 'slice="country=(other)"' in page
+
+
+def test_checkpoints_too_large_for_the_replay_filter_are_refused_with_their_line() -> None:
+    from streams.state_budget import state_report
+
+    text = "model: m\nmonitor:\n  checkpoint_events: 40000\ntasks:\n  churn: {type: binary}\n"
+    errors, _ = state_report(parse_config(text), text, "d.yaml")
+    assert len(errors) == 1
+    assert errors[0].startswith("d.yaml:3: monitor.checkpoint_events: the scopes of task 'churn'")
+    assert "use checkpoint_events of at most" in errors[0]
