@@ -185,7 +185,9 @@ def _make(name: str, task: TaskConfig, cm: Any, rolling: bool = False) -> Any:
         return metrics.ROCAUC()  # type: ignore[no-untyped-call]
     if name in ("ndcg", "mrr"):
         if rolling:
-            return GroupRankingMetric(name, task.ranking_k, window=task.window)
+            return GroupRankingMetric(
+                name, task.ranking_k, window=task.window, open_items=task.window
+            )
         return GroupRankingMetric(name, task.ranking_k, open_items=task.window)
     if rolling:
         return utils.Rolling(_RIVER[name], window_size=task.window)

@@ -27,10 +27,11 @@ class GroupRankingMetric:
     max_items
         Items kept per group (the highest scores win).
     open_items
-        Without ``window``: items kept in the groups still open to more labels (default 2000).
-        Past it, the oldest groups close: their value joins the mean for good, their items are
-        dropped (a later label of a closed group counts as a new group). So the state stays
-        bounded however many groups a stream has.
+        Items kept in the groups still open to more labels (default 2000). Past it, the oldest
+        groups close: without ``window`` their value stays in the mean for good, with one they
+        leave it; their items are dropped either way (a later label of a closed group counts
+        as a new group). So the state stays bounded however many groups, and items per group,
+        a stream has.
 
     Examples
     --------
@@ -87,7 +88,8 @@ class GroupRankingMetric:
         if items is None:
             items = self._groups[group] = []
             if self.window is not None and len(self._groups) > self.window:
-                old, _ = self._groups.popitem(last=False)
+                old, dropped = self._groups.popitem(last=False)
+                self._items -= len(dropped)
                 self._total -= self._values.pop(old, 0.0)
         else:
             self._groups.move_to_end(group)
@@ -100,11 +102,11 @@ class GroupRankingMetric:
         value = self._ndcg(items) if self.kind == "ndcg" else self._mrr(items)
         self._total += value - self._values.get(group, 0.0)
         self._values[group] = value
-        if self.window is None:
-            self._close_oldest(group)
+        self._close_oldest(group)
 
     def _close_oldest(self, keep: str) -> None:
-        """Close the oldest groups while the open ones hold more than ``open_items`` items."""
+        """Close the oldest groups while the kept ones hold more than ``open_items`` items
+        (with a ``window`` they leave it; without, their value stays in the mean)."""
         while self._items > self.open_items and len(self._groups) > 1:
             old = next(iter(self._groups))
             if old == keep:
@@ -112,8 +114,9 @@ class GroupRankingMetric:
             self._items -= len(self._groups.pop(old))
             value = self._values.pop(old, 0.0)
             self._total -= value
-            self._closed_total += value
-            self._closed_count += 1
+            if self.window is None:
+                self._closed_total += value
+                self._closed_count += 1
 
     def get(self) -> float:
         """The mean over groups (0.0 before any group)."""
