@@ -43,8 +43,9 @@ from streams.state_budget import OTHER, slice_cap
 __all__ = ["STATE_FORMAT", "TaskMonitor"]
 
 STATE_FORMAT = "driftline.task-monitor-state/3"
-_NOT_STORED = frozenset({"config", "_slice_counts"})
 """The mark on every stored monitor state; change it whenever the pickled classes change."""
+
+_NOT_STORED = frozenset({"config", "_slice_counts"})
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +215,7 @@ class TaskMonitor:
             counts = self._slice_counts = Counter(
                 k[0][0] for k in self.scopes if k and k[0][1] != OTHER
             )
-        if counts[name] >= slice_cap(self.config, self.task):
+        if value == OTHER or counts[name] >= slice_cap(self.config, self.task):
             overflow = self.overflow
             if name not in overflow:
                 log.warning(

@@ -166,3 +166,34 @@ def test_a_watched_rolling_ranking_metric_is_bounded_in_items() -> None:
     watched = monitor.scopes[()].metrics._watched["ndcg"]
     assert sum(len(items) for items in watched._groups.values()) <= 500
     assert len(monitor.dump()) < 200_000
+
+
+def test_the_cap_is_the_same_in_another_process() -> None:
+    """Workers of one deployment must agree on which values get a scope (a takeover must give
+    the same scopes): the measured cap does not depend on the process (hash seeds, caches)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from driftline.config import parse_config\n"
+        "from streams.state_budget import slice_cap\n"
+        "c = parse_config('model: m\\ntasks:\\n  t: {type: regression, slices: [a, b]}\\n')\n"
+        "print(slice_cap(c, 't'))\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    config = parse_config("model: m\ntasks:\n  t: {type: regression, slices: [a, b]}\n")
+    assert out.stdout.strip() == str(slice_cap(config, "t")), out.stderr
+
+
+def test_a_real_value_spelled_other_shares_the_other_scope() -> None:
+    text = "model: m\ntasks:\n  churn: {type: binary, slices: [country], max_slice_values: 1}\n"
+    config = parse_config(text)
+    monitor, rng = TaskMonitor(config, "m", "churn"), random.Random(6)
+    for n, value in enumerate([OTHER, "c0", "c1"]):
+        monitor.apply(_labelled(n, value, rng))
+    assert sorted(key[0][1] for key in monitor.scopes if key) == [OTHER, "c0"]
+    restored = TaskMonitor.load(config, monitor.dump())
+    restored.apply(_labelled(3, "c2", rng))  # the count after a restore: still c0 alone
+    assert sorted(key[0][1] for key in restored.scopes if key) == [OTHER, "c0"]
