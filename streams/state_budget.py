@@ -13,14 +13,12 @@ would meet the same limit. So:
   The cap depends on the config alone, so which values get a scope depends on the input alone
   (their order of first appearance), never on timing.
 * :func:`budget_problems` refuses a config that leaves no room: a window whose task scope
-  alone would not fit, one that leaves no value of a slice its own scope, or checkpoints so
-  large that the replay filter leaves the scopes too little.
+  alone would not fit, or one that leaves no value of a slice its own scope.
 
 Sizes are measured, not guessed: a scope of the task's own config is fed synthetic labels at
 two small windows (twice each window's labels) and pickled; the size per label and the fixed
 part extrapolate to ``window`` (the rolling window is the only part that grows with it), with a
-margin. The scopes share the record with the replay filter, whose size follows
-``monitor.checkpoint_events`` (:data:`REPLAY_BYTES_PER_EVENT`).
+margin. The scopes share the record with the replay filter (:data:`REPLAY_RESERVE`).
 
 >>> from driftline.config.loader import parse_config
 >>> config = parse_config("model: m\\ntasks:\\n  churn: {type: binary, slices: [country]}\\n")
@@ -30,9 +28,8 @@ True
 >>> errors, _ = state_report(wide, source="d.yaml")
 >>> print(errors[0])
 d.yaml:1: tasks.churn.window: a window of 90000 labels makes the monitor state of task 'churn' \
-about 1.3 MB, over the 671 kB a task's scopes may use of the 900 kB state record (with \
-monitor.checkpoint_events 5000: the replay filter keeps about 107 kB); use a window of at most \
-45000
+about 1.3 MB, over the 671 kB a task's scopes may use of the 900 kB state record; use a window \
+of at most 45000
 """
 
 from __future__ import annotations
@@ -49,8 +46,8 @@ from streams.stage_io import MAX_STATE_BYTES
 
 __all__ = [
     "OTHER",
+    "SCOPE_BUDGET",
     "budget_problems",
-    "scope_budget",
     "slice_cap",
     "state_bytes",
     "state_report",
@@ -63,27 +60,23 @@ spelled the same shares that scope)."""
 RECORD_SHARE = 0.9
 """The part of the state record a task monitor may fill (the rest: pickling's own overhead)."""
 
-REPLAY_BYTES_PER_EVENT = 22
-"""Reserved per ``monitor.checkpoint_events``: the replay filter remembers the identities of the
-out-of-order outcomes (labels) of about two checkpoints, 11 bytes each pickled (measured), as if
-every input event were a label of this task."""
+REPLAY_RESERVE = 22 * 5000
+"""Reserved for the replay filter: it remembers the identities of the out-of-order outcomes
+(labels) of about two checkpoints, 11 bytes each pickled (measured), so two checkpoints of 5000
+events (``monitor.checkpoint_events``' default) all labels of this task. Checkpoints hold
+``checkpoint_events`` or ``checkpoint_interval`` of events, whichever comes first: how many
+depends on the input rate, so larger ones are not refused; they take room from the scopes."""
 
 OTHER_BYTES = 32 * 1024
 """Reserved for the rest of a task monitor: counters, held requests, alert ids, the clock."""
+
+SCOPE_BUDGET = int(MAX_STATE_BYTES * RECORD_SHARE) - REPLAY_RESERVE - OTHER_BYTES
+"""Bytes of a task monitor's state its scopes may fill."""
 
 _MARGIN = 1.2  # on the measured size per scope (pickled alone: its config counted each time)
 _SLACK = 8 * 1024  # per scope: what grows slowly past the window (ADWIN's buckets, log n)
 _SMALL, _LARGE = 500, 1000  # the two windows measured, each fed twice its labels
 _CAPS: dict[tuple[int, str], tuple[DriftlineConfig, int]] = {}  # (id(config), task) -> cap
-
-
-def scope_budget(config: DriftlineConfig) -> int:
-    """Bytes of a task monitor's state its scopes may fill under ``config``."""
-    return _base_budget() - REPLAY_BYTES_PER_EVENT * config.monitor.checkpoint_events
-
-
-def _base_budget() -> int:
-    return int(MAX_STATE_BYTES * RECORD_SHARE) - OTHER_BYTES
 
 
 def state_bytes(task: TaskConfig, slice_scopes: int = 0) -> int:
@@ -101,7 +94,7 @@ def slice_cap(config: DriftlineConfig, name: str) -> int:
     if cached is not None and cached[0] is config:
         return cached[1]
     task = config.tasks[name]
-    cap = max(1, min(task.max_slice_values, _fitting(task, scope_budget(config))))
+    cap = max(1, min(task.max_slice_values, _fitting(task, SCOPE_BUDGET)))
     _CAPS[(id(config), name)] = (config, cap if task.slices else 0)
     return _CAPS[(id(config), name)][1]
 
@@ -110,25 +103,13 @@ def budget_problems(config: DriftlineConfig) -> list[tuple[tuple[str, ...], str]
     """``(location, message)`` per task whose state cannot fit: its window too large for the
     task scope alone, or for one value per slice."""
     out: list[tuple[tuple[str, ...], str]] = []
-    budget = scope_budget(config)
-    events = config.monitor.checkpoint_events
+    budget = SCOPE_BUDGET
     within = (
-        f"the {_size(max(budget, 0))} a task's scopes may use of the {_size(MAX_STATE_BYTES)} state "
-        f"record (with monitor.checkpoint_events {events}: the replay filter keeps about "
-        f"{_size(REPLAY_BYTES_PER_EVENT * events)})"
+        f"the {_size(budget)} a task's scopes may use of the {_size(MAX_STATE_BYTES)} state record"
     )
     for name, task in config.tasks.items():
         alone = state_bytes(task)
-        if budget < alone <= _base_budget():  # the window fits, with fewer checkpoint events
-            most = (_base_budget() - alone) // REPLAY_BYTES_PER_EVENT
-            out.append(
-                (
-                    ("monitor", "checkpoint_events"),
-                    f"the scopes of task {name!r} need about {_size(alone)} (window {task.window}), "
-                    f"over {within}; use checkpoint_events of at most {most} or a smaller window",
-                )
-            )
-        elif alone > budget:
+        if alone > budget:
             out.append(
                 (
                     ("tasks", name, "window"),

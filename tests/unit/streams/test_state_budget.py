@@ -139,35 +139,6 @@ def test_metrics_count_the_outcomes_sent_to_other() -> None:
     assert 'slice="country=(other)"' in page
 
 
-def test_checkpoints_too_large_for_the_replay_filter_are_refused_with_their_line() -> None:
-    from streams.state_budget import state_report
-
-    text = "model: m\nmonitor:\n  checkpoint_events: 40000\ntasks:\n  churn: {type: binary}\n"
-    errors, _ = state_report(parse_config(text), text, "d.yaml")
-    assert len(errors) == 1
-    assert errors[0].startswith("d.yaml:3: monitor.checkpoint_events: the scopes of task 'churn'")
-    assert "use checkpoint_events of at most" in errors[0]
-
-
-def test_a_watched_rolling_ranking_metric_is_bounded_in_items() -> None:
-    """A threshold rule on ndcg watches a rolling metric of ``window`` groups: with groups of
-    100 items that held 100 × window items; now at most ``window`` items (the last groups)."""
-    config = parse_config(
-        "model: m\ntasks:\n  rank:\n    type: ranking\n    window: 500\n"
-        "    thresholds: [{metric: ndcg, op: '<', value: 0.1}]\n"
-    )
-    monitor, rng = TaskMonitor(config, "m", "rank"), random.Random(5)
-    for n in range(20_000):  # 200 groups of 100 items
-        outcome = Outcome(
-            "labelled", "m", "1", "rank", f"p{n}", float(n), ("labels", 0, n, 0, 0),
-            y_pred=rng.random(), y_true=rng.randrange(4), group=f"q{n // 100}",
-        )  # fmt: skip
-        monitor.apply(outcome)
-    watched = monitor.scopes[()].metrics._watched["ndcg"]
-    assert sum(len(items) for items in watched._groups.values()) <= 500
-    assert len(monitor.dump()) < 200_000
-
-
 def test_the_cap_is_the_same_in_another_process() -> None:
     """Workers of one deployment must agree on which values get a scope (a takeover must give
     the same scopes): the measured cap does not depend on the process (hash seeds, caches)."""
