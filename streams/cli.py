@@ -123,12 +123,13 @@ def monitor(
 def _refuse_oversized_state(config: DriftlineConfig, path: Path) -> None:
     """Exit 2 with ``PATH:LINE`` lines when a task's monitor state could not fit one record
     (:mod:`streams.state_budget`): better now than a worker that stops when its window fills."""
-    from streams.state_budget import state_report
+    from streams.state_budget import check_state_budget
 
-    errors, _ = state_report(config, path.read_text(encoding="utf-8"), str(path))
-    if errors:
-        report_config_error(ConfigError("the monitor state would not fit", errors))
-        raise SystemExit(CONFIG_EXIT_CODE)
+    try:
+        check_state_budget(config, path.read_text(encoding="utf-8"), str(path))
+    except ConfigError as exc:
+        report_config_error(exc)
+        raise SystemExit(CONFIG_EXIT_CODE) from None
 
 
 def _worker_name(value: str | None) -> str | None:

@@ -184,11 +184,8 @@ def _make(name: str, task: TaskConfig, cm: Any, rolling: bool = False) -> Any:
             return metrics.RollingROCAUC(window_size=task.window)  # type: ignore[no-untyped-call]
         return metrics.ROCAUC()  # type: ignore[no-untyped-call]
     if name in ("ndcg", "mrr"):
-        if rolling:
-            return GroupRankingMetric(
-                name, task.ranking_k, window=task.window, open_items=task.window
-            )
-        return GroupRankingMetric(name, task.ranking_k, open_items=task.window)
+        window = task.window if rolling else None
+        return GroupRankingMetric(name, task.ranking_k, window=window, open_items=task.window)
     if rolling:
         return utils.Rolling(_RIVER[name], window_size=task.window)
     if name in _CM_METRICS and cm is not None:

@@ -25,8 +25,10 @@ margin. The scopes share the record with the replay filter (:data:`REPLAY_RESERV
 >>> 10 <= slice_cap(config, "churn") <= 64
 True
 >>> wide = parse_config("model: m\\ntasks:\\n  churn: {type: binary, window: 90000}\\n")
->>> errors, _ = state_report(wide, source="d.yaml")
->>> print(errors[0])
+>>> try:
+...     check_state_budget(wide, source="d.yaml")
+... except ConfigError as exc:
+...     print(exc.problems[0])
 d.yaml:1: tasks.churn.window: a window of 90000 labels makes the monitor state of task 'churn' \
 about 1.3 MB, over the 671 kB a task's scopes may use of the 900 kB state record; use a window \
 of at most 45000
@@ -41,6 +43,7 @@ from typing import Any
 
 from driftline.config.loader import key_lines, nearest_line
 from driftline.config.models import DriftlineConfig, TaskConfig
+from driftline.errors import ConfigError
 from streams.scope_monitor import ScopeMonitor
 from streams.stage_io import MAX_STATE_BYTES
 
@@ -48,9 +51,9 @@ __all__ = [
     "OTHER",
     "SCOPE_BUDGET",
     "budget_problems",
+    "check_state_budget",
     "slice_cap",
     "state_bytes",
-    "state_report",
 ]
 
 OTHER = "(other)"
@@ -94,83 +97,83 @@ def slice_cap(config: DriftlineConfig, name: str) -> int:
     if cached is not None and cached[0] is config:
         return cached[1]
     task = config.tasks[name]
-    cap = max(1, min(task.max_slice_values, _fitting(task, SCOPE_BUDGET)))
-    _CAPS[(id(config), name)] = (config, cap if task.slices else 0)
-    return _CAPS[(id(config), name)][1]
+    cap = max(1, min(task.max_slice_values, _fitting(task))) if task.slices else 0
+    _CAPS[(id(config), name)] = (config, cap)
+    return cap
 
 
 def budget_problems(config: DriftlineConfig) -> list[tuple[tuple[str, ...], str]]:
     """``(location, message)`` per task whose state cannot fit: its window too large for the
     task scope alone, or for one value per slice."""
     out: list[tuple[tuple[str, ...], str]] = []
-    budget = SCOPE_BUDGET
     within = (
-        f"the {_size(budget)} a task's scopes may use of the {_size(MAX_STATE_BYTES)} state record"
+        f"the {_size(SCOPE_BUDGET)} a task's scopes may use of the {_size(MAX_STATE_BYTES)} "
+        "state record"
     )
     for name, task in config.tasks.items():
         alone = state_bytes(task)
-        if alone > budget:
+        if alone > SCOPE_BUDGET:
             out.append(
                 (
                     ("tasks", name, "window"),
                     f"a window of {task.window} labels makes the monitor state of task "
                     f"{name!r} about {_size(alone)}, over {within}; use a window of at most "
-                    f"{_largest_window(task, 0, budget)}",
+                    f"{_largest_window(task, 0)}",
                 )
             )
-        elif task.slices and _fitting(task, budget) < 1:
+        elif task.slices and _fitting(task) < 1:
             out.append(
                 (
                     ("tasks", name, "slices"),
                     f"a window of {task.window} labels leaves task {name!r} no room for one "
                     f"value of each of its {len(task.slices)} slice(s) (and their "
                     f"{OTHER!r} scope) within {within}; use a window of at most "
-                    f"{_largest_window(task, 2 * len(task.slices), budget)} or fewer slices",
+                    f"{_largest_window(task, 2 * len(task.slices))} or fewer slices",
                 )
             )
     return out
 
 
-def state_report(
+def check_state_budget(
     config: DriftlineConfig, text: str | None = None, source: str = "<config>"
-) -> tuple[list[str], list[str]]:
-    """``SOURCE:LINE: field: ...`` lines: the errors of :func:`budget_problems`, and a warning
-    per slice whose cap is below ``max_slice_values`` (its later values share ``(other)``)."""
+) -> list[str]:
+    """``SOURCE:LINE: field: warning: ...`` per slice whose cap is below ``max_slice_values``
+    (its later values share ``(other)``); :class:`ConfigError` with a ``SOURCE:LINE`` problem
+    per task whose state cannot fit (:func:`budget_problems`)."""
     lines = key_lines(text) if text is not None else {}
 
     def at(loc: tuple[str, ...]) -> str:
         return f"{source}:{nearest_line(loc, lines)}: {'.'.join(loc)}"
 
     errors = [f"{at(loc)}: {message}" for loc, message in budget_problems(config)]
+    if errors:
+        raise ConfigError("the monitor state would not fit", errors)
     warnings = []
     for name, task in config.tasks.items():
-        if errors or not task.slices:
-            continue
         cap = slice_cap(config, name)
-        if cap < task.max_slice_values:
+        if task.slices and cap < task.max_slice_values:
             warnings.append(
                 f"{at(('tasks', name, 'slices'))}: warning: with a window of {task.window} "
                 f"labels, {cap} values of each slice get a scope of their own "
                 f"(max_slice_values: {task.max_slice_values}); later ones are monitored "
                 f"together as {OTHER!r}. A smaller window makes room for more"
             )
-    return errors, warnings
+    return warnings
 
 
-def _fitting(task: TaskConfig, budget: int) -> int:
-    """Values per slice that fit: every slice gets as many, plus its ``(other)`` scope."""
-    if not task.slices:
-        return 0
+def _fitting(task: TaskConfig) -> int:
+    """Values per slice that fit (``task`` has slices): every slice gets as many, plus its
+    ``(other)`` scope."""
     root, scope = _scope_bytes(task, estimate=True), _scope_bytes(task, estimate=False)
-    return math.floor((budget - root) / scope / len(task.slices)) - 1
+    return math.floor((SCOPE_BUDGET - root) / scope / len(task.slices)) - 1
 
 
-def _largest_window(task: TaskConfig, slice_scopes: int, budget: int) -> int:
+def _largest_window(task: TaskConfig, slice_scopes: int) -> int:
     """The largest window (rounded down to a thousand) that fits ``slice_scopes`` more scopes."""
     low, high = 0, task.window
     while high - low > 1000:
         mid = (low + high) // 2
-        if state_bytes(task.model_copy(update={"window": mid}), slice_scopes) <= budget:
+        if state_bytes(task.model_copy(update={"window": mid}), slice_scopes) <= SCOPE_BUDGET:
             low = mid
         else:
             high = mid

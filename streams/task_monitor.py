@@ -215,9 +215,11 @@ class TaskMonitor:
             counts = self._slice_counts = Counter(
                 k[0][0] for k in self.scopes if k and k[0][1] != OTHER
             )
-        if value == OTHER or counts[name] >= slice_cap(self.config, self.task):
-            overflow = self.overflow
-            if name not in overflow:
+        if value != OTHER and counts[name] < slice_cap(self.config, self.task):
+            counts[name] += 1
+            key: SliceKey = ((name, value),)
+        else:
+            if value != OTHER and name not in self.overflow:  # the first value past the cap
                 log.warning(
                     "task %s: slice %r has %d values of its own, its cap; later values, such as "
                     "%r, are monitored together as %r (tasks.%s.max_slice_values, window)",
@@ -228,11 +230,8 @@ class TaskMonitor:
                     OTHER,
                     self.task,
                 )
-            overflow[name] = overflow.get(name, 0) + 1
-            key: SliceKey = ((name, OTHER),)
-        else:
-            counts[name] += 1
-            key = ((name, value),)
+            self.overflow[name] = self.overflow.get(name, 0) + 1
+            key = ((name, OTHER),)
         scope = self.scopes.get(key)
         if scope is None:
             scope = self.scopes[key] = ScopeMonitor(self._task_config, self.seed)

@@ -39,15 +39,15 @@ def validate(path: str | None, config_path: str | None) -> None:
     text = file.read_text(encoding="utf-8")
     warnings = config_warnings(cfg, text, str(file))
     try:  # the monitor's state budget needs the monitor (the light SDK install has none)
-        from streams.state_budget import state_report
+        from streams.state_budget import check_state_budget
     except ImportError:
         pass
     else:
-        errors, more = state_report(cfg, text, str(file))
-        if errors:
-            report_config_error(ConfigError("the monitor state would not fit", errors))
+        try:
+            warnings += check_state_budget(cfg, text, str(file))
+        except ConfigError as exc:
+            report_config_error(exc)
             sys.exit(CONFIG_EXIT_CODE)
-        warnings += more
     for line in warnings:
         click.echo(line, err=True)
     tasks = ", ".join(f"{name} ({task.type})" for name, task in cfg.tasks.items())
