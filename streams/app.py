@@ -44,6 +44,7 @@ from streams.join_stores import JoinStores
 from streams.model_updates import forward_model_updates
 from streams.monitor_runner import MonitorRunner
 from streams.rebalances import Rebalances
+from streams.split_values import SplitValueTable
 from streams.stage_io import StageIO
 from streams.stages import JoinStage, MonitorStage
 from streams.web import monitor_registry
@@ -172,6 +173,7 @@ def _monitor_runner(
     """Stage 2: the task monitors over their table (outcomes waiting for their turn spill
     under ``datadir``), handing labelled outcomes to ``feature_sink`` with
     ``monitor.feature_sink`` on."""
-    stage = MonitorStage(config, seed=seed, load=table.get, spill_dir=datadir / "held")
+    values = SplitValueTable(table)  # a task's state may be larger than one record
+    stage = MonitorStage(config, seed=seed, load=values.get, spill_dir=datadir / "held")
     sink = FeatureSink(config, feature_sink) if config.monitor.feature_sink else None
-    return MonitorRunner(config, stage, table, io, sink)
+    return MonitorRunner(config, stage, values, io, sink)

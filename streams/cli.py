@@ -28,12 +28,10 @@ from typing import Any
 import click
 
 from driftline.cli.options import (
-    CONFIG_EXIT_CODE,
     config_option,
     configure_logging,
     load_or_exit,
     log_level_option,
-    report_config_error,
 )
 from driftline.config.environment import environment
 from driftline.config.models import DriftlineConfig
@@ -99,10 +97,10 @@ def monitor(
     check_faust_version()  # one line, before anything connects, when Faust is outside the range
     path = Path(find_config(config_path))
     config = load_or_exit(str(path))
-    _refuse_oversized_state(config, path)
     count = workers or config.monitor.workers
     # Until the Faust worker sets up its own logging (it replaces these handlers).
     configure_logging(log_level, "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
+    _warn_of_state_budget(config, path)
     label_sink = prepare(config, open_sink=count == 1)
     if count > 1:
         raise SystemExit(_run_workers(path, log_level, count, worker_id))
@@ -120,16 +118,13 @@ def monitor(
     worker.execute_from_commandline()
 
 
-def _refuse_oversized_state(config: DriftlineConfig, path: Path) -> None:
-    """Exit 2 with ``PATH:LINE`` lines when a task's monitor state could not fit one record
-    (:mod:`streams.state_budget`): better now than a worker that stops when its window fills."""
+def _warn_of_state_budget(config: DriftlineConfig, path: Path) -> None:
+    """Log the ``PATH:LINE`` warnings of :mod:`streams.state_budget` (a task state over its
+    budget, a capped slice): the worker runs either way."""
     from streams.state_budget import check_state_budget
 
-    try:
-        check_state_budget(config, path.read_text(encoding="utf-8"), str(path))
-    except ConfigError as exc:
-        report_config_error(exc)
-        raise SystemExit(CONFIG_EXIT_CODE) from None
+    for line in check_state_budget(config, path.read_text(encoding="utf-8"), str(path)):
+        log.warning("%s", line)
 
 
 def _worker_name(value: str | None) -> str | None:

@@ -9,7 +9,6 @@ __all__ = [
     "RESTART_EXIT_CODE",
     "CheckpointError",
     "StateRefusedError",
-    "StateTooLargeError",
     "StreamsError",
     "UnsupportedFaustError",
     "WebPortInUseError",
@@ -22,10 +21,6 @@ class StreamsError(DriftlineError):
 
 class CheckpointError(StreamsError):
     """A checkpoint rule was broken (e.g. a recorded offset went backwards): a bug, never data."""
-
-
-class StateTooLargeError(StreamsError):
-    """A state value would exceed Kafka's record limit (the message says what to change)."""
 
 
 class StateRefusedError(StreamsError):
@@ -46,9 +41,9 @@ class UnsupportedFaustError(StreamsError):
 
 
 STATE_LIMIT_EXIT_CODE = 78
-"""The exit code of a worker whose state outgrew Kafka's record limit or was refused
-(``EX_CONFIG``): a restart would meet the same limit or state, so ``driftline monitor --workers N`` does not start it again; the log
-names the settings to change."""
+"""The exit code of a worker whose stored state was refused (``EX_CONFIG``): a restart would meet
+the same state, so ``driftline monitor --workers N`` does not start it again; the log says what
+to do."""
 
 RESTART_EXIT_CODE = 70
 """The exit code of a worker that stops itself so that a restart replays from its last checkpoint

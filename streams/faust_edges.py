@@ -96,6 +96,10 @@ class EventTable:
         with in_event_context(event):
             self.table[key] = value
 
+    def delete(self, key: str, event: Any) -> None:
+        with in_event_context(event):
+            self.table.pop(key, None)
+
 
 def faust_app(
     config: DriftlineConfig,

@@ -12,23 +12,34 @@ it (:meth:`JoinRunner.revoke`); the partitions' stores reload on their next reco
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from driftline.config.models import DriftlineConfig
+from driftline.events import DeadLetter
 from streams.checkpoint import Checkpoint, CheckpointRule
+from streams.dead_letters import dead_letter
 from streams.idle_sources import IdleSources
 from streams.input_alignment import InputAlignment
 from streams.join_store import JoinStore
 from streams.outcome import encode_outcomes, monitor_key
+from streams.split_values import PART_BYTES
 from streams.stage_io import Deliveries, StageIO, last_event_per_partition
 from streams.stage_runner import StageRunner
 from streams.stages import JoinStage
 
-__all__ = ["OUTCOMES_PER_ENVELOPE", "JoinRunner", "Stores"]
+__all__ = ["ENVELOPE_BYTES", "OUTCOMES_PER_ENVELOPE", "JoinRunner", "Stores"]
+
+log = logging.getLogger("driftline.monitor")
 
 OUTCOMES_PER_ENVELOPE = 500
+ENVELOPE_BYTES = PART_BYTES
+"""The largest outcomes envelope sent (under Kafka's default 1 MB record limit)."""
+
+Encode = Callable[[list[list[Any]]], bytes]
+"""Encodes a chunk of wire outcomes as one envelope."""
 
 Progress = tuple[dict[int, float], list[int], set[int]]
 """Per input partition the watermark of the last completed checkpoint, the partitions this
@@ -131,24 +142,29 @@ class JoinRunner(StageRunner):
         frontiers = {p: join.frontier() for p, join in self.stage.joins.items()}
         marks, owned, idle = self.progress()
         outcomes = self.topics.outcomes
+
+        def encode(chunk: list[list[Any]]) -> bytes:
+            return encode_outcomes(chunk, frontiers, self._durable, marks, owned, idle)
+
         for key in self.task_keys:
             items = self._out.pop(key, [])
-            for start in range(0, max(1, len(items)), OUTCOMES_PER_ENVELOPE):
-                chunk = items[start : start + OUTCOMES_PER_ENVELOPE]
-                if not chunk and not marks and not owned:
-                    continue
-                value = encode_outcomes(chunk, frontiers, self._durable, marks, owned, idle)
+            if not items and not marks and not owned:
+                continue
+            for value in self._envelopes(items, encode, empty=True):
                 await self.deliveries.send(outcomes, key.encode(), value)
         for key, items in self._out.items():  # another model's (stage 2 dead-letters them)
-            for start in range(0, len(items), OUTCOMES_PER_ENVELOPE):
-                chunk = items[start : start + OUTCOMES_PER_ENVELOPE]
-                value = encode_outcomes(chunk, frontiers, self._durable, marks, owned, idle)
+            for value in self._envelopes(items, encode, empty=False):
                 await self.deliveries.send(outcomes, key.encode(), value)
         self._out.clear()
         await self.deliveries.send_dead(self.topics.dead_letters, self._dead)
         for reroute in self._reroutes:
             await self.deliveries.send(reroute.topic, reroute.key, reroute.value, reroute.partition)
         self._reroutes.clear()
+
+    def _envelopes(self, items: list[list[Any]], encode: Encode, empty: bool) -> list[bytes]:
+        values, oversized = envelopes(items, encode, empty)
+        self._dead += [_oversized(wire, size) for wire, size in oversized]
+        return values
 
     async def _write_state(self) -> None:
         """Step 3: each partition's changes, one changelog transaction, then the local store."""
@@ -239,3 +255,57 @@ class JoinRunner(StageRunner):
             self.io.hold_back([])
             self.stage.close()
             self.stores.release()
+
+
+def envelopes(
+    items: list[list[Any]], encode: Encode, empty: bool, limit: int = ENVELOPE_BYTES
+) -> tuple[list[bytes], list[tuple[list[Any], int]]]:
+    """The envelopes of ``items`` (wire outcomes, in order): at most
+    :data:`OUTCOMES_PER_ENVELOPE` outcomes and ``limit`` bytes each (a chunk over it is halved:
+    feature profiles of many features are large); ``empty``: one envelope even without items
+    (the progress it carries). An outcome over the limit alone is returned apart, with its
+    size, never sent: the broker would refuse it at every restart.
+
+    >>> encode = lambda chunk: b"x" * sum(item[0] for item in chunk)
+    >>> values, oversized = envelopes([[4], [4], [9], [3]], encode, empty=False, limit=8)
+    >>> [len(v) for v in values], oversized
+    ([8, 3], [([9], 9)])
+    """
+    chunks = [
+        items[i : i + OUTCOMES_PER_ENVELOPE] for i in range(0, len(items), OUTCOMES_PER_ENVELOPE)
+    ]
+    if not chunks and empty:
+        chunks = [[]]
+    values: list[bytes] = []
+    oversized: list[tuple[list[Any], int]] = []
+    while chunks:
+        chunk = chunks.pop(0)
+        value = encode(chunk)
+        if len(value) <= limit:
+            values.append(value)
+        elif len(chunk) > 1:
+            chunks[:0] = [chunk[: len(chunk) // 2], chunk[len(chunk) // 2 :]]
+        else:
+            oversized.append((chunk[0], len(value)))
+    if not values and empty:
+        values.append(encode([]))
+    return values, oversized
+
+
+def _oversized(wire: list[Any], size: int) -> DeadLetter:
+    """The dead letter of one outcome too large for a record (its features left out)."""
+    topic, partition, offset, index = wire[6][:4]
+    features = wire[15] if len(wire) > 15 and isinstance(wire[15], dict) else {}
+    log.error(
+        "a %s outcome of task %s (%s[%d]@%d) is %d bytes, over the %d-byte record limit: "
+        "dead-lettered, not sent; monitor fewer features in feature_drift",
+        wire[0], wire[3], topic, partition, offset, size, ENVELOPE_BYTES,
+    )  # fmt: skip
+    summary = {key: value for key, value in features.items() if key != "profile"}
+    reason = (
+        f"outcome too large: a {wire[0]} outcome of task {wire[3]} is {size} bytes, over the "
+        f"{ENVELOPE_BYTES}-byte record limit (monitor fewer features in feature_drift)"
+    )
+    return dead_letter(
+        reason, (topic, partition, offset, index), [*wire[:6], summary], None, "join"
+    )

@@ -67,6 +67,7 @@ from rocksdict import (
 
 from streams.errors import RESET_STATE, CheckpointError, StateRefusedError
 from streams.join_entry import EntryCodec, JoinEntry
+from streams.split_values import joined, split
 
 __all__ = [
     "KEEP",
@@ -400,8 +401,8 @@ class JoinStore:
 
     def attached(self, name: bytes) -> bytes | None:
         """What :meth:`attach` stored under ``name`` as of the last checkpoint."""
-        value: bytes | None = self._db.get(_ATTACHED + name)
-        return value
+        stored: bytes | None = self._db.get(_ATTACHED + name)
+        return None if stored is None else joined(_ATTACHED + name, stored, self._db.get)
 
     @property
     def changed(self) -> int:
@@ -426,8 +427,13 @@ class JoinStore:
                 batch.put(key, data)
                 records.append((key, data))
         for name, value in self._attached.items():
-            batch.put(_ATTACHED + name, value)
-            records.append((_ATTACHED + name, value))
+            # one transaction and one batch: a value larger than a record goes in parts
+            for key, part in split(_ATTACHED + name, value, self._db.get(_ATTACHED + name)):
+                if part is None:
+                    batch.delete(key)
+                else:
+                    batch.put(key, part)
+                records.append((key, part))
         self._attached = {}
         self.deadlines.flush(batch)
         self.early_deadlines.flush(batch)
@@ -462,7 +468,9 @@ class JoinStore:
                     self._refresh_tasks()
                 continue
             if key.startswith(_ATTACHED):
-                if value is not None:
+                if value is None:
+                    batch.delete(key)  # a part no longer needed
+                else:
                     batch.put(key, value)
                 continue
             if key in keys or len(keys) >= 10_000:  # read what the batch wrote before

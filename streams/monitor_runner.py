@@ -20,7 +20,7 @@ from driftline.events import Alert, RetrainRequest, encode
 from streams.checkpoint import Checkpoint, CheckpointRule
 from streams.feature_sink import FeatureSink
 from streams.outcome import monitor_key
-from streams.stage_io import Deliveries, StageIO, checked, last_event_per_partition
+from streams.stage_io import Deliveries, StageIO, last_event_per_partition
 from streams.stage_runner import StageRunner
 from streams.stages import MonitorResult, MonitorStage
 
@@ -177,10 +177,7 @@ class MonitorRunner(StageRunner):
             event = events.get(partition)
             if monitor is None or event is None:
                 continue
-            value = checked(
-                monitor.dump(), f"monitor {key}", "use fewer slices or a smaller window"
-            )
-            self.table.write(key, value, event)
+            self.table.write(key, monitor.dump(), event)
         self._touched.clear()
 
     def _held_back(self) -> dict[tuple[str, int], int]:

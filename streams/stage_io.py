@@ -19,25 +19,19 @@ from streams.errors import (
     RESTART_EXIT_CODE,
     STATE_LIMIT_EXIT_CODE,
     StateRefusedError,
-    StateTooLargeError,
 )
 
 __all__ = [
-    "MAX_STATE_BYTES",
     "Deliveries",
     "Rebalances",
     "Send",
     "StageIO",
-    "checked",
     "exit_for_restart",
     "last_event_per_partition",
     "or_exit",
 ]
 
 log = logging.getLogger("driftline.monitor")
-
-MAX_STATE_BYTES = 900 * 1024
-"""A task monitor's state value must stay under Kafka's 1 MB record limit."""
 
 
 class Send(Protocol):
@@ -141,15 +135,6 @@ def last_event_per_partition(events: list[Any]) -> dict[int, Any]:
     return last
 
 
-def checked(data: bytes, what: str, hint: str) -> bytes:
-    """``data``, or :class:`StateTooLargeError` when it is over :data:`MAX_STATE_BYTES`."""
-    if len(data) > MAX_STATE_BYTES:
-        raise StateTooLargeError(
-            f"{what} is {len(data)} bytes, over the {MAX_STATE_BYTES}-byte limit; {hint}"
-        )
-    return data
-
-
 async def or_exit(work: Awaitable[None], stage: str) -> None:
     """Run one step of a stage; on any error end the process at once (exit 70), like a crash.
 
@@ -157,19 +142,11 @@ async def or_exit(work: Awaitable[None], stage: str) -> None:
     state half-applied: records would be lost until the next restart. Exiting keeps the state
     guarantee (a restart restores the tables and replays from the committed offsets, exactly as
     after ``kill -9``) and lets the supervisor (``--workers``, systemd, Kubernetes) see it.
-    A state value over Kafka's record limit ends it with :data:`STATE_LIMIT_EXIT_CODE` instead:
-    a restart would meet the same limit, over and over.
+    A stored state it cannot use ends it with :data:`STATE_LIMIT_EXIT_CODE` instead: a restart
+    would meet the same state, over and over.
     """
     try:
         await work
-    except StateTooLargeError as exc:
-        _exit(
-            STATE_LIMIT_EXIT_CODE,
-            "the %s stage's state outgrew the record limit; stopping (nothing past the last "
-            "checkpoint is acknowledged, and a restart would meet the same limit): %s",
-            stage,
-            exc,
-        )
     except StateRefusedError as exc:
         _exit(
             STATE_LIMIT_EXIT_CODE,

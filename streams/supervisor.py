@@ -27,7 +27,7 @@ log = logging.getLogger("driftline.monitor")
 
 FINAL_EXIT_CODES = {
     2: "a usage or config error",
-    STATE_LIMIT_EXIT_CODE: "its state outgrew Kafka's record limit or was refused (see its log)",
+    STATE_LIMIT_EXIT_CODE: "its stored state was refused (see its log)",
 }
 """Exit codes after which a restart would fail the same way: the worker is not started again."""
 

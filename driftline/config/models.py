@@ -369,7 +369,7 @@ class TaskConfig(Section):
         100,
         ge=1,
         description="values of each slice monitored on their own (fewer when their rolling "
-        "windows would not fit one state record); later values share the slice's `(other)` scope",
+        "windows would not fit the task's state budget); later values share the slice's `(other)` scope",
     )
     features: list[FeatureSpec] = Field(default_factory=list)
 

@@ -286,3 +286,35 @@ def test_the_store_partitions_its_indexes_and_filters(tmp_path: Path) -> None:
     partitions = int(properties.split("# index partitions=")[1].split(";")[0])
     assert partitions > 1
     store.close()
+
+
+def test_an_attached_value_over_a_record_goes_in_parts_in_the_same_checkpoint(
+    tmp_path: Path,
+) -> None:
+    """Feature profiles of many features can be larger than a changelog record: the checkpoint
+    writes them as parts (one transaction, one local batch) and both restores join them."""
+    from streams.split_values import PART_BYTES
+
+    store = JoinStore(tmp_path / "local", DELAYS, entry_codec(CFG))
+    changelog: Changelog = []
+    for size in (int(2.5 * PART_BYTES), int(1.2 * PART_BYTES), 1000):
+        value = random.Random(size).randbytes(size)
+        store.attach(b"profiles", value)
+        records, batch = store.checkpoint()
+        assert all(len(v or b"") <= PART_BYTES for _, v in records)  # each fits a record
+        changelog += records
+        store.commit_local(batch, len(changelog) - 1)
+        assert store.attached(b"profiles") == value
+        rebuilt = JoinStore(tmp_path / f"rebuilt-{size}", DELAYS, entry_codec(CFG))
+        rebuilt.apply_changelog(changelog, len(changelog) - 1)
+        assert rebuilt.attached(b"profiles") == value
+        parts = sorted(key for key, _ in rebuilt._db.items() if key.startswith(b"aprofiles#"))
+        assert parts == sorted(key for key, _ in store._db.items() if key.startswith(b"aprofiles#"))
+        rebuilt.close()
+    assert parts == []  # the value fits one record again: its parts were deleted
+    store.attach(b"profiles", random.Random(0).randbytes(2 * PART_BYTES))
+    records, batch = store.checkpoint()
+    store.commit_local(batch, 0)
+    store._db[b"aprofiles#1"] = b"changed"
+    with pytest.raises(StateRefusedError, match="does not match its header"):
+        store.attached(b"profiles")

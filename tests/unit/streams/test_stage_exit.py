@@ -1,4 +1,4 @@
-"""A failing stage ends the worker: exit 70 to replay, exit 78 when the state outgrew its limit."""
+"""A failing stage ends the worker: exit 70 to replay, exit 78 when its stored state is refused."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 import streams.stage_io
-from streams.errors import RESTART_EXIT_CODE, STATE_LIMIT_EXIT_CODE, StateTooLargeError
+from streams.errors import RESTART_EXIT_CODE, STATE_LIMIT_EXIT_CODE, StateRefusedError
 
 
 class _Exited(Exception):
@@ -34,10 +34,10 @@ def test_a_failed_stage_exits_70_so_that_a_restart_replays(
     assert _exit_code(monkeypatch, RuntimeError("boom")) == RESTART_EXIT_CODE == 70
 
 
-def test_state_over_the_record_limit_exits_78_and_says_what_to_change(
+def test_a_refused_stored_state_exits_78_and_says_what_to_do(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    error = StateTooLargeError("join bucket 3 is 925040 bytes; use more monitor.join_buckets")
+    error = StateRefusedError("the stored value 'm/t' does not match its header; remove it")
     assert _exit_code(monkeypatch, error) == STATE_LIMIT_EXIT_CODE == 78
-    assert "outgrew the record limit" in caplog.text
-    assert "monitor.join_buckets" in caplog.text
+    assert "cannot use its stored state" in caplog.text
+    assert "remove it" in caplog.text

@@ -112,16 +112,13 @@ def test_a_worker_that_ran_long_starts_its_backoff_again() -> None:
     assert gaps == [1, 2, 1, 2]
 
 
-def test_a_worker_whose_state_outgrew_the_record_limit_is_not_restarted(
+def test_a_worker_whose_stored_state_was_refused_is_not_restarted(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     supervisor, starts, _ = _supervise({0: [(5.0, STATE_LIMIT_EXIT_CODE)]})
     assert supervisor.run(interval=0.1) == STATE_LIMIT_EXIT_CODE
     assert len(starts[0]) == 1
-    assert (
-        "outgrew Kafka's record limit or was refused" in caplog.text
-        and "not starting it again" in caplog.text
-    )
+    assert "its stored state was refused" in caplog.text and "not starting it again" in caplog.text
 
 
 def test_real_processes_a_kill_is_seen_and_the_worker_restarted(

@@ -1,0 +1,124 @@
+"""Feature drift over 600 features, on a real broker: every state and outcome larger than a
+Kafka record goes in parts or is split, and a kill -9 loses nothing (docs/monitoring.md,
+"Feature drift", "Many features").
+
+A window profile of 600 numeric features of 300 values is about 680 kB (a KLL sketch per
+feature), so the join's two open windows (its feature profiles state), an envelope of two
+profiles and the task monitor's state (its reference and a window waiting for the other
+partition) are each over Kafka's 1 MB record limit. Before, the worker exited 70 three seconds
+in (``MessageSizeTooLargeError: The message is 1312608 bytes``: an envelope of two profiles),
+and a restart replayed into the same send: a restart loop. Now the worker runs, a worker killed
+after a checkpoint hands over to a new one, and that one finds the one shifted feature.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.worker_process import WorkerProcess
+from bench.workload import T0, iso, produce
+
+FEATURES = 600
+PER_WINDOW = 600  # predictions per 60 s window of event time (10 a second)
+WINDOWS = 8
+PARTITIONS = 2  # stage 2 holds a window's profile until both partitions sent theirs
+SHIFTED_FROM = 5  # f0 moves by 3 standard deviations from this window on
+TASKS_YAML = (
+    "  churn: {type: binary}\n"
+    f"features: [{', '.join(f'{{name: f{i}}}' for i in range(FEATURES))}]\n"
+    "feature_drift: {enabled: true, window: 60, lateness: 60, reference: first_windows,"
+    " reference_windows: 2, min_count: 100}\n"
+)
+
+
+def _predictions(start: int, stop: int) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    rng = random.Random(start)
+    for i in range(start, stop):
+        pid, t = f"p-{i}", T0 + i / 10
+        features = {f"f{k}": round(rng.gauss(0.0, 1.0), 3) for k in range(FEATURES)}
+        if i // PER_WINDOW >= SHIFTED_FROM:
+            features["f0"] += 3.0
+        yield ("predictions", pid, {"schema": "driftline.prediction/1", "prediction_id": pid,
+                                    "model": "shop", "model_version": "1", "entity_id": "e",
+                                    "event_time": iso(t), "outputs": {"churn": {"score": 0.5}},
+                                    "features": features})  # fmt: skip
+
+
+def _changelog_keys(bootstrap: str, topic: str, partitions: int) -> set[bytes]:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{time.time_ns()}",
+                         "enable.auto.commit": False})  # fmt: skip
+    keys: set[bytes] = set()
+    try:
+        for partition in range(partitions):
+            _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            consumer.assign([TopicPartition(topic, partition, 0)])
+            seen, deadline = 0, time.monotonic() + 30
+            while seen < high and time.monotonic() < deadline:
+                message = consumer.poll(1.0)
+                if message is not None and not message.error():
+                    seen = message.offset() + 1
+                    keys.add(message.key() or b"")
+        return keys
+    finally:
+        consumer.close()
+
+
+def _wait_for_predictions(worker: WorkerProcess, n: int) -> None:
+    deadline, counts = time.monotonic() + 300, worker.scrape()
+    while counts.get("churn.predictions") != n:
+        assert worker.alive(), worker.log_tail()
+        assert time.monotonic() < deadline, f"not every prediction applied: {counts}"
+        time.sleep(0.5)
+        counts = worker.scrape()
+
+
+@pytest.mark.slow
+def test_feature_drift_over_600_features_runs_and_survives_a_kill(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    from confluent_kafka import Producer
+
+    from driftline.kafka_logs import kafka_logger
+
+    worker = WorkerProcess(kafka_bootstrap, tmp_path, TASKS_YAML, "checkpoint_interval: 0.5",
+                           partitions=PARTITIONS)  # fmt: skip
+    topics = {"predictions": worker.config.topics.predictions}
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "linger.ms": 20,
+                         "message.max.bytes": 1_000_000, "logger": kafka_logger()})  # fmt: skip
+    first = (SHIFTED_FROM - 1) * PER_WINDOW + PER_WINDOW // 2  # two windows open
+    total = WINDOWS * PER_WINDOW
+    worker.start()
+    try:
+        assert produce(producer, topics, _predictions(0, first), PARTITIONS, 50) == first
+        _wait_for_predictions(worker, first)
+        time.sleep(2.0)  # checkpoints (every 0.5 s) write the profiles
+        assert worker.alive(), worker.log_tail()
+        worker.kill()
+        app = worker.config.monitor.app_id
+        join_keys = _changelog_keys(kafka_bootstrap, f"{app}-join-store-changelog", PARTITIONS)
+        assert any(key.startswith(b"aprofiles#") for key in join_keys), sorted(join_keys)[:20]
+        monitor_keys = _changelog_keys(kafka_bootstrap, f"{app}-monitor-changelog", PARTITIONS)
+        assert any(b"shop/churn#" in key for key in monitor_keys), sorted(monitor_keys)
+
+        worker.start()
+        assert (
+            produce(producer, topics, _predictions(first, total), PARTITIONS, 50) == total - first
+        )
+        _wait_for_predictions(worker, total)
+        deadline, alerts = time.monotonic() + 60, {}
+        while not alerts and time.monotonic() < deadline:
+            alerts = worker.by_id("drift_alerts", "alert_id", timeout=5)
+        found = sorted({alert["detector"] for alert in alerts.values()})
+        assert found == ["feature_drift/f0"], found
+        log = worker.log_tail(chars=200_000)
+        assert "Traceback" not in log and "over the" not in log, log[-3000:]
+    finally:
+        worker.stop()
