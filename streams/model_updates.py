@@ -7,17 +7,21 @@ it when this returns).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from driftline.config.models import DriftlineConfig
 from driftline.errors import EventValidationError
 from driftline.events import ModelUpdate, decode, decode_record, encode
 from streams.dead_letters import dead_letter
-from streams.outcome import encode_outcomes
+from streams.outcome import Outcome, encode_outcomes
+from streams.split_values import PART_BYTES
 from streams.stage_io import Send
 from streams.stages import version_outcomes
 
 __all__ = ["forward_model_updates"]
+
+log = logging.getLogger("driftline.monitor")
 
 
 async def forward_model_updates(config: DriftlineConfig, message: Any, send: Send) -> None:
@@ -45,6 +49,26 @@ async def forward_model_updates(config: DriftlineConfig, message: Any, send: Sen
             await dead(getattr(exc, "reason", str(exc)), index, raw)
             continue
         for outcome in version_outcomes(config, update, where):
-            value = encode_outcomes([outcome.to_wire()], {}, {})
+            value = _encoded(outcome)
             sent = await send(topics.outcomes, outcome.key.encode(), value)
             await sent  # delivered before this update is acknowledged
+
+
+def _encoded(outcome: Outcome) -> bytes:
+    """The envelope of one ``version`` outcome. A training profile too large for a record (a
+    task view of hundreds of features) is left out: that task's reference falls back to the
+    version's first windows, with one log line (a send the broker refuses would stop the
+    worker at every restart)."""
+    value = encode_outcomes([outcome.to_wire()], {}, {})
+    if len(value) <= PART_BYTES or not outcome.features:
+        return value
+    why = (
+        f"its training profile for task {outcome.task} is {len(value)} bytes, over the "
+        f"{PART_BYTES}-byte record limit"
+    )
+    log.warning(
+        "feature drift reference of %s v%s, task %s: its first windows (%s)",
+        outcome.model, outcome.model_version, outcome.task, why,
+    )  # fmt: skip
+    outcome.features = {"reference": "first_windows", "why": why}
+    return encode_outcomes([outcome.to_wire()], {}, {})

@@ -151,3 +151,20 @@ def test_envelopes_stay_under_the_limit_and_an_oversized_outcome_is_dead_lettere
     letter = _oversized(*oversized[0])
     assert letter.reason.startswith("outcome too large: a profile outcome of task churn is ")
     assert "y" * 100 not in str(letter.payload) and "window" in str(letter.payload)
+
+
+def test_a_training_profile_over_a_record_falls_back_to_the_first_windows(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from streams.model_updates import _encoded
+    from streams.outcome import Outcome
+
+    features = {"reference": "champion", "profile": {"x": "y" * 1_000_000}}
+    outcome = Outcome("version", "m", "2", "churn", "u-2", 60.0, ("model-updates", 0, 4, 0, 0),
+                      features=features)  # fmt: skip
+    value = _encoded(outcome)
+    assert len(value) < 10_000
+    (wire,) = orjson.loads(value)["events"]
+    assert wire[15]["reference"] == "first_windows"
+    assert "training profile for task churn is" in wire[15]["why"]
+    assert "feature drift reference of m v2, task churn: its first windows" in caplog.text
