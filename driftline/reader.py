@@ -132,6 +132,27 @@ class EventReader:
             last = time.monotonic()
             yield from _items(msg)
 
+    def read_to_end(self, idle: float, timeout: float = 10.0) -> Iterator[ReadItem]:
+        """Yield the items of every record there is now: up to each partition's end offset,
+        taken before the first read (later records are left for another read). Stops early
+        only after ``idle`` seconds without a record (a broker that stopped answering);
+        ``timeout``: seconds for the broker to give the end offsets."""
+        consumer = self._consumer()
+        ends = _end_offsets(consumer, self.topics, timeout)
+        last = time.monotonic()
+        while ends and time.monotonic() - last <= idle:
+            msg = consumer.poll(0.2)
+            if msg is None or msg.error():
+                continue
+            last = time.monotonic()
+            where = (msg.topic(), msg.partition())
+            if where not in ends:
+                continue
+            if msg.offset() < ends[where]:
+                yield from _items(msg)
+            if msg.offset() + 1 >= ends[where]:
+                del ends[where]
+
     def poll(self, timeout: float = 0.0, max_records: int = 500) -> list[ReadItem]:
         """The items of the records that have arrived, without waiting (or ``timeout`` seconds
         at most for the first one); at most ``max_records`` records per call."""
@@ -159,6 +180,22 @@ class EventReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _end_offsets(consumer: Any, topics: list[str], timeout: float) -> dict[tuple[str, int], int]:
+    """Per partition of ``topics`` that holds records, its end offset now."""
+    from confluent_kafka import TopicPartition
+
+    ends: dict[tuple[str, int], int] = {}
+    for topic in topics:
+        metadata = consumer.list_topics(topic, timeout=timeout).topics[topic]
+        for partition in metadata.partitions:
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=timeout
+            )
+            if high > low:
+                ends[(topic, partition)] = high
+    return ends
 
 
 def _items(msg: Any) -> Iterator[ReadItem]:

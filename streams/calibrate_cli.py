@@ -31,7 +31,8 @@ __all__ = ["calibrate"]
 @click.option("--until", type=click.DateTime(), default=None,
               help="With --from-topics: only events before this event time (UTC).")  # fmt: skip
 @click.option("--idle", default=10.0, show_default=True,
-              help="With --from-topics: stop after this many seconds without a record.")  # fmt: skip
+              help="With --from-topics: give up after this many seconds without a record "
+                   "(it reads up to the end the topics have when it starts).")  # fmt: skip
 @click.option("--task", "tasks", multiple=True, help="Only these tasks (repeatable).")
 @click.option("--candidate", "candidates", multiple=True,
               help="A detector to try, as YAML: '{kind: adwin, params: {delta: 0.001}}' "
@@ -132,7 +133,7 @@ def _from_topics(
     high = until.replace(tzinfo=UTC) if until else None
     topics = [config.topics.predictions, config.topics.labels]
     with EventReader(config, topics, from_beginning=True) as reader:
-        for item in reader.read(timeout=0, idle=idle):  # until the topics go quiet
+        for item in reader.read_to_end(idle=idle):  # what the topics hold now
             event = item.event
             if not isinstance(event, Prediction | Label):
                 continue

@@ -101,3 +101,24 @@ def test_read_stops_when_idle() -> None:
     consumer.queue = [Message(encode(_label(0)), 0)]
     items = list(EventReader(CONFIG, ["labels"], consumer=consumer).read(timeout=5, idle=0.3))
     assert [i.event.prediction_id for i in items] == ["p-0"]
+
+
+def test_read_to_end_stops_at_the_end_offsets_taken_before_the_first_read() -> None:
+    """``calibrate --from-topics``: every record there is when it starts, then stop, without
+    waiting ``idle`` (which on a loaded machine could also end the read part way)."""
+    from types import SimpleNamespace
+
+    class Ended(Consumer):
+        def list_topics(self, topic: str, timeout: float) -> Any:
+            partitions = {1: None, 2: None}  # partition 2 holds nothing
+            return SimpleNamespace(topics={topic: SimpleNamespace(partitions=partitions)})
+
+        def get_watermark_offsets(self, tp: Any, timeout: float) -> tuple[int, int]:
+            return (0, 3) if tp.partition == 1 else (5, 5)
+
+    consumer = Ended()
+    consumer.queue = [Message(encode(_label(n)), n) for n in range(5)]  # 3 and 4 came later
+    reader = EventReader(CONFIG, ["labels"], consumer=consumer)
+    items = list(reader.read_to_end(idle=3600.0))
+    assert [i.source.offset for i in items] == [0, 1, 2]
+    assert len(consumer.timeouts) == 3  # no wait after the end offset
