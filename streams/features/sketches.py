@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import itertools
 import math
 import numbers
@@ -17,6 +18,10 @@ __all__ = ["CategoricalSketch", "NumericSketch", "sketch_from_wire"]
 
 _K = 200  # KLL accuracy: about 1.3 % normalised rank error (Apache DataSketches)
 _MAX_CATEGORIES = 1000
+MAX_CATEGORY_CHARS = 64
+"""A longer categorical value is counted under its first 48 characters, ``…`` and 15 hex digits
+of its blake2b hash (still one key per value, almost surely): 1000 values of any length keep a
+sketch under about 70 kB of ASCII, where free text (a query, a user agent) could fill memory."""
 OTHER = "__other__"
 _MAX_SKETCH_BYTES = 1 << 20  # a k=200 sketch of 2**60 values is under 10 kB
 
@@ -180,7 +185,7 @@ class CategoricalSketch:
         if value is None:
             self.missing += 1
             return
-        key = str(value)
+        key = category_key(value)
         if key not in self.counts and len(self.counts) >= self.max_categories:
             key = OTHER
         self.counts[key] = self.counts.get(key, 0) + 1
@@ -219,9 +224,28 @@ class CategoricalSketch:
         sketch = cls()
         if len(wire[1]) > sketch.max_categories + 1:
             raise ValueError(f"a categorical sketch holds at most {sketch.max_categories} values")
-        sketch.counts = {str(k): _count(v, f"count of {k!r}") for k, v in wire[1].items()}
+        for key, n in wire[1].items():  # keys of a profile written before keys were shortened
+            short = category_key(key)
+            sketch.counts[short] = sketch.counts.get(short, 0) + _count(n, f"count of {key!r}")
         sketch.missing = _count(wire[2], "missing")
         return sketch
+
+
+def category_key(value: Any) -> str:
+    """The key a categorical value is counted under: its string form, shortened past
+    :data:`MAX_CATEGORY_CHARS`.
+
+    >>> category_key("DE"), category_key(True)
+    ('DE', 'True')
+    >>> key = category_key("Mozilla/5.0 " * 20)
+    >>> len(key), key[:12], key == category_key("Mozilla/5.0 " * 20)
+    (64, 'Mozilla/5.0 ', True)
+    """
+    key = str(value)
+    if len(key) <= MAX_CATEGORY_CHARS:
+        return key
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    return key[:48] + "…" + digest[:15]
 
 
 def sketch_from_wire(wire: list[Any]) -> NumericSketch | CategoricalSketch:

@@ -398,3 +398,21 @@ def test_kll_bytes_from_outside_give_a_sketch_or_a_value_error_never_a_crash() -
         except ValueError:
             outcomes["refused"] += 1
     assert outcomes["refused"] > 2500, outcomes
+
+
+def test_long_categorical_values_keep_a_sketch_small_and_their_keys_apart() -> None:
+    """Free text as a categorical feature: 1000 values of 100 kB each would hold 100 MB; their
+    shortened keys keep the sketch under 80 kB and still count each value apart."""
+    from streams.features.sketches import MAX_CATEGORY_CHARS, CategoricalSketch, category_key
+
+    sketch = CategoricalSketch()
+    for i in range(1000):
+        value = f"{i:06d}" + "x" * 100_000
+        sketch.update(value)
+        sketch.update(value)
+    assert len(sketch.counts) == 1000 and set(sketch.counts.values()) == {2}
+    assert len(orjson.dumps(sketch.to_wire())) < 80_000
+    assert all(len(key) <= MAX_CATEGORY_CHARS for key in sketch.counts)
+    # a profile written before keys were shortened reads back under the same keys
+    old = CategoricalSketch.from_wire(["c", {"y" * 500: 3, "DE": 1}, 0])
+    assert old.counts == {category_key("y" * 500): 3, "DE": 1}
