@@ -194,6 +194,43 @@ class WorkerProcess:
             _parse_metrics(body, out)
         return out
 
+    def wait_for(self, key: str, value: float, timeout: float = 240.0) -> dict[str, float]:
+        """:meth:`scrape` until ``key`` (e.g. ``churn.labels``) reads ``value``; the counts then.
+        ``RuntimeError`` when the worker dies or ``timeout`` seconds pass first."""
+        deadline, counts = time.monotonic() + timeout, self.scrape()
+        while counts.get(key) != value:
+            if not self.alive():
+                raise RuntimeError(f"the worker died; its log ends:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{key} did not reach {value} in {timeout} s: {counts}")
+            time.sleep(0.5)
+            counts = self.scrape()
+        return counts
+
+    def changelog_keys(self, topic: str) -> set[bytes]:
+        """The keys of every record of ``topic`` (a changelog: what the state was written as)."""
+        from confluent_kafka import Consumer, TopicPartition
+
+        from driftline.kafka_logs import kafka_logger
+
+        consumer = Consumer({"bootstrap.servers": self.bootstrap, "enable.auto.commit": False,
+                             "group.id": f"read-{uuid.uuid4().hex}", "logger": kafka_logger()})  # fmt: skip
+        keys: set[bytes] = set()
+        try:
+            for partition in range(self.config.kafka.partitions):
+                where = TopicPartition(topic, partition)
+                _, high = consumer.get_watermark_offsets(where, timeout=10)
+                consumer.assign([TopicPartition(topic, partition, 0)])
+                seen, deadline = 0, time.monotonic() + 30
+                while seen < high and time.monotonic() < deadline:
+                    message = consumer.poll(1.0)
+                    if message is not None and not message.error():
+                        seen = (message.offset() or 0) + 1
+                        keys.add(message.key() or b"")
+            return keys
+        finally:
+            consumer.close()
+
     def inputs_done(self, counts: dict[str, float], tasks: tuple[str, ...]) -> float:
         """Input events reflected in ``counts``: predictions (first task) + every kind of label."""
         kinds = ("labels", "duplicates", "late", "orphans")

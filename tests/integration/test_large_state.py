@@ -38,37 +38,6 @@ def _events(start: int, stop: int) -> Iterator[tuple[str, str, dict[str, Any]]]:
                                "task": "churn", "label": y, "event_time": iso(t + 0.05)})  # fmt: skip
 
 
-def _changelog_keys(bootstrap: str, topic: str) -> set[str]:
-    """The keys of every record of the monitors' table changelog."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{time.time_ns()}",
-                         "enable.auto.commit": False})  # fmt: skip
-    try:
-        _, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
-        consumer.assign([TopicPartition(topic, 0, 0)])
-        keys, seen, deadline = set(), 0, time.monotonic() + 30
-        while seen < high and time.monotonic() < deadline:
-            message = consumer.poll(1.0)
-            if message is None or message.error():
-                continue
-            seen = message.offset() + 1
-            keys.add((message.key() or b"").decode(errors="replace"))
-        return keys
-    finally:
-        consumer.close()
-
-
-def _wait_for_labels(worker: WorkerProcess, labels: int) -> dict[str, float]:
-    deadline, counts = time.monotonic() + 240, worker.scrape()
-    while counts.get("churn.labels") != labels:
-        assert worker.alive(), worker.log_tail()
-        assert time.monotonic() < deadline, f"not every label applied: {counts}"
-        time.sleep(0.5)
-        counts = worker.scrape()
-    return counts
-
-
 @pytest.mark.slow
 def test_a_state_over_the_record_limit_is_stored_in_parts_and_restored(
     kafka_bootstrap: str, tmp_path: Path
@@ -86,16 +55,16 @@ def test_a_state_over_the_record_limit_is_stored_in_parts_and_restored(
     worker.start()
     try:
         assert produce(producer, topics, _events(0, FIRST), 1, 100) == 2 * FIRST
-        _wait_for_labels(worker, FIRST)
+        worker.wait_for("churn.labels", FIRST)
         time.sleep(2.0)  # checkpoints (every 0.5 s) write the full window's state
         assert worker.alive(), worker.log_tail()
         worker.kill()
-        keys = _changelog_keys(kafka_bootstrap, f"{worker.config.monitor.app_id}-monitor-changelog")
-        assert any("shop/churn#" in key for key in keys), sorted(keys)  # stored in parts
+        keys = worker.changelog_keys(f"{worker.config.monitor.app_id}-monitor-changelog")
+        assert any(b"shop/churn#" in key for key in keys), sorted(keys)  # stored in parts
 
         worker.start()
         assert produce(producer, topics, _events(FIRST, TOTAL), 1, 100) == 2 * (TOTAL - FIRST)
-        counts = _wait_for_labels(worker, TOTAL)
+        worker.wait_for("churn.labels", TOTAL)
         time.sleep(1.0)
         counts = worker.scrape()
         assert counts.get("churn.predictions") == TOTAL, counts

@@ -50,36 +50,6 @@ def _predictions(start: int, stop: int) -> Iterator[tuple[str, str, dict[str, An
                                     "features": features})  # fmt: skip
 
 
-def _changelog_keys(bootstrap: str, topic: str, partitions: int) -> set[bytes]:
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{time.time_ns()}",
-                         "enable.auto.commit": False})  # fmt: skip
-    keys: set[bytes] = set()
-    try:
-        for partition in range(partitions):
-            _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-            consumer.assign([TopicPartition(topic, partition, 0)])
-            seen, deadline = 0, time.monotonic() + 30
-            while seen < high and time.monotonic() < deadline:
-                message = consumer.poll(1.0)
-                if message is not None and not message.error():
-                    seen = message.offset() + 1
-                    keys.add(message.key() or b"")
-        return keys
-    finally:
-        consumer.close()
-
-
-def _wait_for_predictions(worker: WorkerProcess, n: int) -> None:
-    deadline, counts = time.monotonic() + 300, worker.scrape()
-    while counts.get("churn.predictions") != n:
-        assert worker.alive(), worker.log_tail()
-        assert time.monotonic() < deadline, f"not every prediction applied: {counts}"
-        time.sleep(0.5)
-        counts = worker.scrape()
-
-
 @pytest.mark.slow
 def test_feature_drift_over_600_features_runs_and_survives_a_kill(
     kafka_bootstrap: str, tmp_path: Path
@@ -98,21 +68,21 @@ def test_feature_drift_over_600_features_runs_and_survives_a_kill(
     worker.start()
     try:
         assert produce(producer, topics, _predictions(0, first), PARTITIONS, 50) == first
-        _wait_for_predictions(worker, first)
+        worker.wait_for("churn.predictions", first)
         time.sleep(2.0)  # checkpoints (every 0.5 s) write the profiles
         assert worker.alive(), worker.log_tail()
         worker.kill()
         app = worker.config.monitor.app_id
-        join_keys = _changelog_keys(kafka_bootstrap, f"{app}-join-store-changelog", PARTITIONS)
+        join_keys = worker.changelog_keys(f"{app}-join-store-changelog")
         assert any(key.startswith(b"aprofiles#") for key in join_keys), sorted(join_keys)[:20]
-        monitor_keys = _changelog_keys(kafka_bootstrap, f"{app}-monitor-changelog", PARTITIONS)
+        monitor_keys = worker.changelog_keys(f"{app}-monitor-changelog")
         assert any(b"shop/churn#" in key for key in monitor_keys), sorted(monitor_keys)
 
         worker.start()
         assert (
             produce(producer, topics, _predictions(first, total), PARTITIONS, 50) == total - first
         )
-        _wait_for_predictions(worker, total)
+        worker.wait_for("churn.predictions", total, timeout=300)
         deadline, alerts = time.monotonic() + 60, {}
         while not alerts and time.monotonic() < deadline:
             alerts = worker.by_id("drift_alerts", "alert_id", timeout=5)
