@@ -6,7 +6,7 @@ every value of each slice, holds ``window`` labels for its rolling metrics, so t
 with ``window`` × scopes. A state larger than a Kafka record is stored in parts
 (:mod:`streams.split_values`), so no size stops the worker; but without a bound a slice over a
 segment with many values (a country, a store) would grow the state, and with it every
-checkpoint's cost, with the input. :data:`STATE_BYTES` bounds it. So:
+checkpoint's cost, with the input. ``monitor.task_state_bytes`` bounds it. So:
 
 * :func:`slice_cap` gives, per slice, how many values get a scope of their own: at most
   ``tasks.<t>.max_slice_values``, and never more than fit. Later values are monitored
@@ -30,9 +30,9 @@ True
 >>> wide = parse_config("model: m\\ntasks:\\n  churn: {type: binary, window: 90000}\\n")
 >>> print(*check_state_budget(wide, source="d.yaml"))
 d.yaml:1: tasks.churn.window: warning: a window of 90000 labels makes the monitor state of task \
-'churn' about 1.3 MB, over the 671 kB a task's scopes may use of its 900 kB budget: every \
-checkpoint that touches the task pickles and writes all of it (about 30 ms per MB). A window of \
-at most 45000 stays within
+'churn' about 1.3 MB, over the 671 kB a task's scopes may use of its 900 kB budget \
+(monitor.task_state_bytes): every checkpoint that touches the task pickles and writes all of it \
+(about 30 ms per MB). A window of at most 45000 stays within
 """
 
 from __future__ import annotations
@@ -48,9 +48,9 @@ from streams.scope_monitor import ScopeMonitor
 
 __all__ = [
     "OTHER",
-    "SCOPE_BUDGET",
     "budget_problems",
     "check_state_budget",
+    "scope_budget",
     "slice_cap",
     "state_bytes",
 ]
@@ -59,13 +59,11 @@ OTHER = "(other)"
 """The slice value under which the values past the cap are monitored together (a real value
 spelled the same shares that scope)."""
 
-STATE_BYTES = 900 * 1024
-"""What a task monitor's state is sized for: one Kafka record's worth. Not a hard limit (a larger
-state is stored in parts), but each checkpoint pickles and writes the whole state of every task
-it touched, about 30 ms per MB (a 2.7 MB state: 85 ms to pickle, measured)."""
-
 RECORD_SHARE = 0.9
-"""The part of the state record a task monitor may fill (the rest: pickling's own overhead)."""
+"""The part of ``monitor.task_state_bytes`` a task monitor may fill (the rest: pickling's own
+overhead). That budget is one Kafka record's worth by default: not a hard limit (a larger state
+is stored in parts), but each checkpoint pickles and writes the whole state of every task it
+touched, about 30 ms per MB (a 2.7 MB state: 85 ms to pickle, measured)."""
 
 REPLAY_RESERVE = 22 * 5000
 """Reserved for the replay filter: it remembers the identities of the out-of-order outcomes
@@ -77,8 +75,11 @@ depends on the input rate, so larger ones are not refused; they take room from t
 OTHER_BYTES = 32 * 1024
 """Reserved for the rest of a task monitor: counters, held requests, alert ids, the clock."""
 
-SCOPE_BUDGET = int(STATE_BYTES * RECORD_SHARE) - REPLAY_RESERVE - OTHER_BYTES
-"""Bytes of a task monitor's state its scopes may fill."""
+
+def scope_budget(config: DriftlineConfig) -> int:
+    """Bytes of a task monitor's state its scopes may fill."""
+    return int(config.monitor.task_state_bytes * RECORD_SHARE) - REPLAY_RESERVE - OTHER_BYTES
+
 
 _MARGIN = 1.2  # on the measured size per scope (pickled alone: its config counted each time)
 _SLACK = 8 * 1024  # per scope: what grows slowly past the window (ADWIN's buckets, log n)
@@ -101,7 +102,11 @@ def slice_cap(config: DriftlineConfig, name: str) -> int:
     if cached is not None and cached[0] is config:
         return cached[1]
     task = config.tasks[name]
-    cap = max(1, min(task.max_slice_values, _fitting(task))) if task.slices else 0
+    cap = (
+        max(1, min(task.max_slice_values, _fitting(task, scope_budget(config))))
+        if task.slices
+        else 0
+    )
     _CAPS[(id(config), name)] = (config, cap)
     return cap
 
@@ -110,22 +115,24 @@ def budget_problems(config: DriftlineConfig) -> list[tuple[tuple[str, ...], str]
     """``(location, message)`` per task whose state is over the budget: its window too large
     for the task scope alone, or for one value per slice."""
     out: list[tuple[tuple[str, ...], str]] = []
+    budget = scope_budget(config)
     within = (
-        f"the {_size(SCOPE_BUDGET)} a task's scopes may use of its {_size(STATE_BYTES)} budget: "
-        "every checkpoint that touches the task pickles and writes all of it (about 30 ms per MB)"
+        f"the {_size(budget)} a task's scopes may use of its "
+        f"{_size(config.monitor.task_state_bytes)} budget (monitor.task_state_bytes): every "
+        "checkpoint that touches the task pickles and writes all of it (about 30 ms per MB)"
     )
     for name, task in config.tasks.items():
         alone = state_bytes(task)
-        if alone > SCOPE_BUDGET:
+        if alone > budget:
             out.append(
                 (
                     ("tasks", name, "window"),
                     f"a window of {task.window} labels makes the monitor state of task "
                     f"{name!r} about {_size(alone)}, over {within}. A window of at most "
-                    f"{_largest_window(task, 0)} stays within",
+                    f"{_largest_window(task, 0, budget)} stays within",
                 )
             )
-        elif task.slices and _fitting(task) < 1:
+        elif task.slices and _fitting(task, budget) < 1:
             out.append(
                 (
                     ("tasks", name, "slices"),
@@ -133,7 +140,8 @@ def budget_problems(config: DriftlineConfig) -> list[tuple[tuple[str, ...], str]
                     f"value of each of its {len(task.slices)} slice(s) (and their "
                     f"{OTHER!r} scope) within {within}; each slice gets one value and "
                     f"{OTHER!r}. A window of at most "
-                    f"{_largest_window(task, 2 * len(task.slices))} or fewer slices stay within",
+                    f"{_largest_window(task, 2 * len(task.slices), budget)} or fewer slices stay "
+                    "within",
                 )
             )
     return out
@@ -160,24 +168,25 @@ def check_state_budget(
                 f"{at(('tasks', name, 'slices'))}: with a window of {task.window} "
                 f"labels, {cap} values of each slice get a scope of their own "
                 f"(max_slice_values: {task.max_slice_values}); later ones are monitored "
-                f"together as {OTHER!r}. A smaller window makes room for more"
+                f"together as {OTHER!r}. A smaller window or a larger monitor.task_state_bytes "
+                "makes room for more"
             )
     return warnings
 
 
-def _fitting(task: TaskConfig) -> int:
+def _fitting(task: TaskConfig, budget: int) -> int:
     """Values per slice that fit (``task`` has slices): every slice gets as many, plus its
     ``(other)`` scope."""
     root, scope = _scope_bytes(task, estimate=True), _scope_bytes(task, estimate=False)
-    return math.floor((SCOPE_BUDGET - root) / scope / len(task.slices)) - 1
+    return math.floor((budget - root) / scope / len(task.slices)) - 1
 
 
-def _largest_window(task: TaskConfig, slice_scopes: int) -> int:
+def _largest_window(task: TaskConfig, slice_scopes: int, budget: int) -> int:
     """The largest window (rounded down to a thousand) that fits ``slice_scopes`` more scopes."""
     low, high = 0, task.window
     while high - low > 1000:
         mid = (low + high) // 2
-        if state_bytes(task.model_copy(update={"window": mid}), slice_scopes) <= SCOPE_BUDGET:
+        if state_bytes(task.model_copy(update={"window": mid}), slice_scopes) <= budget:
             low = mid
         else:
             high = mid

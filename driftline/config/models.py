@@ -483,6 +483,13 @@ class MonitorConfig(Section):
         description="most bytes one fetch reads per partition (worker memory: partitions × this)",
     )
     feature_sink: bool = Field(True, description="push labelled outcomes to Feast")
+    task_state_bytes: int = Field(
+        900 * 1024,
+        ge=256 * 1024,
+        description="what a task monitor's state is sized for (slice caps, window warnings): "
+        "every checkpoint that touches a task pickles and writes all of its state, about 30 ms "
+        "per MB; a state over a Kafka record is stored in parts",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -15,7 +15,7 @@ from driftline.config import parse_config
 from streams.outcome import Outcome
 from streams.ranking import GroupRankingMetric
 from streams.scope_monitor import ScopeMonitor
-from streams.state_budget import OTHER, STATE_BYTES, _label, _scope_bytes, slice_cap
+from streams.state_budget import OTHER, _label, _scope_bytes, slice_cap
 from streams.task_monitor import TaskMonitor
 
 TASKS = {
@@ -55,7 +55,7 @@ def test_a_slice_with_many_values_stays_within_the_budget() -> None:
     monitor, rng = TaskMonitor(config, "m", "churn"), random.Random(1)
     for n in range(60_000):  # 300 countries, every scope's window full
         monitor.apply(_labelled(n, f"c{n % 300}", rng))
-    assert len(monitor.dump()) < STATE_BYTES
+    assert len(monitor.dump()) < config.monitor.task_state_bytes
     own = [key for key in monitor.scopes if key and key[0][1] != OTHER]
     assert [key[0][1] for key in own] == [f"c{i}" for i in range(cap)]  # first seen, first served
     assert monitor.scopes[(("country", OTHER),)].labels == 60_000 - 200 * cap
@@ -73,6 +73,21 @@ def test_the_cap_holds_after_a_restore() -> None:
     assert (("country", "new"),) not in restored.scopes
     assert restored.scopes[(("country", OTHER),)].labels == 1
     assert restored.overflow == {"country": 1}
+
+
+def test_a_larger_task_state_budget_makes_room_for_more_values() -> None:
+    """``monitor.task_state_bytes`` trades checkpoint time for slice values: 5 MiB gives the
+    default 100 values a scope each at the default window (900 kB: 13), and the state of 100
+    full scopes stays within it."""
+    text = "model: m\ntasks:\n  churn: {type: binary, slices: [country]}\n"
+    small = parse_config(text)
+    large = parse_config(text + "monitor: {task_state_bytes: 5242880, snapshot_interval: 0}\n")
+    assert slice_cap(small, "churn") < 20 and slice_cap(large, "churn") == 100
+    monitor, rng = TaskMonitor(large, "m", "churn"), random.Random(2)
+    for n in range(2000 * 100):
+        monitor.apply(_labelled(n, f"c{n % 100}", rng))
+    assert len(monitor.scopes) == 101 and monitor.overflow == {}
+    assert len(monitor.dump()) < large.monitor.task_state_bytes
 
 
 def test_a_lower_max_slice_values_wins() -> None:
