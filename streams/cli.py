@@ -100,7 +100,8 @@ def monitor(
     count = workers or config.monitor.workers
     # Until the Faust worker sets up its own logging (it replaces these handlers).
     configure_logging(log_level, "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
-    _warn_of_state_budget(config, path)
+    if count == 1 and worker_index == 0:  # once: not by the supervisor and every worker
+        _warn_of_state_budget(config, path)
     label_sink = prepare(config, open_sink=count == 1)
     if count > 1:
         raise SystemExit(_run_workers(path, log_level, count, worker_id))
