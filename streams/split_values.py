@@ -87,7 +87,6 @@ class SplitValueTable:
     def __init__(self, table: RecordTable, part_bytes: int = PART_BYTES) -> None:
         self.table = table
         self.part_bytes = part_bytes
-        self._parts: dict[str, list[int]] = {}  # per key, the parts held in each slot
 
     def keys(self) -> Iterable[str]:
         """The keys of the values (not of their parts)."""
@@ -98,57 +97,39 @@ class SplitValueTable:
         """The value under ``key``; :class:`~streams.errors.StateRefusedError` when its parts
         do not match their header (the table was changed by something else)."""
         stored = self.table.get(key)
-        if stored is None or not stored.startswith(HEADER):
-            self._parts.setdefault(key, [0, 0])
+        header = _header(stored)
+        if header is None:
             return stored
-        header = orjson.loads(stored[len(HEADER) :])
-        slot, parts = header["slot"], header["parts"]
-        self._parts[key] = parts
-        chunks = [self.table.get(_part(key, slot, i)) for i in range(parts[slot])]
-        value = b"".join(chunk or b"" for chunk in chunks)
-        if (
-            any(chunk is None for chunk in chunks)
-            or hashlib.sha256(value).hexdigest() != header["sha256"]
-        ):
-            raise StateRefusedError(
-                f"the stored value {key!r} does not match its header (parts missing or changed: "
-                "the table was written by something other than this worker); remove the "
-                "monitor's state to start over"
-            )
-        return value
+        slot = header["slot"]
+        parts = [self.table.get(_part(key, slot, i)) for i in range(header["parts"][slot])]
+        return _assembled(key, parts, header["sha256"])
 
     def write(self, key: str, value: bytes, event: Any) -> None:
         """Store ``value`` under ``key`` as of ``event``: as one record when it fits, otherwise
-        as parts in the slot the current header does not name, then the header."""
+        as parts in the slot the current header does not name, then the header. The header
+        stored now says which parts each slot holds (never a count kept in memory: another
+        worker may have written the key since)."""
         if _SEPARATOR in key:
             raise ValueError(f"a key must not contain {_SEPARATOR!r}: {key!r}")
-        if key not in self._parts:
-            self.get(key)  # the parts its header names (a restart)
-        held = self._parts[key]
+        header = _header(self.table.get(key))
+        held = header["parts"] if header is not None else [0, 0]
         if len(value) <= self.part_bytes:
             self.table.write(key, value, event)
             for slot in (0, 1):
-                self._drop(key, slot, 0, event)
+                self._drop(key, slot, range(held[slot]), event)
             return
-        stored = self.table.get(key)
-        current = 1  # a value of one record: its parts (if any) are stale, either slot will do
-        if stored is not None and stored.startswith(HEADER):
-            current = orjson.loads(stored[len(HEADER) :])["slot"]
-        slot = 1 - current
-        chunks = [value[i : i + self.part_bytes] for i in range(0, len(value), self.part_bytes)]
+        slot = 0 if header is None else 1 - header["slot"]
+        chunks = _chunks(value, self.part_bytes)
         for i, chunk in enumerate(chunks):
             self.table.write(_part(key, slot, i), chunk, event)
-        self._drop(key, slot, len(chunks), event)
+        self._drop(key, slot, range(len(chunks), held[slot]), event)
         held[slot] = len(chunks)
-        header = {"slot": slot, "parts": held, "sha256": hashlib.sha256(value).hexdigest()}
-        self.table.write(key, HEADER + orjson.dumps(header), event)
+        new = {"slot": slot, "parts": held, "sha256": hashlib.sha256(value).hexdigest()}
+        self.table.write(key, HEADER + orjson.dumps(new), event)
 
-    def _drop(self, key: str, slot: int, keep: int, event: Any) -> None:
-        """Delete the parts of ``slot`` past the first ``keep``."""
-        held = self._parts[key]
-        for i in range(keep, held[slot]):
+    def _drop(self, key: str, slot: int, parts: range, event: Any) -> None:
+        for i in parts:
             self.table.delete(_part(key, slot, i), event)
-        held[slot] = min(held[slot], keep)
 
 
 class DictTable:
@@ -194,10 +175,11 @@ def split(
     >>> split(b"a", b"xy", data[b"a"], part_bytes=4)
     [(b'a', b'xy'), (b'a#0', None), (b'a#1', None), (b'a#2', None)]
     """
-    held = _header(stored)["parts"] if stored is not None and stored.startswith(HEADER) else 0
+    header = _header(stored)
+    held = header["parts"] if header is not None else 0
     if len(value) <= part_bytes:
         return [(key, value), *((_bpart(key, i), None) for i in range(held))]
-    chunks = [value[i : i + part_bytes] for i in range(0, len(value), part_bytes)]
+    chunks = _chunks(value, part_bytes)
     records: list[tuple[bytes, bytes | None]] = [
         (_bpart(key, i), chunk) for i, chunk in enumerate(chunks)
     ]
@@ -210,22 +192,36 @@ def split(
 def joined(key: bytes, stored: bytes, get: Any) -> bytes:
     """The value :func:`split` stored under ``key`` (``stored``: what is there), its parts
     read with ``get``; :class:`~streams.errors.StateRefusedError` when they do not match."""
-    if not stored.startswith(HEADER):
-        return stored
     header = _header(stored)
-    chunks = [get(_bpart(key, i)) for i in range(header["parts"])]
-    value = b"".join(chunk or b"" for chunk in chunks)
-    if None in chunks or hashlib.sha256(value).hexdigest() != header["sha256"]:
+    if header is None:
+        return stored
+    parts = [get(_bpart(key, i)) for i in range(header["parts"])]
+    return _assembled(key, parts, header["sha256"])
+
+
+def _header(stored: bytes | None) -> dict[str, Any] | None:
+    """The header ``stored`` is, or ``None`` (a value of one record, or nothing)."""
+    if stored is None or not stored.startswith(HEADER):
+        return None
+    header: dict[str, Any] = orjson.loads(stored[len(HEADER) :])
+    return header
+
+
+def _assembled(key: str | bytes, parts: list[bytes | None], sha256: str) -> bytes:
+    """The value of ``parts``; :class:`~streams.errors.StateRefusedError` when one is missing
+    or they are not the value their header's ``sha256`` names."""
+    value = b"".join(part or b"" for part in parts)
+    if None in parts or hashlib.sha256(value).hexdigest() != sha256:
         raise StateRefusedError(
-            f"the stored value {key!r} does not match its header (parts missing or changed); "
-            "remove the monitor's state to start over"
+            f"the stored value {key!r} does not match its header (parts missing or changed: "
+            "the state was written by something other than this driftline); remove the "
+            "monitor's state to start over"
         )
     return value
 
 
-def _header(stored: bytes) -> dict[str, Any]:
-    header: dict[str, Any] = orjson.loads(stored[len(HEADER) :])
-    return header
+def _chunks(value: bytes, size: int) -> list[bytes]:
+    return [value[i : i + size] for i in range(0, len(value), size)]
 
 
 def _bpart(key: bytes, i: int) -> bytes:
