@@ -132,11 +132,9 @@ def through_monitor(
     bootstrap: str, directory: Path, data: dict[str, list[tuple[Any, Any]]]
 ) -> list[dict[str, Any]]:
     """Send the streams through a worker; return its alerts."""
-    from confluent_kafka import Producer
 
     from bench.worker_process import WorkerProcess
-    from bench.workload import T0, iso, produce
-    from driftline.kafka_logs import kafka_logger
+    from bench.workload import T0, iso, ordered_producer, produce
 
     worker = WorkerProcess(bootstrap, directory, tasks_yaml(), partitions=1)
     count = len(next(iter(data.values())))
@@ -159,8 +157,7 @@ def through_monitor(
         "predictions": worker.config.topics.predictions,
         "labels": worker.config.topics.labels,
     }
-    settings = {"bootstrap.servers": bootstrap, "linger.ms": 20, "logger": kafka_logger()}
-    sent = produce(Producer(settings), topics, events, 1)
+    sent = produce(ordered_producer(bootstrap, **{"linger.ms": 20}), topics, events, 1)
     worker.start()
     try:
         deadline = time.monotonic() + max(600.0, sent / 300)

@@ -39,7 +39,7 @@ from bench.broker import bench_broker
 from bench.drain_clock import DrainClock
 from bench.report import emit, report_options
 from bench.worker_process import WorkerProcess
-from bench.workload import iso, produce
+from bench.workload import iso, ordered_producer, produce
 
 __all__ = ["horizon_events", "main", "run"]
 
@@ -126,15 +126,13 @@ def _label(pid: str, i: int, task: str, t: float) -> dict[str, Any]:
 
 
 def _producer(bootstrap: str) -> Any:
-    from confluent_kafka import Producer
-
-    return Producer(
-        {
-            "bootstrap.servers": bootstrap,
+    return ordered_producer(
+        bootstrap,
+        **{
             "linger.ms": 50,
             "compression.type": "lz4",
             "queue.buffering.max.messages": 500_000,
-        }
+        },
     )
 
 

@@ -38,7 +38,7 @@ from bench.broker import bench_broker
 from bench.drain_clock import DrainClock
 from bench.report import emit, report_options
 from bench.worker_process import WorkerProcess
-from bench.workload import TASKS_YAML, Workload, produce
+from bench.workload import TASKS_YAML, Workload, ordered_producer, produce
 
 __all__ = ["backlog", "main", "run"]
 
@@ -50,11 +50,7 @@ EVENTS_PER_PREDICTION = 1 + 3 * 0.9
 
 
 def _producer(bootstrap: str) -> Any:
-    from confluent_kafka import Producer
-
-    return Producer(
-        {"bootstrap.servers": bootstrap, "linger.ms": 20, "queue.buffering.max.messages": 500_000}
-    )
+    return ordered_producer(bootstrap, **{"linger.ms": 20, "queue.buffering.max.messages": 500_000})
 
 
 def _inputs(worker: WorkerProcess) -> dict[str, str]:

@@ -179,6 +179,28 @@ def _binary(rng: random.Random, accuracy: float) -> tuple[int, float]:
     return y, (0.8 if y else 0.2) if right else (0.2 if y else 0.8)
 
 
+def ordered_producer(bootstrap: str, **settings: Any) -> Any:
+    """A confluent-kafka producer that keeps each partition's records in the order produced,
+    retries included (idempotence; librdkafka's default retries with several requests in flight
+    can reorder them), with ``settings`` (librdkafka names) added.
+
+    The counts of a run are a function of its input *in that order*: a prediction delivered
+    after later ones by more than its task's label budget expires, and its labels are orphans.
+    """
+    from confluent_kafka import Producer
+
+    from driftline.kafka_logs import kafka_logger
+
+    return Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "logger": kafka_logger(),
+            **settings,
+        }
+    )
+
+
 def produce(
     producer: Any,
     topics: dict[str, str],

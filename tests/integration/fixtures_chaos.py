@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from bench.worker_process import WorkerProcess
-from bench.workload import TASKS_YAML, Workload, produce
+from bench.workload import TASKS_YAML, Workload, ordered_producer, produce
 
 NIGHTLY = os.environ.get("DRIFTLINE_NIGHTLY") == "1"
 PREDICTIONS = 40_000 if NIGHTLY else 8_000
@@ -102,12 +102,9 @@ def differences(actual: Outputs, expected: Outputs) -> list[str]:
 
 
 def chaos_producer(bootstrap: str) -> Any:
-    """A producer whose librdkafka lines go through logging (it may outlive its broker)."""
-    from confluent_kafka import Producer
-
-    from driftline.kafka_logs import kafka_logger
-
-    return Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "logger": kafka_logger()})
+    """An order-keeping producer whose librdkafka lines go through logging (it may outlive its
+    broker)."""
+    return ordered_producer(bootstrap, **{"linger.ms": 20})
 
 
 def inputs_of(worker: WorkerProcess) -> dict[str, str]:

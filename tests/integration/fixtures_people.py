@@ -59,10 +59,8 @@ class PeopleStack:
         tasks: str = DRIFT_TASKS,
         dashboard_with_monitor: bool = False,
     ) -> None:
-        from confluent_kafka import Producer
-
+        from bench.workload import ordered_producer
         from driftline.config import load_config
-        from driftline.kafka_logs import kafka_logger
         from driftline.topics import create_topics
 
         run = uuid.uuid4().hex[:8]
@@ -85,10 +83,7 @@ class PeopleStack:
         )
         self.config = load_config(self.path)
         create_topics(self.config)
-        self.producer = Producer(
-            {"bootstrap.servers": bootstrap, "partitioner": "murmur2_random",
-             "logger": kafka_logger()}
-        )  # fmt: skip
+        self.producer = ordered_producer(bootstrap, partitioner="murmur2_random")
         self.warm: set[str] = set()
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.env = {**os.environ, "DRIFTLINE_BOOTSTRAP_SERVERS": bootstrap}

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from bench.worker_process import WorkerProcess
-from bench.workload import T0, iso, produce
+from bench.workload import T0, iso, ordered_producer, produce
 
 FIRST, TOTAL = 110_000, 130_000  # predictions before the kill, in all
 TASKS_YAML = "  churn: {type: binary, window: 100000}\n"
@@ -42,16 +42,11 @@ def _events(start: int, stop: int) -> Iterator[tuple[str, str, dict[str, Any]]]:
 def test_a_state_over_the_record_limit_is_stored_in_parts_and_restored(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    from confluent_kafka import Producer
-
-    from driftline.kafka_logs import kafka_logger
-
     worker = WorkerProcess(kafka_bootstrap, tmp_path, TASKS_YAML, "checkpoint_interval: 0.5",
                            partitions=1)  # fmt: skip
     topics = {"predictions": worker.config.topics.predictions,
               "labels": worker.config.topics.labels}  # fmt: skip
-    producer = Producer({"bootstrap.servers": kafka_bootstrap, "linger.ms": 20,
-                         "logger": kafka_logger()})  # fmt: skip
+    producer = ordered_producer(kafka_bootstrap, **{"linger.ms": 20})
     worker.start()
     try:
         assert produce(producer, topics, _events(0, FIRST), 1, 100) == 2 * FIRST

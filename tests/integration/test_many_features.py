@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from bench.worker_process import WorkerProcess
-from bench.workload import T0, iso, produce
+from bench.workload import T0, iso, ordered_producer, produce
 
 FEATURES = 600
 PER_WINDOW = 600  # predictions per 60 s window of event time (10 a second)
@@ -54,15 +54,12 @@ def _predictions(start: int, stop: int) -> Iterator[tuple[str, str, dict[str, An
 def test_feature_drift_over_600_features_runs_and_survives_a_kill(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    from confluent_kafka import Producer
-
-    from driftline.kafka_logs import kafka_logger
-
     worker = WorkerProcess(kafka_bootstrap, tmp_path, TASKS_YAML, "checkpoint_interval: 0.5",
                            partitions=PARTITIONS)  # fmt: skip
     topics = {"predictions": worker.config.topics.predictions}
-    producer = Producer({"bootstrap.servers": kafka_bootstrap, "linger.ms": 20,
-                         "message.max.bytes": 1_000_000, "logger": kafka_logger()})  # fmt: skip
+    producer = ordered_producer(
+        kafka_bootstrap, **{"linger.ms": 20, "message.max.bytes": 1_000_000}
+    )
     first = (SHIFTED_FROM - 1) * PER_WINDOW + PER_WINDOW // 2  # two windows open
     total = WINDOWS * PER_WINDOW
     worker.start()

@@ -22,8 +22,7 @@ from pathlib import Path
 import pytest
 
 from bench.worker_process import WorkerProcess
-from bench.workload import TASKS_YAML, Workload, produce
-from driftline.kafka_logs import kafka_logger
+from bench.workload import TASKS_YAML, Workload, ordered_producer, produce
 
 NIGHTLY = os.environ.get("DRIFTLINE_NIGHTLY") == "1"
 PREDICTIONS = 55_000 if NIGHTLY else 20_000
@@ -36,11 +35,7 @@ MONITOR = (
 
 
 def _sent(worker: WorkerProcess, workload: Workload) -> int:
-    from confluent_kafka import Producer
-
-    producer = Producer(
-        {"logger": kafka_logger(), "bootstrap.servers": worker.bootstrap, "linger.ms": 20}
-    )
+    producer = ordered_producer(worker.bootstrap, **{"linger.ms": 20})
     topics = {
         "predictions": worker.config.topics.predictions,
         "labels": worker.config.topics.labels,

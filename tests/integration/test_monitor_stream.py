@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, TopicPartition
 
+from bench.workload import ordered_producer
 from driftline.broker import pick_free_port
 from driftline.config import load_config
 from driftline.kafka_logs import kafka_logger
@@ -68,13 +69,7 @@ class Deployment:
         )
         self.config = load_config(self.path)
         create_topics(self.config)
-        self.producer = Producer(
-            {
-                "logger": kafka_logger(),
-                "bootstrap.servers": bootstrap,
-                "partitioner": "murmur2_random",
-            }
-        )
+        self.producer = ordered_producer(bootstrap, partitioner="murmur2_random")
         self.warm: set[str] = set()
         self.worker: subprocess.Popen[bytes] | None = None
 
@@ -89,7 +84,7 @@ class Deployment:
                 "--config",
                 str(self.path),
                 "--loglevel",
-                "warning",
+                "info",
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -186,7 +181,38 @@ class Deployment:
                 return seen
             assert self.worker is None or self.worker.poll() is None, "the worker died"
             time.sleep(0.5)
-        pytest.fail(f"expected {expected}, last seen {seen}")
+        pytest.fail(f"expected {expected}, last seen {seen}\n{self.diagnosis()}")
+
+    def diagnosis(self) -> str:
+        """What tells a worker's fault from its input's: each input partition's event times in
+        offset order (a producer's retry can reorder them), and the worker log's end."""
+        lines = [f"input order: {self.input_order()}", "worker log (end):"]
+        log = (self.tmp / "worker.log").read_text(errors="replace").splitlines()
+        lines += [line for line in log if "overlapping" not in line][-40:]
+        return "\n".join(lines)
+
+    def input_order(self) -> str:
+        topics = (self.config.topics.predictions, self.config.topics.labels)
+        consumer = Consumer(
+            {"logger": kafka_logger(), "bootstrap.servers": self.bootstrap, "group.id": "-"}
+        )
+        found = []
+        for topic, partition in ((t, p) for t in topics for p in range(2)):
+            where = TopicPartition(topic, partition, 0)
+            end = consumer.get_watermark_offsets(where, timeout=10)[1]
+            consumer.assign([where])
+            last, offset = float("-inf"), 0
+            while offset < end and (message := consumer.poll(5)) is not None:
+                if message.error() is None:
+                    offset = message.offset() + 1
+                    t = datetime.fromisoformat(
+                        json.loads(message.value())["event_time"]
+                    ).timestamp()
+                    if t < last:
+                        found.append(f"{topic}[{partition}]@{offset - 1}: {t - last:+.0f} s")
+                    last = max(last, t)
+        consumer.close()
+        return "; ".join(found[:5]) or "every partition in event-time order"
 
     def settled(self, expected: dict[str, float], quiet: float = 4.0) -> dict[str, float]:
         """Wait for ``expected``, then until the counts stop changing for ``quiet`` seconds."""

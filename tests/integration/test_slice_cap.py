@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from bench.worker_process import WorkerProcess
-from bench.workload import T0, iso, produce
+from bench.workload import T0, iso, ordered_producer, produce
 
 COUNTRIES = 60
 PREDICTIONS = 130_000  # 2166 or 2167 labels per country: more than the window of 2000
@@ -83,9 +83,6 @@ def test_a_slice_with_many_full_values_stays_within_the_state_budget(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     assert PREDICTIONS // COUNTRIES > WINDOW  # every country's window fills
-    from confluent_kafka import Producer
-
-    from driftline.kafka_logs import kafka_logger
 
     worker = WorkerProcess(kafka_bootstrap, tmp_path, TASKS_YAML, MONITOR, partitions=PARTITIONS)
     assert worker.config.tasks["churn"].window == WINDOW
@@ -98,8 +95,7 @@ def test_a_slice_with_many_full_values_stays_within_the_state_budget(
 
     worker.start()
     try:
-        producer = Producer({"bootstrap.servers": kafka_bootstrap, "linger.ms": 20,
-                             "logger": kafka_logger()})  # fmt: skip
+        producer = ordered_producer(kafka_bootstrap, **{"linger.ms": 20})
         assert produce(producer, topics, _events(), PARTITIONS, 100) == 2 * PREDICTIONS
         deadline = time.monotonic() + 240
         counts: dict[str, float] = {}
