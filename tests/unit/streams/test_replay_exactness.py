@@ -6,8 +6,9 @@ producer whose sends are delivered only when it is drained (a crash drops what i
 changelog whose transactions are durable once committed (under the real
 :class:`~streams.join_stores.JoinStores`, on a RocksDB store on disk), and a state table whose
 writes are durable at once (as RocksDB's are). Each stage checkpoints every 97 records and
-"crashes" three times: before its checkpoint's outputs are delivered, after they are but before
-its state is written, and after its state is written but before its input is acknowledged. A
+"crashes" four times: before its checkpoint's outputs are delivered, after they are but before
+its state is written, after stage 1's changelog transaction committed but before its local batch
+is written, and after its state is written but before its input is acknowledged. A
 restarted stage reopens its last written state (stage 1: its store on disk, or one rebuilt from
 the changelog records alone, as a worker on another host taking the partition over does) and
 reads again from its committed offsets, stage 1 in a different interleaving of its two topics.
@@ -121,9 +122,12 @@ class _Crash(Exception):
     """The process died here."""
 
 
-CRASHES = ("before delivery", "before state", "before ack")
+CRASHES = ("before delivery", "before state", "before landing", "before ack")
 """Where in a checkpoint a crash lands: in step 2 (its outputs never delivered), in step 3 (its
-outputs delivered, its state not written) and in step 4 (its state written, nothing acked)."""
+outputs delivered, its state not written; stage 1: or its changelog transaction committed, its
+local batch not written) and in step 4 (its state written, nothing acked)."""
+STAGE_TWO_CRASHES = ("before delivery", "before state", "before ack")
+"""Stage 2 writes no changelog transaction."""
 
 
 class _Broker:
@@ -187,6 +191,7 @@ class _Changelog:
     def commit(self, records: list[tuple[bytes, bytes | None]]) -> int:
         self.broker.crash_here("before state")
         self.broker.changelog.extend(records)
+        self.broker.crash_here("before landing")  # the local store is behind the changelog
         return len(self.broker.changelog) - 1
 
     def close(self) -> None:
@@ -323,7 +328,7 @@ def _stage_two(outcomes: list[tuple[bytes, bytes]], crashes: list[int]) -> Monit
             (offset, (CFG.topics.outcomes, offset, key, value))
             for offset, (key, value) in enumerate(outcomes[start:], start)
         )
-        crash = None if at is None else (CRASHES[attempt % len(CRASHES)], at)
+        crash = None if at is None else (STAGE_TWO_CRASHES[attempt % 3], at)
         _restart(runner, records, broker, crash)
     final = stage.release_due(final=True).outputs  # the input is over
     outputs = [CFG.topics.drift_alerts, CFG.topics.retrain_requests, CFG.topics.task_metrics]
@@ -337,7 +342,9 @@ def _run(
     rebuild: bool = False,
 ) -> MonitorStage:  # fmt: skip
     outcomes = _stage_one(records, crashes, seed, directory, rebuild)
-    return _stage_two(outcomes, [len(outcomes) * k // 4 for k in range(1, len(crashes) + 1)])
+    return _stage_two(
+        outcomes, [len(outcomes) * k // (len(crashes) + 1) for k in range(1, len(crashes) + 1)]
+    )
 
 
 def _summary(stage: MonitorStage) -> dict[str, object]:
@@ -373,7 +380,7 @@ def test_crashes_in_any_checkpoint_step_lose_and_repeat_nothing(
     records = _input(1500, seed, envelope)
     calm = _run(records, crashes=[], seed=100, directory=tmp_path / "calm")
     expected = _summary(calm)
-    crashes = [n // envelope for n in (800, 1700, 2600)]
+    crashes = [n // envelope for n in (800, 1700, 2600, 3300)]
     stage = _run(records, crashes, seed, tmp_path / "crashed", rebuild)
     crashed = _summary(stage)
     for key in expected:
