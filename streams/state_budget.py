@@ -14,8 +14,9 @@ checkpoint's cost, with the input. ``monitor.task_state_bytes`` bounds it. So:
   The cap depends on the config alone, so which values get a scope depends on the input alone
   (their order of first appearance), never on timing.
 * :func:`check_state_budget` warns, with the file and line, of a window whose task scope alone
-  is over the budget, of one that leaves no value of a slice its own scope, and of a slice whose
-  cap is below ``max_slice_values``: ``driftline config validate`` prints them, a worker logs
+  is over the budget, of one that leaves no value of a slice its own scope, of a slice whose
+  cap is below ``max_slice_values``, and of feature profiles too large for an outcome or the
+  budget (:func:`streams.features.profile_budget.profile_problems`): ``driftline config validate`` prints them, a worker logs
   them at start. The worker runs either way.
 
 Sizes are measured, not guessed: a scope of the task's own config is fed synthetic labels at
@@ -44,6 +45,7 @@ from typing import Any
 
 from driftline.config.loader import key_lines, nearest_line
 from driftline.config.models import DriftlineConfig, TaskConfig
+from streams.features.profile_budget import profile_problems
 from streams.scope_monitor import ScopeMonitor
 
 __all__ = [
@@ -159,8 +161,8 @@ def check_state_budget(
         return f"{source}:{nearest_line(loc, lines)}: {'.'.join(loc)}: warning"
 
     problems = budget_problems(config)
-    warnings = [f"{at(loc)}: {message}" for loc, message in problems]
     over = {loc[1] for loc, _ in problems}
+    warnings = [f"{at(loc)}: {message}" for loc, message in problems + profile_problems(config)]
     for name, task in config.tasks.items():
         cap = slice_cap(config, name)
         if task.slices and cap < task.max_slice_values and name not in over:
