@@ -6,6 +6,10 @@ feature drift profiles of many features. :class:`SplitValueTable` stores a value
 :data:`PART_BYTES` as it is, and a larger one as parts under keys ``<key>#<slot>.<i>``, then a
 header under ``<key>`` that names the slot, the number of parts and their sha256.
 
+A value that fits one record again replaces the header first and its parts are deleted after
+it; parts a worker killed in between leaves behind are named by no header, and the next write of
+the key deletes them (it looks for parts under a key without a header).
+
 Faust's table writes are not transactional: a worker killed between two writes leaves the first.
 So the parts always go to the slot the current header does **not** name, and the header is
 written last. A worker killed before the header leaves the old header, whose parts are
@@ -112,7 +116,7 @@ class SplitValueTable:
         if _SEPARATOR in key:
             raise ValueError(f"a key must not contain {_SEPARATOR!r}: {key!r}")
         header = _header(self.table.get(key))
-        held = header["parts"] if header is not None else [0, 0]
+        held = header["parts"] if header is not None else self._left_over(key)
         if len(value) <= self.part_bytes:
             self.table.write(key, value, event)
             for slot in (0, 1):
@@ -126,6 +130,16 @@ class SplitValueTable:
         held[slot] = len(chunks)
         new = {"slot": slot, "parts": held, "sha256": hashlib.sha256(value).hexdigest()}
         self.table.write(key, HEADER + orjson.dumps(new), event)
+
+    def _left_over(self, key: str) -> list[int]:
+        """Parts per slot stored under ``key`` with no header naming them: a worker killed
+        after a value that fits one record replaced a header, before the old parts were
+        deleted. They are deleted with this write."""
+        counts = [0, 0]
+        for slot in (0, 1):
+            while self.table.get(_part(key, slot, counts[slot])) is not None:
+                counts[slot] += 1
+        return counts
 
     def _drop(self, key: str, slot: int, parts: range, event: Any) -> None:
         for i in parts:

@@ -65,6 +65,30 @@ def test_a_crash_at_any_write_leaves_the_old_value_or_the_new_one_whole(
         assert got == (new if committed else before[-1]), (n, commit)
 
 
+@pytest.mark.parametrize("follow", [3, 25, 45])
+def test_parts_a_crash_left_without_a_header_go_with_the_next_write(follow: int) -> None:
+    """Killed after a value of one record replaced a header, before the old parts were
+    deleted: nothing names those parts, and the next write of the key deletes them (or the
+    header it writes names them), whatever its size."""
+    table = RecordedTable()
+    values = SplitValueTable(table, part_bytes=10)
+    for size in (50, 45):  # both slots hold parts
+        values.write("m/t", _value(size, size), event=None)
+    before = dict(table.data)
+    table.log.clear()
+    values.write("m/t", _value(4, 4), event=None)
+    assert table.log[0] == ("write", "m/t", _value(4, 4))  # the one-record value comes first
+    crashed = DictTable()
+    crashed.data = {**before, "m/t": _value(4, 4)}  # the crash: no part deleted
+    assert SplitValueTable(crashed, part_bytes=10).get("m/t") == _value(4, 4)
+    restarted = SplitValueTable(crashed, part_bytes=10)
+    restarted.write("m/t", _value(follow, 7), event=None)
+    assert restarted.get("m/t") == _value(follow, 7)
+    header = orjson.loads(crashed.data["m/t"][18:]) if follow > 10 else {"parts": [0, 0]}
+    named = {f"m/t#{slot}.{i}" for slot in (0, 1) for i in range(header["parts"][slot])}
+    assert {key for key in crashed.data if "#" in key} == named
+
+
 def test_values_round_trip_and_parts_are_removed_when_no_longer_needed() -> None:
     table = DictTable()
     values = SplitValueTable(table, part_bytes=10)
