@@ -132,7 +132,6 @@ def through_monitor(
     bootstrap: str, directory: Path, data: dict[str, list[tuple[Any, Any]]]
 ) -> list[dict[str, Any]]:
     """Send the streams through a worker; return its alerts."""
-
     from bench.worker_process import WorkerProcess
     from bench.workload import T0, iso, ordered_producer, produce
 
