@@ -86,11 +86,9 @@ def test_feature_drift_over_600_features_runs_and_survives_a_kill(
         found = sorted({alert["detector"] for alert in alerts.values()})
         assert found == ["feature_drift/f0"], found
         log = worker.log_tail(chars=200_000)
-        refused = (
-            "Traceback",
-            "MessageSizeTooLarge",
-            "-byte record limit",
-        )  # a dead letter logs it
+        # a record the broker refused, or an outcome dead-lettered for its size ("-byte record
+        # limit" is in that error's log line; the config-time warning names neither)
+        refused = ("Traceback", "MessageSizeTooLarge", "-byte record limit")
         assert not [word for word in refused if word in log], log[-3000:]
         # warned of at each start: with millions of values a window, a profile would not fit
         assert log.count("compares 600 features (600 numeric)") == 2, log[-3000:]
