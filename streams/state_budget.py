@@ -16,8 +16,8 @@ checkpoint's cost, with the input. ``monitor.task_state_bytes`` bounds it. So:
 * :func:`check_state_budget` warns, with the file and line, of a window whose task scope alone
   is over the budget, of one that leaves no value of a slice its own scope, of a slice whose
   cap is below ``max_slice_values``, and of feature profiles too large for an outcome or the
-  budget (:func:`streams.features.profile_budget.profile_problems`): ``driftline config validate`` prints them, a worker logs
-  them at start. The worker runs either way.
+  budget (:func:`streams.features.profile_budget.profile_problems`): ``driftline config
+  validate`` prints them, a worker logs them at start. The worker runs either way.
 
 Sizes are measured, not guessed: a scope of the task's own config is fed synthetic labels at
 two small windows (twice each window's labels) and pickled; the size per label and the fixed
@@ -45,7 +45,6 @@ from typing import Any
 
 from driftline.config.loader import key_lines, nearest_line
 from driftline.config.models import DriftlineConfig, TaskConfig
-from streams.features.profile_budget import profile_problems
 from streams.scope_monitor import ScopeMonitor
 
 __all__ = [
@@ -53,6 +52,7 @@ __all__ = [
     "budget_problems",
     "check_state_budget",
     "scope_budget",
+    "size_text",
     "slice_cap",
     "state_bytes",
 ]
@@ -119,8 +119,8 @@ def budget_problems(config: DriftlineConfig) -> list[tuple[tuple[str, ...], str]
     out: list[tuple[tuple[str, ...], str]] = []
     budget = scope_budget(config)
     within = (
-        f"the {_size(budget)} a task's scopes may use of its "
-        f"{_size(config.monitor.task_state_bytes)} budget (monitor.task_state_bytes): every "
+        f"the {size_text(budget)} a task's scopes may use of its "
+        f"{size_text(config.monitor.task_state_bytes)} budget (monitor.task_state_bytes): every "
         "checkpoint that touches the task pickles and writes all of it (about 30 ms per MB)"
     )
     for name, task in config.tasks.items():
@@ -130,7 +130,7 @@ def budget_problems(config: DriftlineConfig) -> list[tuple[tuple[str, ...], str]
                 (
                     ("tasks", name, "window"),
                     f"a window of {task.window} labels makes the monitor state of task "
-                    f"{name!r} about {_size(alone)}, over {within}. A window of at most "
+                    f"{name!r} about {size_text(alone)}, over {within}. A window of at most "
                     f"{_largest_window(task, 0, budget)} stays within",
                 )
             )
@@ -155,6 +155,8 @@ def check_state_budget(
     """``SOURCE:LINE: field: warning: ...`` per task whose state is over the budget
     (:func:`budget_problems`) and per slice whose cap is below ``max_slice_values`` (its later
     values share ``(other)``)."""
+    from streams.features.profile_budget import profile_problems  # it sizes with size_text
+
     lines = key_lines(text) if text is not None else {}
 
     def at(loc: tuple[str, ...]) -> str:
@@ -232,5 +234,10 @@ def _label(task: TaskConfig, rng: random.Random, i: int) -> tuple[Any, Any, str 
     return rng.randrange(4), score, f"q-{i // 10:012d}", None  # ranking: groups of ten
 
 
-def _size(n: float) -> str:
+def size_text(n: float) -> str:
+    """``n`` bytes as the warnings write them.
+
+    >>> size_text(921600), size_text(2_700_000)
+    ('900 kB', '2.7 MB')
+    """
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1024:.0f} kB"

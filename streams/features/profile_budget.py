@@ -30,6 +30,7 @@ from __future__ import annotations
 from driftline.config.models import DriftlineConfig
 from streams.features.profile import feature_kinds
 from streams.split_values import PART_BYTES
+from streams.state_budget import size_text
 
 __all__ = [
     "CATEGORICAL_BYTES",
@@ -92,9 +93,10 @@ def _too_large(size: int, categorical: int) -> str:
         else "its categorical features alone do not fit"
     )
     return (
-        f"one window's profile can reach about {_size(size)}, over the {_size(PART_BYTES)} an "
-        "outcome may carry, so such a window's profile is dead-lettered ('outcome too large') "
-        f"and goes uncompared on its partition; {fits} ({NUMERIC_BYTES / 1000:g} kB a numeric "
+        f"one window's profile can reach about {size_text(size)}, over the "
+        f"{size_text(PART_BYTES)} an outcome may carry, so such a window's profile is "
+        "dead-lettered ('outcome too large') and goes uncompared on its partition; "
+        f"{fits} ({NUMERIC_BYTES / 1000:g} kB a numeric "
         "feature with millions of values in a window, 1.8 kB with a thousand; "
         f"{CATEGORICAL_BYTES / 1000:g} kB a categorical one at 1 000 values, "
         f"{LONG_CATEGORICAL_BYTES / 1000:g} kB with long values). Monitor fewer features "
@@ -105,8 +107,8 @@ def _too_large(size: int, categorical: int) -> str:
 def _over_budget(config: DriftlineConfig, state: int) -> str:
     return (
         "its monitor state holds the reference profile and an open window of each of its "
-        f"{config.kafka.partitions} input partitions, about {_size(state)}, over its "
-        f"{_size(config.monitor.task_state_bytes)} budget (monitor.task_state_bytes): it is "
+        f"{config.kafka.partitions} input partitions, about {size_text(state)}, over its "
+        f"{size_text(config.monitor.task_state_bytes)} budget (monitor.task_state_bytes): it is "
         "stored in parts, and every checkpoint that touches the task pickles and writes all of "
         "it (about 30 ms per MB)"
     )
@@ -115,7 +117,3 @@ def _over_budget(config: DriftlineConfig, state: int) -> str:
 def _counts(numeric: int, categorical: int) -> str:
     parts = [f"{numeric} numeric"] if numeric else []
     return ", ".join(parts + ([f"{categorical} categorical"] if categorical else []))
-
-
-def _size(n: float) -> str:
-    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1024:.0f} kB"

@@ -4,6 +4,7 @@ changelog alone (a worker on another host taking the partition over)."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -327,7 +328,9 @@ def _split(events: list[tuple[str, object]]) -> dict[str, list[object]]:
     return topics
 
 
-def _read(rng: random.Random, topics: dict[str, list[object]], start: dict[str, int], first: str):
+def _read(
+    rng: random.Random, topics: dict[str, list[object]], start: dict[str, int], first: str
+) -> Iterator[tuple[str, int]]:
     """One read of both topics from ``start``: runs of 1–200 records of a topic at a time,
     ``first`` drained before the other (``"either"``: picked at random per run)."""
     at = dict(start)

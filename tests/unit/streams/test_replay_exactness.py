@@ -328,7 +328,7 @@ def _stage_two(outcomes: list[tuple[bytes, bytes]], crashes: list[int]) -> Monit
             (offset, (CFG.topics.outcomes, offset, key, value))
             for offset, (key, value) in enumerate(outcomes[start:], start)
         )
-        crash = None if at is None else (STAGE_TWO_CRASHES[attempt % 3], at)
+        crash = None if at is None else (STAGE_TWO_CRASHES[attempt % len(STAGE_TWO_CRASHES)], at)
         _restart(runner, records, broker, crash)
     final = stage.release_due(final=True).outputs  # the input is over
     outputs = [CFG.topics.drift_alerts, CFG.topics.retrain_requests, CFG.topics.task_metrics]
